@@ -1,0 +1,221 @@
+//! Policy bindings (`policies/NAME.toml`): which plugin artifact a policy
+//! runs, the versions it accepts, an optional SHA-256 pin, and parameters.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use toml::de::DeValue;
+
+use crate::digest::is_sha256_hex;
+use crate::document::{self, Document};
+use crate::error::Error;
+use crate::plugin::is_kebab_case;
+
+/// A parsed binding file; every value keeps its place in the file so later
+/// checks (version range, pin, parameters) can point at it.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    doc: Document,
+    /// The policy name: the file stem.
+    pub name: String,
+    /// The plugin module, resolved against the binding's directory.
+    pub plugin: PathBuf,
+    plugin_span: Range<usize>,
+    /// Plugin versions this binding accepts.
+    pub version: semver::VersionReq,
+    version_span: Range<usize>,
+    /// SHA-256 the module bytes must have, when pinned.
+    pub sha256: Option<String>,
+    sha256_span: Range<usize>,
+    /// Parameters as written (defaults are filled in when bound).
+    pub params: Map<String, Value>,
+    param_spans: HashMap<String, (Range<usize>, Range<usize>)>,
+    params_span: Range<usize>,
+}
+
+/// Which part of a binding a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The `plugin` path.
+    Plugin,
+    /// The `version` range.
+    Version,
+    /// The `sha256` pin.
+    Sha256,
+    /// The `[params]` table as a whole.
+    Params,
+}
+
+impl Binding {
+    /// Reads and parses a binding file.
+    pub fn load(path: &Path) -> Result<Binding, Error> {
+        Binding::parse(Document::read(path)?)
+    }
+
+    /// Parses a binding document.
+    pub fn parse(doc: Document) -> Result<Binding, Error> {
+        let name = doc
+            .path()
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let root = doc.parse()?;
+        if !is_kebab_case(&name) {
+            return Err(doc.error(
+                0..0,
+                format!("binding file name `{name}` must be a kebab-case policy name"),
+                "",
+            ));
+        }
+        let table = root.get_ref();
+        doc.deny_unknown_keys(
+            table,
+            &["plugin", "version", "sha256", "params"],
+            "a binding",
+        )?;
+        let text = |key: &str| -> Result<Option<(String, Range<usize>)>, Error> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(value) => match value.get_ref().as_str() {
+                    Some(text) => Ok(Some((text.to_owned(), value.span()))),
+                    None => Err(doc.error(value.span(), format!("`{key}` must be a string"), "")),
+                },
+            }
+        };
+        let missing = |key: &str, example: &str| {
+            doc.error(
+                0..0,
+                format!("binding lacks `{key}`"),
+                &format!("add a line such as {example}"),
+            )
+        };
+        let (plugin, plugin_span) =
+            text("plugin")?.ok_or_else(|| missing("plugin", "plugin = \"my_policy.wasm\""))?;
+        let (version, version_span) =
+            text("version")?.ok_or_else(|| missing("version", "version = \"^1.0\""))?;
+        let version = semver::VersionReq::parse(&version).map_err(|e| {
+            doc.error(
+                version_span.clone(),
+                format!("`version` is not a semver range: {e}"),
+                "such as \"^1.0\" or \">=1.2, <2\"",
+            )
+        })?;
+        let (sha256, sha256_span) = match text("sha256")? {
+            Some((pin, span)) if is_sha256_hex(&pin) => (Some(pin.to_ascii_lowercase()), span),
+            Some((_, span)) => return Err(doc.error(span, "`sha256` must be 64 hex digits", "")),
+            None => (None, 0..0),
+        };
+        let (params, param_spans, params_span) = match table.get("params") {
+            None => (Map::new(), HashMap::new(), 0..0),
+            Some(value) => {
+                let DeValue::Table(params) = value.get_ref() else {
+                    return Err(doc.error(value.span(), "`params` must be a table", ""));
+                };
+                let json = document::table_to_json(params)
+                    .map_err(|(span, message)| doc.error(span, message, ""))?;
+                let spans = params
+                    .iter()
+                    .map(|(k, v)| (k.get_ref().to_string(), (k.span(), v.span())))
+                    .collect();
+                let span = document::key_span(table, "params").unwrap_or(0..0);
+                (json, spans, span)
+            }
+        };
+        let base = doc.path().parent().unwrap_or(Path::new("."));
+        Ok(Binding {
+            plugin: base.join(plugin),
+            plugin_span,
+            version,
+            version_span,
+            sha256,
+            sha256_span,
+            params,
+            param_spans,
+            params_span,
+            name,
+            doc,
+        })
+    }
+
+    /// The binding file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        self.doc.path()
+    }
+
+    /// A problem with one part of the binding.
+    #[must_use]
+    pub fn error(&self, field: Field, message: impl Into<String>, label: &str) -> Error {
+        let span = match field {
+            Field::Plugin => self.plugin_span.clone(),
+            Field::Version => self.version_span.clone(),
+            Field::Sha256 => self.sha256_span.clone(),
+            Field::Params => self.params_span.clone(),
+        };
+        self.doc.error(span, message, label)
+    }
+
+    /// A problem with the key of parameter `name`.
+    #[must_use]
+    pub fn param_key_error(&self, name: &str, message: impl Into<String>, label: &str) -> Error {
+        let span = self
+            .param_spans
+            .get(name)
+            .map_or(self.params_span.clone(), |(key, _)| key.clone());
+        self.doc.error(span, message, label)
+    }
+
+    /// A problem with the value at `path` (`name`, then `.field` and
+    /// `[index]` steps), pointing as deep into the file as the path goes.
+    #[must_use]
+    pub fn param_value_error(&self, path: &str, message: impl Into<String>, label: &str) -> Error {
+        let span = self
+            .locate(path)
+            .unwrap_or_else(|| self.params_span.clone());
+        self.doc.error(span, message, label)
+    }
+
+    fn locate(&self, path: &str) -> Option<Range<usize>> {
+        let root = self.doc.parse().ok()?;
+        let mut current = root.get_ref().get("params")?;
+        let mut best = current.span();
+        for step in path_steps(path) {
+            let next = match step {
+                Step::Key(key) => current.get_ref().as_table().and_then(|t| t.get(key)),
+                Step::Index(index) => current.get_ref().as_array().and_then(|a| a.get(index)),
+            };
+            match next {
+                Some(value) => {
+                    current = value;
+                    best = value.span();
+                }
+                None => break,
+            }
+        }
+        Some(best)
+    }
+}
+
+enum Step<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// Splits `bands[2].min_age` into `bands`, `2`, `min_age`.
+fn path_steps(path: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let mut pieces = part.split('[');
+        if let Some(key) = pieces.next().filter(|k| !k.is_empty()) {
+            steps.push(Step::Key(key));
+        }
+        steps.extend(
+            pieces
+                .filter_map(|p| p.trim_end_matches(']').parse().ok())
+                .map(Step::Index),
+        );
+    }
+    steps
+}

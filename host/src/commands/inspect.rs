@@ -1,0 +1,91 @@
+//! `verdict inspect`: what a plugin module declares and contains.
+
+use std::io::Write;
+
+use serde_json::json;
+use verdict::plugin::Plugin;
+use verdict::sandbox::{Limits, Sandbox};
+use verdict_sdk::abi;
+
+use crate::cli::{InfoFormat, InspectArgs};
+use crate::exit::Status;
+
+/// Runs `verdict inspect`.
+pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
+    let sandbox = Sandbox::new(Limits::default())?;
+    let plugin = Plugin::load(&sandbox, &args.plugin)?;
+    let manifest = &plugin.manifest;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        InfoFormat::Json => {
+            let info = json!({
+                "path": plugin.path,
+                "name": manifest.name,
+                "version": manifest.version,
+                "description": manifest.description,
+                "abi": manifest.abi,
+                "sha256": plugin.sha256,
+                "size_bytes": plugin.bytes.len(),
+                "params": manifest.params,
+                "imports": plugin.imports,
+                "exports": plugin.exports,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&info)?)?;
+        }
+        InfoFormat::Human => {
+            writeln!(out, "name         {}", manifest.name)?;
+            writeln!(out, "version      {}", manifest.version)?;
+            if !manifest.description.is_empty() {
+                writeln!(out, "description  {}", manifest.description)?;
+            }
+            writeln!(
+                out,
+                "abi          v{} (host speaks v{})",
+                manifest.abi,
+                abi::VERSION
+            )?;
+            writeln!(out, "sha256       {}", plugin.sha256)?;
+            writeln!(out, "size         {} bytes", plugin.bytes.len())?;
+            writeln!(
+                out,
+                "parameters   {}",
+                if manifest.params.is_empty() {
+                    "(none)"
+                } else {
+                    ""
+                }
+            )?;
+            for spec in &manifest.params {
+                let mut range = String::new();
+                if let Some(min) = spec.min {
+                    range.push_str(&format!(" min {min}"));
+                }
+                if let Some(max) = spec.max {
+                    range.push_str(&format!(" max {max}"));
+                }
+                writeln!(
+                    out,
+                    "  {} ({}{range}): {}",
+                    spec.name,
+                    spec.kind.name(),
+                    spec.description
+                )?;
+                writeln!(out, "      default {}", spec.default)?;
+            }
+            writeln!(
+                out,
+                "imports      {}",
+                if plugin.imports.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    plugin.imports.join(", ")
+                }
+            )?;
+            writeln!(out, "exports")?;
+            for export in &plugin.exports {
+                writeln!(out, "  {export}")?;
+            }
+        }
+    }
+    Ok(Status::Success)
+}

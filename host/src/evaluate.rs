@@ -1,0 +1,73 @@
+//! Evaluating customers against policies: the input encoding each plugin
+//! call receives, and batches spread over every core.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use verdict_sdk::Date;
+
+use crate::policy::Policy;
+use crate::profile::Profile;
+use crate::record::DecisionRecord;
+
+/// Below this many decisions a batch runs on the calling thread: handing
+/// work to the pool costs more than it saves.
+const PARALLEL_THRESHOLD: usize = 64;
+
+/// The bytes `verdict_evaluate` receives (see `ABI.md`):
+/// `{"as_of":"YYYY-MM-DD","params":{...},"customer":{...}}`. The parameter
+/// and profile JSON are encoded once and spliced in.
+pub fn encode_input(buffer: &mut Vec<u8>, as_of: Date, params_json: &str, customer_json: &str) {
+    use std::io::Write;
+    buffer.clear();
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        buffer,
+        "{{\"as_of\":\"{as_of}\",\"params\":{params_json},\"customer\":{customer_json}}}"
+    );
+}
+
+/// Decides one customer under one policy.
+#[must_use]
+pub fn evaluate_one(
+    policy: &Policy,
+    as_of: Date,
+    profile: &Profile,
+    buffer: &mut Vec<u8>,
+) -> DecisionRecord {
+    encode_input(buffer, as_of, &policy.params_json, &profile.json);
+    let answer = policy.plugin.evaluate(buffer);
+    if let Err(fault) = &answer {
+        tracing::debug!(customer = %profile.id, policy = %policy.name, %fault, "decision failed");
+    }
+    DecisionRecord::new(&profile.id, policy, answer)
+}
+
+/// Decides every customer under every policy: customers in the given order,
+/// and for each customer the policies in the given order. Large batches use
+/// every core; the result order does not depend on it.
+#[must_use]
+pub fn evaluate_batch(
+    policies: &[Arc<Policy>],
+    customers: &[(Date, &Profile)],
+) -> Vec<DecisionRecord> {
+    let decide = |buffer: &mut Vec<u8>, &(as_of, profile): &(Date, &Profile)| {
+        policies
+            .iter()
+            .map(|policy| evaluate_one(policy, as_of, profile, buffer))
+            .collect::<Vec<_>>()
+    };
+    if customers.len() * policies.len() < PARALLEL_THRESHOLD {
+        let mut buffer = Vec::new();
+        return customers
+            .iter()
+            .flat_map(|customer| decide(&mut buffer, customer))
+            .collect();
+    }
+    customers
+        .par_iter()
+        .with_min_len(16)
+        .map_init(Vec::new, decide)
+        .flatten_iter()
+        .collect()
+}

@@ -1,0 +1,235 @@
+//! Everything the binary shows: decision tables and JSON on stdout, errors
+//! and progress on stderr.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+use verdict::policy::Policy;
+use verdict::profile::Profile;
+use verdict::record::DecisionRecord;
+use verdict_sdk::Date;
+
+use crate::cli::Format;
+
+/// Width the table fits in.
+const TABLE_WIDTH: usize = 80;
+/// Runs with fewer decisions than this finish too fast to need a bar.
+const PROGRESS_THRESHOLD: u64 = 20_000;
+
+/// Writes decision records in the chosen format as they are made.
+pub struct RecordWriter<W: Write> {
+    format: Format,
+    out: W,
+    written: usize,
+    table: Table,
+}
+
+/// Column widths and running counts for the table format.
+struct Table {
+    customer: usize,
+    policy: usize,
+    outcome: usize,
+    last_customer: Option<String>,
+    customers: usize,
+    outcomes: BTreeMap<String, usize>,
+}
+
+impl<W: Write> RecordWriter<W> {
+    /// A writer for decisions about `work` under `policies`.
+    pub fn new(
+        format: Format,
+        out: W,
+        work: &[(Date, &Profile)],
+        policies: &[Arc<Policy>],
+    ) -> Self {
+        let widest = |lengths: &mut dyn Iterator<Item = usize>, header: &str, cap: usize| {
+            lengths.chain([header.len()]).max().unwrap_or(0).min(cap)
+        };
+        let table = Table {
+            customer: widest(
+                &mut work.iter().map(|(_, p)| p.id.chars().count()),
+                "CUSTOMER",
+                14,
+            ),
+            policy: widest(&mut policies.iter().map(|p| p.name.len()), "POLICY", 20),
+            outcome: "not-applicable".len(),
+            last_customer: None,
+            customers: 0,
+            outcomes: BTreeMap::new(),
+        };
+        RecordWriter {
+            format,
+            out,
+            written: 0,
+            table,
+        }
+    }
+
+    /// Writes a batch of records.
+    pub fn write(&mut self, records: &[DecisionRecord]) -> std::io::Result<()> {
+        for record in records {
+            match self.format {
+                Format::Jsonl => {
+                    serde_json::to_writer(&mut self.out, record)?;
+                    self.out.write_all(b"\n")?;
+                }
+                Format::Json => {
+                    self.out.write_all(if self.written == 0 {
+                        b"[\n  "
+                    } else {
+                        b",\n  "
+                    })?;
+                    serde_json::to_writer(&mut self.out, record)?;
+                }
+                Format::Table => {
+                    if self.written == 0 {
+                        self.table.header(&mut self.out)?;
+                    }
+                    self.table.row(&mut self.out, record)?;
+                }
+            }
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// Closes the output (the JSON array, the table's summary) and flushes.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match self.format {
+            Format::Jsonl => {}
+            Format::Json if self.written == 0 => self.out.write_all(b"[]\n")?,
+            Format::Json => self.out.write_all(b"\n]\n")?,
+            Format::Table => self.table.summary(&mut self.out, self.written)?,
+        }
+        self.out.flush()
+    }
+}
+
+impl Table {
+    fn header(&self, out: &mut impl Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "{:cw$}  {:pw$}  {:ow$}  DETAIL",
+            "CUSTOMER",
+            "POLICY",
+            "OUTCOME",
+            cw = self.customer,
+            pw = self.policy,
+            ow = self.outcome
+        )
+    }
+
+    fn row(&mut self, out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
+        let customer = if self.last_customer.as_deref() == Some(record.customer.as_str()) {
+            String::new()
+        } else {
+            self.customers += 1;
+            self.last_customer = Some(record.customer.clone());
+            fit(&record.customer, self.customer)
+        };
+        *self.outcomes.entry(record.outcome.clone()).or_default() += 1;
+        let detail_width = TABLE_WIDTH
+            .saturating_sub(self.customer + self.policy + self.outcome + 6)
+            .max(20);
+        writeln!(
+            out,
+            "{customer:cw$}  {:pw$}  {:ow$}  {}",
+            fit(&record.policy, self.policy),
+            fit(&record.outcome, self.outcome),
+            fit(&detail(record), detail_width),
+            cw = self.customer,
+            pw = self.policy,
+            ow = self.outcome
+        )
+    }
+
+    fn summary(&self, out: &mut impl Write, decisions: usize) -> std::io::Result<()> {
+        let counts: Vec<String> = self
+            .outcomes
+            .iter()
+            .map(|(outcome, n)| format!("{outcome} {n}"))
+            .collect();
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{decisions} decisions for {} customers",
+            self.customers
+        )?;
+        if !counts.is_empty() {
+            writeln!(out, "{}", counts.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reason codes, then the values as `key=value`: the gist of a decision.
+fn detail(record: &DecisionRecord) -> String {
+    let codes: Vec<&str> = record.reasons.iter().map(|r| r.code.as_str()).collect();
+    let values: Vec<String> = record
+        .value
+        .iter()
+        .map(|(k, v)| format!("{k}={}", compact(v)))
+        .collect();
+    match (codes.is_empty(), values.is_empty()) {
+        (false, false) => format!("{}: {}", codes.join(","), values.join(" ")),
+        (false, true) => codes.join(","),
+        _ => values.join(" "),
+    }
+}
+
+fn compact(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "-".to_owned(),
+        Value::Array(items) if items.is_empty() => "[]".to_owned(),
+        Value::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join("+"),
+        other => other.to_string(),
+    }
+}
+
+/// Cuts `text` to `width` characters, marking the cut with `…`.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A progress bar on stderr, shown only for long runs on a terminal.
+pub fn progress_bar(decisions: u64) -> ProgressBar {
+    if decisions < PROGRESS_THRESHOLD || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(decisions), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} decisions, {per_sec}, eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Whether the error is stdout closing under us (`verdict eval | head`).
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Prints an error on stderr: diagnostics that point into a file with the
+/// offending line, everything else as `error: ...` with its causes.
+#[expect(clippy::print_stderr, reason = "the binary reports errors on stderr")]
+pub fn report_error(error: &anyhow::Error) {
+    let diagnostic = error
+        .downcast_ref::<verdict::Error>()
+        .and_then(verdict::Error::diagnostic);
+    match diagnostic {
+        Some(diagnostic) => eprintln!("{}", diagnostic.render(std::io::stderr().is_terminal())),
+        None => eprintln!("error: {error:#}"),
+    }
+}

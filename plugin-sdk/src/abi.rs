@@ -1,0 +1,30 @@
+//! Names and version of the guest/host ABI: the one stability boundary
+//! between plugins and the host. `ABI.md` describes each item.
+
+/// The ABI version this SDK implements.
+pub const VERSION: u32 = 1;
+/// Marker export: a module without it was not built for ABI v1.
+pub const MARKER: &str = "verdict_abi_v1";
+/// Exported linear memory holding inputs and outputs.
+pub const MEMORY: &str = "memory";
+/// `(len: i32) -> i32`: reserve `len` bytes for an input, return its address.
+pub const ALLOC: &str = "verdict_alloc";
+/// `() -> i64`: the plugin's manifest as JSON, returned as a packed slice.
+pub const MANIFEST: &str = "verdict_manifest";
+/// `(ptr: i32, len: i32) -> i64`: check a parameter set, return JSON errors.
+pub const CHECK_PARAMS: &str = "verdict_check_params";
+/// `(ptr: i32, len: i32) -> i64`: evaluate one input, return a JSON decision.
+pub const EVALUATE: &str = "verdict_evaluate";
+
+/// Packs a guest slice into the `i64` every returning export gives back:
+/// address in the high 32 bits, length in the low 32 bits.
+#[must_use]
+pub const fn pack(ptr: u32, len: u32) -> u64 {
+    ((ptr as u64) << 32) | len as u64
+}
+
+/// Splits a packed slice into `(address, length)`.
+#[must_use]
+pub const fn unpack(packed: u64) -> (u32, u32) {
+    ((packed >> 32) as u32, packed as u32)
+}

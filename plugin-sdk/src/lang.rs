@@ -1,0 +1,66 @@
+//! Languages for reason messages, with English as the fallback.
+
+/// A language a reference policy writes its messages in.
+///
+/// Policies match on it to pick a message; a customer whose `language` is
+/// missing or not listed here gets [`Lang::En`]. A policy that translates
+/// only some languages ends its `match` with `_ =>` English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    /// English, the fallback.
+    #[default]
+    En,
+    /// Portuguese.
+    Pt,
+    /// French.
+    Fr,
+    /// Swedish.
+    Sv,
+    /// Hungarian.
+    Hu,
+    /// Indonesian.
+    Id,
+}
+
+impl Lang {
+    /// Every language, English first.
+    pub const ALL: [Lang; 6] = [Lang::En, Lang::Pt, Lang::Fr, Lang::Sv, Lang::Hu, Lang::Id];
+
+    /// Reads a language tag such as `pt`, `pt-BR` or `FR`; anything else,
+    /// or no tag, is English.
+    #[must_use]
+    pub fn from_tag(tag: Option<&str>) -> Lang {
+        let primary = tag.unwrap_or("").split(['-', '_']).next().unwrap_or("");
+        Lang::ALL
+            .into_iter()
+            .find(|lang| lang.code().eq_ignore_ascii_case(primary))
+            .unwrap_or_default()
+    }
+
+    /// The two-letter ISO 639-1 code.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Pt => "pt",
+            Lang::Fr => "fr",
+            Lang::Sv => "sv",
+            Lang::Hu => "hu",
+            Lang::Id => "id",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_fall_back_to_english() {
+        assert_eq!(Lang::from_tag(Some("pt-BR")), Lang::Pt);
+        assert_eq!(Lang::from_tag(Some("HU")), Lang::Hu);
+        assert_eq!(Lang::from_tag(Some("de")), Lang::En);
+        assert_eq!(Lang::from_tag(Some("")), Lang::En);
+        assert_eq!(Lang::from_tag(None), Lang::En);
+    }
+}

@@ -1,0 +1,111 @@
+//! Write a Verdict policy as one plain Rust function and build it to a
+//! WebAssembly plugin.
+//!
+//! A policy reads an [`Input`] (the evaluation date and one [`Customer`]) and
+//! its typed parameters, and returns a [`Decision`]: an outcome word, a JSON
+//! object of values, and [`Reason`]s with stable codes and localized
+//! messages. Parameters are a struct implementing [`Params`], which declares
+//! each parameter's type, range and description; its `Default` is the
+//! shipped default.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use verdict_sdk::{Decision, Input, ParamSpec, Params};
+//!
+//! #[derive(Debug, Serialize, Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! pub struct Limits { pub min_age: u32 }
+//!
+//! impl Default for Limits {
+//!     fn default() -> Self { Limits { min_age: 18 } }
+//! }
+//!
+//! impl Params for Limits {
+//!     fn schema() -> Vec<ParamSpec> {
+//!         vec![ParamSpec::integer("min_age", "youngest age served").min(0.0)]
+//!     }
+//! }
+//!
+//! pub fn evaluate(input: &Input, params: &Limits) -> Decision {
+//!     if input.age() < params.min_age { Decision::new("deny") } else { Decision::new("allow") }
+//! }
+//!
+//! verdict_sdk::policy!(evaluate, Limits);
+//! ```
+//!
+//! On `wasm32` the [`policy!`] macro emits the raw exports of the ABI
+//! (`plugin-sdk/ABI.md`) and the SDK installs a bump allocator, since every
+//! instance lives for one call. Natively the same crate is a plain library,
+//! so the policy is unit-tested with `cargo test`.
+
+#![deny(missing_docs)]
+
+pub mod abi;
+mod date;
+mod decision;
+#[doc(hidden)]
+pub mod glue;
+mod input;
+mod lang;
+mod manifest;
+mod money;
+mod params;
+
+#[cfg(target_arch = "wasm32")]
+mod bump;
+
+pub use date::{Date, DateError};
+pub use decision::{Decision, Reason};
+pub use input::{Customer, Input, LoanRequest, Stay};
+pub use lang::Lang;
+pub use manifest::Manifest;
+pub use money::{Cents, MoneyError};
+pub use params::{ParamError, ParamKind, ParamSpec, Params};
+
+/// Re-exported so the [`policy!`] macro and policies share one JSON crate.
+pub use serde_json;
+
+/// Turns `fn(&Input, &P) -> Decision` into a Verdict plugin.
+///
+/// `policy!(evaluate, MyParams)` exports, on `wasm32` only, the functions of
+/// ABI v1 (`verdict_abi_v1`, `verdict_alloc`, `verdict_manifest`,
+/// `verdict_check_params`, `verdict_evaluate`). The plugin's name, version and
+/// description come from its `Cargo.toml`.
+#[macro_export]
+macro_rules! policy {
+    ($func:ident, $params:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __verdict_exports {
+            const MANIFEST: $crate::glue::PackageInfo = $crate::glue::PackageInfo {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+                description: env!("CARGO_PKG_DESCRIPTION"),
+            };
+
+            #[unsafe(no_mangle)]
+            pub extern "C" fn verdict_abi_v1() {}
+
+            #[unsafe(no_mangle)]
+            pub extern "C" fn verdict_alloc(len: u32) -> u32 {
+                $crate::glue::wasm::alloc(len)
+            }
+
+            #[unsafe(no_mangle)]
+            pub extern "C" fn verdict_manifest() -> u64 {
+                $crate::glue::wasm::reply($crate::glue::manifest_json::<$params>(&MANIFEST))
+            }
+
+            #[unsafe(no_mangle)]
+            pub extern "C" fn verdict_check_params(ptr: u32, len: u32) -> u64 {
+                $crate::glue::wasm::call(ptr, len, $crate::glue::check_params_json::<$params>)
+            }
+
+            #[unsafe(no_mangle)]
+            pub extern "C" fn verdict_evaluate(ptr: u32, len: u32) -> u64 {
+                $crate::glue::wasm::call(ptr, len, |input| {
+                    $crate::glue::evaluate_json::<$params>(input, super::$func)
+                })
+            }
+        }
+    };
+}
