@@ -133,3 +133,9 @@ pub fn retarget(binding: &str, plugin: &Path) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}

@@ -32,6 +32,35 @@ pub enum Error {
     /// A policies directory holds no bindings, or names a policy twice.
     #[error("{0}")]
     Config(String),
+    /// A problem in input given as JSON rather than in a file (an HTTP
+    /// request body): names the customer and field instead of a position.
+    #[error("{0}")]
+    Input(InputError),
+}
+
+/// A problem in JSON input, located by customer index and field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The index of the customer in the request, when it is about one.
+    pub customer: Option<usize>,
+    /// The field's dotted path (`birth_date`, `stay.requested_by`), when
+    /// it is about one field.
+    pub field: Option<String>,
+    /// The problem.
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    /// `customer 2, field `birth_date`: problem`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.customer, &self.field) {
+            (Some(index), Some(field)) => write!(f, "customer {index}, field `{field}`: ")?,
+            (Some(index), None) => write!(f, "customer {index}: ")?,
+            (None, Some(field)) => write!(f, "field `{field}`: ")?,
+            (None, None) => {}
+        }
+        f.write_str(&self.message)
+    }
 }
 
 impl Error {

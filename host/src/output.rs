@@ -131,19 +131,23 @@ impl Table {
             fit(&record.customer, self.customer)
         };
         *self.outcomes.entry(record.outcome.clone()).or_default() += 1;
-        let detail_width = TABLE_WIDTH
-            .saturating_sub(self.customer + self.policy + self.outcome + 6)
-            .max(20);
+        let detail_width = TABLE_WIDTH.saturating_sub(self.customer + self.policy + self.outcome + 6).max(20);
+        let indent = self.customer + self.policy + self.outcome + 6;
+        let mut lines = wrap(&detail(record), detail_width).into_iter();
         writeln!(
             out,
             "{customer:cw$}  {:pw$}  {:ow$}  {}",
             fit(&record.policy, self.policy),
             fit(&record.outcome, self.outcome),
-            fit(&detail(record), detail_width),
+            lines.next().unwrap_or_default(),
             cw = self.customer,
             pw = self.policy,
             ow = self.outcome
-        )
+        )?;
+        for line in lines {
+            writeln!(out, "{:indent$}{line}", "")?;
+        }
+        Ok(())
     }
 
     fn summary(&self, out: &mut impl Write, decisions: usize) -> std::io::Result<()> {

@@ -120,9 +120,13 @@ impl Plugin {
     /// Evaluates one encoded input (see `ABI.md`) and checks the answer.
     pub fn evaluate(&self, input: &[u8]) -> Result<Decision, Fault> {
         let answer = self.guest.call(Export::Evaluate, input)?;
-        match serde_json::from_slice::<Reply>(&answer) {
-            Ok(Reply::Decision(decision)) => check_decision(decision),
-            Ok(Reply::Failure { error }) => Err(Fault::Plugin(error)),
+        // A decision is by far the common answer: decode it directly rather
+        // than through an untagged enum, which would buffer every answer.
+        if let Ok(decision) = serde_json::from_slice::<Decision>(&answer) {
+            return check_decision(decision);
+        }
+        match serde_json::from_slice::<Failure>(&answer) {
+            Ok(Failure { error }) => Err(Fault::Plugin(error)),
             Err(_) => Err(Fault::Malformed(format!(
                 "expected a decision object, got `{}`",
                 String::from_utf8_lossy(&answer[..answer.len().min(120)])

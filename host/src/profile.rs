@@ -1,5 +1,8 @@
-//! Customer profile files: parsing, validation, and the JSON each plugin
-//! receives for a customer.
+//! Customer profiles: validation of customers given in a TOML profiles file
+//! or as JSON (the HTTP service's request bodies), and the JSON each plugin
+//! receives for a customer. Both formats go through one set of checks
+//! ([`check_customer`]); only where a problem is reported differs: a file
+//! position for TOML, the customer's index and field for JSON.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -11,8 +14,8 @@ use toml::Spanned;
 use toml::de::DeValue;
 use verdict_sdk::Date;
 
-use crate::document::{self, Document, Table};
-use crate::error::Error;
+use crate::document::{self, Document};
+use crate::error::{Error, InputError};
 
 /// A profiles file, validated: every customer has a unique `id` and a real
 /// `birth_date`, and every field the SDK knows has the right type.
@@ -48,24 +51,22 @@ enum Shape {
 }
 
 impl Shape {
-    fn describe(self) -> &'static str {
+    fn describe<N: Node>(self) -> &'static str {
         match self {
             Shape::Text => "a string",
             Shape::Number => "a number",
-            Shape::LocalDate => "a date such as 2012-05-04 (no quotes, no time)",
+            Shape::LocalDate => N::DATE,
             Shape::TextList => "a list of strings",
-            Shape::Table => "a table",
+            Shape::Table => N::TABLE,
         }
     }
 
-    fn fits(self, value: &DeValue<'_>) -> bool {
+    fn fits<N: Node>(self, value: &N) -> bool {
         match self {
-            Shape::Text => value.is_str(),
-            Shape::Number => value.is_integer() || value.is_float(),
-            Shape::LocalDate => local_date(value).is_some(),
-            Shape::TextList => value
-                .as_array()
-                .is_some_and(|items| items.iter().all(|item| item.get_ref().is_str())),
+            Shape::Text => value.as_text().is_some(),
+            Shape::Number => value.is_number(),
+            Shape::LocalDate => value.as_date().is_some(),
+            Shape::TextList => value.is_text_list(),
             Shape::Table => value.is_table(),
         }
     }
@@ -103,7 +104,7 @@ impl Profiles {
         let root = root.get_ref();
         doc.deny_unknown_keys(root, &["as_of", "customer"], "a profiles file")?;
         let as_of = match root.get("as_of") {
-            Some(value) => Some(local_date(value.get_ref()).ok_or_else(|| {
+            Some(value) => Some(value.as_date().ok_or_else(|| {
                 doc.error(
                     value.span(),
                     "`as_of` must be a date such as 2026-11-23",
@@ -131,23 +132,30 @@ impl Profiles {
         let mut first_seen: HashMap<String, Range<usize>> = HashMap::with_capacity(entries.len());
         let mut customers = Vec::with_capacity(entries.len());
         for entry in entries.iter() {
-            let table = entry
-                .get_ref()
-                .as_table()
-                .ok_or_else(|| doc.error(entry.span(), "each `customer` must be a table", ""))?;
-            let profile = parse_customer(&doc, entry.span(), table)?;
-            if let Some(first) = first_seen.get(&profile.id) {
+            if !entry.is_table() {
+                return Err(doc.error(entry.span(), "each `customer` must be a table", ""));
+            }
+            let checked = check_customer(entry).map_err(|problem| {
+                let span = problem.at.map_or(entry.span(), Spanned::span);
+                doc.error(span, problem.message, &problem.label)
+            })?;
+            let id_span = checked.id.span();
+            if let Some(first) = first_seen.get(checked.id_text) {
                 let (line, _) = doc.line_col(first.start);
-                let span = table.get("id").map_or(entry.span(), Spanned::span);
                 return Err(doc.error(
-                    span,
-                    format!("duplicate customer id `{}`", profile.id),
+                    id_span,
+                    duplicate_message(checked.id_text),
                     &format!("already used on line {line}"),
                 ));
             }
-            let span = table.get("id").map_or(entry.span(), Spanned::span);
-            first_seen.insert(profile.id.clone(), span);
-            customers.push(profile);
+            first_seen.insert(checked.id_text.to_owned(), id_span);
+            let json = document::to_json(entry).map_err(|(span, message)| doc.error(span, message, ""))?;
+            customers.push(Profile {
+                id: checked.id_text.to_owned(),
+                birth_date: checked.birth_date,
+                birth_date_span: checked.birth.span(),
+                json: json.to_string().into(),
+            });
         }
         Ok(Profiles {
             doc: doc.clone(),
@@ -167,10 +175,7 @@ impl Profiles {
         match self.customers.iter().find(|c| c.birth_date > as_of) {
             Some(customer) => Err(self.doc.error(
                 customer.birth_date_span.clone(),
-                format!(
-                    "customer `{}` has birth_date {} after the evaluation date {as_of}",
-                    customer.id, customer.birth_date
-                ),
+                born_after_message(customer, as_of),
                 "after the evaluation date",
             )),
             None => Ok(()),
@@ -178,71 +183,266 @@ impl Profiles {
     }
 }
 
-fn parse_customer(doc: &Document, span: Range<usize>, table: &Table<'_>) -> Result<Profile, Error> {
-    check_fields(doc, span.clone(), table, CUSTOMER_FIELDS, "customer")?;
+/// Validates customers given as JSON objects (an HTTP request body) with
+/// the same checks as a profiles file, plus the evaluation date: ids
+/// unique, no one born after `as_of`. A problem names the customer's index
+/// and the field.
+pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>, Error> {
+    let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(values.len());
+    let mut customers = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let problem = |field: &str, message: String| {
+            Error::Input(InputError {
+                customer: Some(index),
+                field: (!field.is_empty()).then(|| field.to_owned()),
+                message,
+            })
+        };
+        if !value.is_table() {
+            return Err(problem(
+                "",
+                format!(
+                    "each customer must be a JSON object, found {}",
+                    value.type_name()
+                ),
+            ));
+        }
+        let checked = check_customer(value).map_err(|p| {
+            let message = if p.label.is_empty() {
+                p.message
+            } else {
+                format!("{} ({})", p.message, p.label)
+            };
+            problem(&p.field, message)
+        })?;
+        if let Some(first) = first_seen.insert(checked.id_text, index) {
+            return Err(problem(
+                "id",
+                format!(
+                    "{} (also customer {first})",
+                    duplicate_message(checked.id_text)
+                ),
+            ));
+        }
+        let profile = Profile {
+            id: checked.id_text.to_owned(),
+            birth_date: checked.birth_date,
+            birth_date_span: 0..0,
+            json: value.to_string().into(),
+        };
+        if profile.birth_date > as_of {
+            return Err(problem("birth_date", born_after_message(&profile, as_of)));
+        }
+        customers.push(profile);
+    }
+    Ok(customers)
+}
+
+fn duplicate_message(id: &str) -> String {
+    format!("duplicate customer id `{id}`")
+}
+
+fn born_after_message(customer: &Profile, as_of: Date) -> String {
+    format!(
+        "customer `{}` has birth_date {} after the evaluation date {as_of}",
+        customer.id, customer.birth_date
+    )
+}
+
+/// A customer's fields as validation sees them, whichever format they came
+/// in: a TOML value with its span, or a JSON value.
+trait Node: Sized {
+    /// How a date is written in this format.
+    const DATE: &'static str;
+    /// What a table is called in this format.
+    const TABLE: &'static str;
+    /// The value under `key`, when this is a table.
+    fn field(&self, key: &str) -> Option<&Self>;
+    fn is_table(&self) -> bool;
+    fn as_text(&self) -> Option<&str>;
+    fn is_number(&self) -> bool;
+    fn is_text_list(&self) -> bool;
+    fn as_date(&self) -> Option<Date>;
+    /// The value's type, for "found ..." labels.
+    fn type_name(&self) -> &'static str;
+}
+
+impl Node for Spanned<DeValue<'_>> {
+    const DATE: &'static str = "a date such as 2012-05-04 (no quotes, no time)";
+    const TABLE: &'static str = "a table";
+
+    fn field(&self, key: &str) -> Option<&Self> {
+        self.get_ref().as_table()?.get(key)
+    }
+
+    fn is_table(&self) -> bool {
+        self.get_ref().is_table()
+    }
+
+    fn as_text(&self) -> Option<&str> {
+        self.get_ref().as_str()
+    }
+
+    fn is_number(&self) -> bool {
+        self.get_ref().is_integer() || self.get_ref().is_float()
+    }
+
+    fn is_text_list(&self) -> bool {
+        self.get_ref()
+            .as_array()
+            .is_some_and(|items| items.iter().all(|item| item.get_ref().is_str()))
+    }
+
+    /// A TOML local date (no time, no offset).
+    fn as_date(&self) -> Option<Date> {
+        let datetime = self.get_ref().as_datetime()?;
+        match (datetime.date, datetime.time, datetime.offset) {
+            (Some(date), None, None) => Date::new(i32::from(date.year), date.month, date.day).ok(),
+            _ => None,
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        self.get_ref().type_str()
+    }
+}
+
+impl Node for Value {
+    const DATE: &'static str = "a date string such as \"2012-05-04\"";
+    const TABLE: &'static str = "an object";
+
+    fn field(&self, key: &str) -> Option<&Self> {
+        self.as_object()?.get(key)
+    }
+
+    fn is_table(&self) -> bool {
+        self.is_object()
+    }
+
+    fn as_text(&self) -> Option<&str> {
+        self.as_str()
+    }
+
+    fn is_number(&self) -> bool {
+        Value::is_number(self)
+    }
+
+    fn is_text_list(&self) -> bool {
+        self.as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string))
+    }
+
+    /// A `"YYYY-MM-DD"` string.
+    fn as_date(&self) -> Option<Date> {
+        self.as_str()?.parse().ok()
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+}
+
+/// A customer that passed [`check_customer`].
+struct Checked<'n, N> {
+    id: &'n N,
+    id_text: &'n str,
+    birth: &'n N,
+    birth_date: Date,
+}
+
+/// What is wrong with a customer, and where: `at` is the offending value
+/// (`None`: the customer as a whole), `field` its dotted path.
+struct Problem<'n, N> {
+    at: Option<&'n N>,
+    field: String,
+    message: String,
+    label: String,
+}
+
+/// The checks every customer passes, whatever its format: known fields
+/// have the right shape, `id` and `birth_date` are present, `id` is not
+/// blank and `birth_date` is a real date.
+fn check_customer<N: Node>(customer: &N) -> Result<Checked<'_, N>, Problem<'_, N>> {
+    check_fields(customer, "", CUSTOMER_FIELDS, "customer")?;
     for (key, fields, what) in [
         ("stay", STAY_FIELDS, "customer.stay"),
         ("loan_request", LOAN_FIELDS, "customer.loan_request"),
     ] {
-        if let Some(value) = table.get(key) {
-            if let Some(inner) = value.get_ref().as_table() {
-                check_fields(doc, value.span(), inner, fields, what)?;
-            }
+        if let Some(inner) = customer.field(key).filter(|inner| inner.is_table()) {
+            check_fields(inner, key, fields, what)?;
         }
     }
-    let (Some(id), Some(birth)) = (table.get("id"), table.get("birth_date")) else {
-        return Err(doc.error(span, "customer lacks `id` or `birth_date`", ""));
+    let (Some(id), Some(birth)) = (customer.field("id"), customer.field("birth_date")) else {
+        return Err(Problem {
+            at: None,
+            field: String::new(),
+            message: "customer lacks `id` or `birth_date`".to_owned(),
+            label: String::new(),
+        });
     };
-    let id = id.get_ref().as_str().unwrap_or_default().to_owned();
-    if id.trim().is_empty() {
-        return Err(doc.error(
-            table.get("id").map_or(span, Spanned::span),
-            "`id` must not be empty",
-            "",
-        ));
+    let id_text = id.as_text().unwrap_or_default();
+    if id_text.trim().is_empty() {
+        return Err(Problem {
+            at: Some(id),
+            field: "id".to_owned(),
+            message: "`id` must not be empty".to_owned(),
+            label: String::new(),
+        });
     }
-    let birth_date = local_date(birth.get_ref())
-        .ok_or_else(|| doc.error(birth.span(), "`birth_date` is not a date", ""))?;
-    let json =
-        document::table_to_json(table).map_err(|(span, message)| doc.error(span, message, ""))?;
-    Ok(Profile {
+    let birth_date = birth.as_date().ok_or_else(|| Problem {
+        at: Some(birth),
+        field: "birth_date".to_owned(),
+        message: "`birth_date` is not a date".to_owned(),
+        label: String::new(),
+    })?;
+    Ok(Checked {
         id,
+        id_text,
+        birth,
         birth_date,
-        birth_date_span: birth.span(),
-        json: Value::Object(json).to_string().into(),
     })
 }
 
-fn check_fields(
-    doc: &Document,
-    span: Range<usize>,
-    table: &Table<'_>,
+fn check_fields<'n, N: Node>(
+    table: &'n N,
+    path: &str,
     fields: &[(&str, Shape, bool)],
     what: &str,
-) -> Result<(), Error> {
+) -> Result<(), Problem<'n, N>> {
+    let field_path = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
     for &(key, shape, required) in fields {
-        match table.get(key) {
-            Some(value) if !shape.fits(value.get_ref()) => {
-                return Err(doc.error(
-                    value.span(),
-                    format!("`{key}` in {what} must be {}", shape.describe()),
-                    &format!("found {}", value.get_ref().type_str()),
-                ));
+        match table.field(key) {
+            Some(value) if !shape.fits(value) => {
+                return Err(Problem {
+                    at: Some(value),
+                    field: field_path(key),
+                    message: format!("`{key}` in {what} must be {}", shape.describe::<N>()),
+                    label: format!("found {}", value.type_name()),
+                });
             }
             None if required => {
-                return Err(doc.error(span, format!("{what} is missing required key `{key}`"), ""));
+                return Err(Problem {
+                    at: (!path.is_empty()).then_some(table),
+                    field: field_path(key),
+                    message: format!("{what} is missing required key `{key}`"),
+                    label: String::new(),
+                });
             }
             _ => {}
         }
     }
     Ok(())
-}
-
-/// A TOML local date (no time, no offset) as a [`Date`].
-fn local_date(value: &DeValue<'_>) -> Option<Date> {
-    let datetime = value.as_datetime()?;
-    match (datetime.date, datetime.time, datetime.offset) {
-        (Some(date), None, None) => Date::new(i32::from(date.year), date.month, date.day).ok(),
-        _ => None,
-    }
 }

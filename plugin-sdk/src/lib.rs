@@ -74,6 +74,11 @@ pub use serde_json;
 #[macro_export]
 macro_rules! policy {
     ($func:ident, $params:ty) => {
+        // Named here, where the caller wrote it: inside the module below a
+        // bare `Params` would not resolve.
+        #[cfg(target_arch = "wasm32")]
+        type __VerdictParams = $params;
+
         #[cfg(target_arch = "wasm32")]
         mod __verdict_exports {
             const MANIFEST: $crate::glue::PackageInfo = $crate::glue::PackageInfo {
@@ -92,18 +97,24 @@ macro_rules! policy {
 
             #[unsafe(no_mangle)]
             pub extern "C" fn verdict_manifest() -> u64 {
-                $crate::glue::wasm::reply($crate::glue::manifest_json::<$params>(&MANIFEST))
+                $crate::glue::wasm::reply($crate::glue::manifest_json::<super::__VerdictParams>(
+                    &MANIFEST,
+                ))
             }
 
             #[unsafe(no_mangle)]
             pub extern "C" fn verdict_check_params(ptr: u32, len: u32) -> u64 {
-                $crate::glue::wasm::call(ptr, len, $crate::glue::check_params_json::<$params>)
+                $crate::glue::wasm::call(
+                    ptr,
+                    len,
+                    $crate::glue::check_params_json::<super::__VerdictParams>,
+                )
             }
 
             #[unsafe(no_mangle)]
             pub extern "C" fn verdict_evaluate(ptr: u32, len: u32) -> u64 {
                 $crate::glue::wasm::call(ptr, len, |input| {
-                    $crate::glue::evaluate_json::<$params>(input, super::$func)
+                    $crate::glue::evaluate_json::<super::__VerdictParams>(input, super::$func)
                 })
             }
         }
