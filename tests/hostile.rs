@@ -142,3 +142,27 @@ fn module_without_the_abi_marker_is_refused() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("lacks the export `verdict_abi_v1`"), "{}", out.stderr);
 }
+
+#[test]
+fn compiled_module_cache_is_used_and_survives_corruption() {
+    let scratch = with_wat(&["hello"]);
+    let profiles = customers(&scratch, 1);
+    let cache = scratch.dir.path().join("cache");
+    let eval = || {
+        crate::util::run_command(
+            crate::util::verdict()
+                .env("VERDICT_CACHE_DIR", &cache)
+                .args(["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl"]),
+        )
+    };
+    let first = eval();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let entries: Vec<_> = std::fs::read_dir(cache.join("modules")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "one compiled module cached: {entries:?}");
+    // A damaged entry is ignored and replaced; the decisions do not change.
+    std::fs::write(&entries[0], b"not a compiled module").unwrap();
+    let second = eval();
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.stdout, first.stdout);
+    assert_ne!(std::fs::read(&entries[0]).unwrap(), b"not a compiled module");
+}

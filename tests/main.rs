@@ -5,6 +5,9 @@
 
 mod util;
 
+mod audit;
+mod author;
 mod eval;
 mod hostile;
 mod inspect;
+mod serve;

@@ -44,7 +44,8 @@ pub fn wat(name: &str) -> PathBuf {
 pub fn verdict() -> Command {
     plugins_dir();
     let mut command = Command::cargo_bin("verdict").unwrap();
-    command.current_dir(root()).env_remove("RUST_LOG");
+    // Compiled plugins are cached inside the build tree, not in $HOME.
+    command.current_dir(root()).env_remove("RUST_LOG").env("VERDICT_CACHE_DIR", root().join("target/test-module-cache"));
     command
 }
 

@@ -179,43 +179,7 @@ impl Binding {
 
     fn locate(&self, path: &str) -> Option<Range<usize>> {
         let root = self.doc.parse().ok()?;
-        let mut current = root.get_ref().get("params")?;
-        let mut best = current.span();
-        for step in path_steps(path) {
-            let next = match step {
-                Step::Key(key) => current.get_ref().as_table().and_then(|t| t.get(key)),
-                Step::Index(index) => current.get_ref().as_array().and_then(|a| a.get(index)),
-            };
-            match next {
-                Some(value) => {
-                    current = value;
-                    best = value.span();
-                }
-                None => break,
-            }
-        }
-        Some(best)
+        let params = root.get_ref().get("params")?;
+        Some(document::locate(params, path))
     }
-}
-
-enum Step<'p> {
-    Key(&'p str),
-    Index(usize),
-}
-
-/// Splits `bands[2].min_age` into `bands`, `2`, `min_age`.
-fn path_steps(path: &str) -> Vec<Step<'_>> {
-    let mut steps = Vec::new();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let mut pieces = part.split('[');
-        if let Some(key) = pieces.next().filter(|k| !k.is_empty()) {
-            steps.push(Step::Key(key));
-        }
-        steps.extend(
-            pieces
-                .filter_map(|p| p.trim_end_matches(']').parse().ok())
-                .map(Step::Index),
-        );
-    }
-    steps
 }

@@ -23,11 +23,39 @@ pub enum Command {
     /// Evaluate customer profiles against the loaded policies.
     #[command(after_help = EVAL_EXAMPLES)]
     Eval(EvalArgs),
+    /// Check a decision log: every record, hash, link and archive entry.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Re-run logged decisions on their archived modules and parameters and
+    /// compare the decision bytes.
+    #[command(after_help = REPLAY_EXAMPLES)]
+    Replay(ReplayArgs),
+    /// Run logged inputs through other policies and show which decisions
+    /// would change.
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff(DiffArgs),
     /// Show a plugin's name, version, parameters, imports, exports, SHA-256.
     #[command(
         after_help = "Example:\n  verdict inspect target/wasm32-unknown-unknown/plugin/loan_rates.wasm --format json"
     )]
     Inspect(InspectArgs),
+    /// Serve the policies over HTTP, reloading them when their files change.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Switch a running service back to the previous version of a policy.
+    #[command(after_help = ROLLBACK_EXAMPLES)]
+    Rollback(RollbackArgs),
+    /// Create a plugin crate: an example policy with parameters, unit
+    /// tests, test cases, a binding and sample customers.
+    #[command(after_help = NEW_EXAMPLES)]
+    New(NewArgs),
+    /// Build a plugin crate to a WebAssembly module and show what it
+    /// declares.
+    #[command(after_help = BUILD_EXAMPLES)]
+    Build(BuildArgs),
+    /// Run TOML test cases (customer + expected decision) against policies.
+    #[command(after_help = TEST_EXAMPLES)]
+    Test(TestArgs),
 }
 
 const EVAL_EXAMPLES: &str = "\
@@ -35,6 +63,7 @@ Examples:
   verdict eval                                   # shipped samples, all policies, a table
   verdict eval --profiles my.toml --format jsonl # one JSON decision per line
   verdict eval --policy loan-rates --as-of 2027-01-01
+  verdict eval --log decisions.jsonl             # also append to a decision log
 
 Exit status: 0 every decision made, 1 some decision is `error`, 2 bad input.";
 
@@ -67,6 +96,11 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Append every decision to this log (created if needed), synced to
+    /// disk before it is printed; modules and parameters are archived
+    /// beside it (LOG.jsonl -> LOG.archive/).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 /// Output formats for descriptions of things.
@@ -91,4 +125,251 @@ pub struct InspectArgs {
 fn parse_date(text: &str) -> Result<Date, String> {
     text.parse()
         .map_err(|e: verdict_sdk::DateError| e.to_string())
+}
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  verdict serve                                  # policies/ on 127.0.0.1:8080
+  VERDICT_TOKEN=$(cat token) verdict serve --listen 127.0.0.1:9000
+  curl -s localhost:8080/v1/evaluate -d '{\"customer\":{\"id\":\"C-1\",\"birth_date\":\"1990-01-01\"}}'
+  curl -s -X POST -H \"Authorization: Bearer $(cat token)\" localhost:8080/v1/reload
+
+Routes: POST /v1/evaluate, GET /v1/policies, GET /healthz, GET /metrics;
+with the token: POST /v1/reload, POST /v1/policies/NAME/rollback.
+Changes under --policies are loaded after 200 ms of quiet; a set that fails
+to load is refused and the previous one keeps serving. SIGTERM or Ctrl-C
+stops taking connections and finishes the requests in flight.";
+
+/// Arguments of `verdict serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Directory of policy bindings, watched for changes.
+    #[arg(long, default_value = "policies", value_name = "DIR")]
+    pub policies: PathBuf,
+    /// Append every decision to this decision log (synced before the
+    /// response; modules and parameters archived beside it). One log per
+    /// running service.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// File holding the token that reload and rollback require [default:
+    /// the VERDICT_TOKEN environment variable; neither: changes are off].
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+const ROLLBACK_EXAMPLES: &str = "\
+Examples:
+  VERDICT_TOKEN=$(cat token) verdict rollback staff-allowance
+  verdict rollback loan-rates --server http://10.0.0.7:8080 --token-file /etc/verdict/token
+
+The policy goes back to its previous version (module and parameters); the
+version that was active is dropped from the history. It stays there until
+its binding or module file changes again: a later change to that policy's
+files goes live as usual, changes to other policies do not undo it.";
+
+/// Arguments of `verdict rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The policy to switch back.
+    pub policy: String,
+    /// The running service.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+    pub server: String,
+    /// File holding the service's token [default: the VERDICT_TOKEN
+    /// environment variable].
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// `verdict log` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Verify a decision log: every line parses, every record matches its
+    /// hash and links to the one before, and the archive holds every module
+    /// and parameter set it names. Reports the first bad record by line.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
+}
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  verdict log verify decisions.jsonl
+  verdict log verify decisions.jsonl --anchor 3f1c...   # the head hash noted last time
+
+Exit status: 0 intact, 1 a record or archive entry is bad, 2 the log cannot be read.";
+
+/// Arguments of `verdict log verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The decision log.
+    pub log: PathBuf,
+    /// The module archive [default: beside the log, LOG.jsonl -> LOG.archive].
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    /// A record hash noted earlier (say, the head a previous verify
+    /// printed); the log must still hold it, so cutting records off its end
+    /// is detected too.
+    #[arg(long, value_name = "HASH")]
+    pub anchor: Option<String>,
+}
+
+const REPLAY_EXAMPLES: &str = "\
+Examples:
+  verdict replay decisions.jsonl
+  verdict replay decisions.jsonl --customer C-0002 --policy staff-allowance
+  verdict replay decisions.jsonl --lines 100..200 --archive /mnt/audit/decisions.archive
+
+Needs only the log and its archive: the policy files and plugins may have
+changed or be gone. The log's chain is verified first.
+Exit status: 0 every decision identical, 1 a mismatch (or a broken log or a
+missing archive entry), 2 the log cannot be read.";
+
+/// Arguments of `verdict replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The decision log.
+    pub log: PathBuf,
+    /// The module archive [default: beside the log, LOG.jsonl -> LOG.archive].
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    /// Replay only this customer's decisions (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub customer: Vec<String>,
+    /// Replay only this policy's decisions (repeatable).
+    #[arg(long = "policy", value_name = "NAME")]
+    pub policy: Vec<String>,
+    /// Replay only these log lines: `A..B` (inclusive), `A..`, `..B` or `N`.
+    #[arg(long, value_name = "A..B", value_parser = parse_lines)]
+    pub lines: Option<(usize, usize)>,
+}
+
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  verdict diff decisions.jsonl --policies staging/policies
+  verdict diff decisions.jsonl --policies staging/policies --format json
+
+A decision changes when its outcome, values or reasons would differ; logged
+decisions whose policy DIR lacks are counted as skipped.
+Exit status: 0 the report was made (whether or not anything changes), 2 bad
+input.";
+
+/// Output formats for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Text for people.
+    Table,
+    /// One JSON object.
+    Json,
+}
+
+/// Arguments of `verdict diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The decision log whose inputs to re-decide.
+    pub log: PathBuf,
+    /// Directory of the policy bindings to try.
+    #[arg(long, value_name = "DIR")]
+    pub policies: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+/// Parses `A..B`, `A..`, `..B` or `N` into an inclusive range of lines.
+fn parse_lines(text: &str) -> Result<(usize, usize), String> {
+    let number = |part: &str, default: usize| -> Result<usize, String> {
+        if part.is_empty() {
+            return Ok(default);
+        }
+        part.parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("`{part}` is not a line number (lines count from 1)"))
+    };
+    let (first, last) = match text.split_once("..") {
+        Some((a, b)) => (number(a, 1)?, number(b, usize::MAX)?),
+        None if text.is_empty() => return Err("a line range is needed, such as `10..20`".into()),
+        None => {
+            let n = number(text, 0)?;
+            (n, n)
+        }
+    };
+    if first > last {
+        return Err(format!("`{text}` is an empty range"));
+    }
+    Ok((first, last))
+}
+
+const NEW_EXAMPLES: &str = "\
+Examples:
+  verdict new my-policy                   # ./my-policy, or plugins/my-policy in a Verdict checkout
+  verdict new my-policy --path ~/policies # ~/policies/my-policy
+  verdict new my-policy --sdk ~/verdict/plugin-sdk
+
+The crate builds and passes its tests as made: `cargo test`, `verdict build`,
+`verdict test`. The guide is plugin-sdk/README.md.";
+
+/// Arguments of `verdict new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The plugin's name: kebab-case, such as `my-policy`.
+    pub name: String,
+    /// Make the crate in DIR/NAME [default: plugins/ inside a Verdict
+    /// checkout, joining its workspace; else the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// The verdict-sdk crate (a checkout's plugin-sdk directory) to depend
+    /// on outside a Verdict checkout [default: the one this verdict was
+    /// built from].
+    #[arg(long, value_name = "PATH")]
+    pub sdk: Option<PathBuf>,
+}
+
+const BUILD_EXAMPLES: &str = "\
+Examples:
+  verdict build                     # the crate in the current directory
+  verdict build plugins/loan-rates
+
+Runs `cargo build --profile plugin --target wasm32-unknown-unknown` and loads
+the module as the host would. Installs nothing: if the wasm32-unknown-unknown
+target is missing it says how to add it.
+
+Exit status: 0 built, 1 the compiler refused the crate, 2 bad setup (no
+crate, target missing).";
+
+/// Arguments of `verdict build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The plugin crate's directory.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+}
+
+const TEST_EXAMPLES: &str = "\
+Examples:
+  verdict test                                # policies/tests/*.toml
+  verdict test plugins/my-policy              # a crate's policies/tests/*.toml
+  verdict test policies/tests/loan-rates.toml --filter boundary
+
+A case file names a binding (`binding = \"../loan-rates.toml\"`) or a module
+(`plugin = \"x.wasm\"`) and holds [[case]] tables: name, as_of, customer,
+optional params overrides, and expect (outcome, codes, value or
+value_includes, message_contains). See plugin-sdk/README.md.
+
+Exit status: 0 every case passed, 1 some case failed, 2 bad input.";
+
+/// Arguments of `verdict test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Case files, or directories holding them (a plugin crate's or a
+    /// policies directory's `policies/tests` or `tests`, else every *.toml
+    /// below) [default: policies].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Run only the cases whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
 }

@@ -3,12 +3,13 @@
 //! to the JSON the plugins read.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Number, Value};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
+use verdict_sdk::Date;
 
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
@@ -102,6 +103,90 @@ pub fn key_span(table: &Table<'_>, key: &str) -> Option<Range<usize>> {
         .iter()
         .find(|(k, _)| k.get_ref().as_ref() == key)
         .map(|(k, _)| k.span())
+}
+
+/// The path `written` in the file at `file`: relative paths are taken from
+/// the file's directory, and `.` and `..` steps are resolved lexically
+/// (symbolic links untouched), so messages show a clean path.
+#[must_use]
+pub fn resolve(file: &Path, written: &str) -> PathBuf {
+    let base = file.parent().unwrap_or(Path::new(""));
+    normalize(&base.join(written))
+}
+
+/// `path` with `.` and `..` steps resolved lexically (symbolic links
+/// untouched); a `..` that would climb above a relative path's start stays.
+#[must_use]
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// A TOML local date (no time, no offset), such as `2026-11-23`.
+#[must_use]
+pub fn local_date(value: &DeValue<'_>) -> Option<Date> {
+    let datetime = value.as_datetime()?;
+    match (datetime.date, datetime.time, datetime.offset) {
+        (Some(date), None, None) => Date::new(i32::from(date.year), date.month, date.day).ok(),
+        _ => None,
+    }
+}
+
+/// The span of the value at `path` under `value` (`name`, then `.field`
+/// and `[index]` steps, as in `surcharge_bands[2].min_age`): as deep as the
+/// path leads, so a path that goes nowhere still points at `value`.
+#[must_use]
+pub fn locate(value: &Spanned<DeValue<'_>>, path: &str) -> Range<usize> {
+    let mut current = value;
+    for step in path_steps(path) {
+        let next = match step {
+            Step::Key(key) => current.get_ref().as_table().and_then(|t| t.get(key)),
+            Step::Index(index) => current.get_ref().as_array().and_then(|a| a.get(index)),
+        };
+        match next {
+            Some(value) => current = value,
+            None => break,
+        }
+    }
+    current.span()
+}
+
+enum Step<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// Splits `bands[2].min_age` into `bands`, `2`, `min_age`.
+fn path_steps(path: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let mut pieces = part.split('[');
+        if let Some(key) = pieces.next().filter(|k| !k.is_empty()) {
+            steps.push(Step::Key(key));
+        }
+        steps.extend(
+            pieces
+                .filter_map(|p| p.trim_end_matches(']').parse().ok())
+                .map(Step::Index),
+        );
+    }
+    steps
 }
 
 /// Converts a TOML value to JSON: local dates become `"YYYY-MM-DD"`, other

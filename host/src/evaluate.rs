@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use verdict_sdk::Date;
 
+use crate::plugin::Plugin;
 use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::record::DecisionRecord;
@@ -35,12 +36,36 @@ pub fn evaluate_one(
     profile: &Profile,
     buffer: &mut Vec<u8>,
 ) -> DecisionRecord {
-    encode_input(buffer, as_of, &policy.params_json, &profile.json);
-    let answer = policy.plugin.evaluate(buffer);
+    decide(
+        &policy.plugin,
+        &policy.name,
+        &policy.params_json,
+        as_of,
+        &profile.id,
+        &profile.json,
+        buffer,
+    )
+}
+
+/// Decides one customer (`customer` is its `id`, `customer_json` the
+/// profile as given) with a plugin and parameter JSON directly, without a
+/// binding: what replay and the what-if diff use on logged inputs.
+#[must_use]
+pub fn decide(
+    plugin: &Plugin,
+    policy: &str,
+    params_json: &str,
+    as_of: Date,
+    customer: &str,
+    customer_json: &str,
+    buffer: &mut Vec<u8>,
+) -> DecisionRecord {
+    encode_input(buffer, as_of, params_json, customer_json);
+    let answer = plugin.evaluate(buffer);
     if let Err(fault) = &answer {
-        tracing::debug!(customer = %profile.id, policy = %policy.name, %fault, "decision failed");
+        tracing::debug!(%customer, %policy, %fault, "decision failed");
     }
-    DecisionRecord::new(&profile.id, policy, answer)
+    DecisionRecord::from_plugin(customer, policy, plugin, answer)
 }
 
 /// Decides every customer under every policy: customers in the given order,

@@ -17,10 +17,19 @@ use crate::exit::Status;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    // A service's log is its record of swaps and refusals: info by default.
+    init_tracing(cli.verbose, matches!(cli.command, Command::Serve(_)));
     let result = match cli.command {
         Command::Eval(args) => commands::eval::run(&args),
+        Command::Log(command) => commands::log::run(&command),
+        Command::Replay(args) => commands::replay::run(&args),
+        Command::Diff(args) => commands::diff::run(&args),
         Command::Inspect(args) => commands::inspect::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Rollback(args) => commands::rollback::run(&args),
+        Command::New(args) => commands::new::run(&args),
+        Command::Build(args) => commands::build::run(&args),
+        Command::Test(args) => commands::test::run(&args),
     };
     match result {
         Ok(status) => status.into(),
@@ -33,8 +42,10 @@ fn main() -> ExitCode {
 }
 
 /// `-v` shows debug diagnostics, `-vv` traces; `RUST_LOG` overrides both.
-fn init_tracing(verbose: u8) {
+/// A long-running service logs at info level without `-v`.
+fn init_tracing(verbose: u8, service: bool) {
     let default = match verbose {
+        0 if service => "verdict=info,warn",
         0 => "warn",
         1 => "verdict=debug,info",
         _ => "verdict=trace,debug",

@@ -171,17 +171,9 @@ impl Table {
 
 /// Reason codes, then the values as `key=value`: the gist of a decision.
 fn detail(record: &DecisionRecord) -> String {
-    let codes: Vec<&str> = record.reasons.iter().map(|r| r.code.as_str()).collect();
-    let values: Vec<String> = record
-        .value
-        .iter()
-        .map(|(k, v)| format!("{k}={}", compact(v)))
-        .collect();
-    match (codes.is_empty(), values.is_empty()) {
-        (false, false) => format!("{}: {}", codes.join(","), values.join(" ")),
-        (false, true) => codes.join(","),
-        _ => values.join(" "),
-    }
+    let mut parts: Vec<String> = record.reasons.iter().map(|r| r.code.clone()).collect();
+    parts.extend(record.value.iter().map(|(k, v)| format!("{k}={}", compact(v))));
+    parts.join(" ")
 }
 
 fn compact(value: &Value) -> String {
@@ -189,9 +181,32 @@ fn compact(value: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Null => "-".to_owned(),
         Value::Array(items) if items.is_empty() => "[]".to_owned(),
-        Value::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join("+"),
+        Value::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join(","),
+        // 2000.0 reads as 2000; other numbers as JSON writes them.
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+            _ => n.to_string(),
+        },
         other => other.to_string(),
     }
+}
+
+/// Greedy word wrap to `width` columns; a word longer than a line is cut.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if !line.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines.into_iter().map(|l| fit(&l, width)).collect()
 }
 
 /// Cuts `text` to `width` characters, marking the cut with `…`.

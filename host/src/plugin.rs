@@ -33,12 +33,11 @@ pub struct Plugin {
     guest: Guest,
 }
 
-/// What `verdict_evaluate` may answer.
+/// What `verdict_evaluate` answers when the plugin cannot decide.
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Reply {
-    Decision(Decision),
-    Failure { error: String },
+#[serde(deny_unknown_fields)]
+struct Failure {
+    error: String,
 }
 
 impl Plugin {

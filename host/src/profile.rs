@@ -135,27 +135,18 @@ impl Profiles {
             if !entry.is_table() {
                 return Err(doc.error(entry.span(), "each `customer` must be a table", ""));
             }
-            let checked = check_customer(entry).map_err(|problem| {
-                let span = problem.at.map_or(entry.span(), Spanned::span);
-                doc.error(span, problem.message, &problem.label)
-            })?;
-            let id_span = checked.id.span();
-            if let Some(first) = first_seen.get(checked.id_text) {
+            let profile = Profile::from_toml(&doc, entry)?;
+            let id_span = entry.field("id").map_or(entry.span(), Spanned::span);
+            if let Some(first) = first_seen.get(&profile.id) {
                 let (line, _) = doc.line_col(first.start);
                 return Err(doc.error(
                     id_span,
-                    duplicate_message(checked.id_text),
+                    duplicate_message(&profile.id),
                     &format!("already used on line {line}"),
                 ));
             }
-            first_seen.insert(checked.id_text.to_owned(), id_span);
-            let json = document::to_json(entry).map_err(|(span, message)| doc.error(span, message, ""))?;
-            customers.push(Profile {
-                id: checked.id_text.to_owned(),
-                birth_date: checked.birth_date,
-                birth_date_span: checked.birth.span(),
-                json: json.to_string().into(),
-            });
+            first_seen.insert(profile.id.clone(), id_span);
+            customers.push(profile);
         }
         Ok(Profiles {
             doc: doc.clone(),
@@ -180,6 +171,42 @@ impl Profiles {
             )),
             None => Ok(()),
         }
+    }
+}
+
+impl Profile {
+    /// Validates one customer table of a TOML document (an entry of a
+    /// profiles file, or a test case's `customer`) with the checks of a
+    /// profiles file; a problem points at its place in the document.
+    pub fn from_toml(doc: &Document, customer: &Spanned<DeValue<'_>>) -> Result<Profile, Error> {
+        if !customer.is_table() {
+            return Err(doc.error(customer.span(), "a customer must be a table", ""));
+        }
+        let checked = check_customer(customer).map_err(|problem| {
+            let span = problem.at.map_or(customer.span(), Spanned::span);
+            doc.error(span, problem.message, &problem.label)
+        })?;
+        let json =
+            document::to_json(customer).map_err(|(span, message)| doc.error(span, message, ""))?;
+        Ok(Profile {
+            id: checked.id_text.to_owned(),
+            birth_date: checked.birth_date,
+            birth_date_span: checked.birth.span(),
+            json: json.to_string().into(),
+        })
+    }
+
+    /// Refuses the customer when born after the evaluation date; `doc` is
+    /// the document it was read from.
+    pub fn check_born_by(&self, doc: &Document, as_of: Date) -> Result<(), Error> {
+        if self.birth_date > as_of {
+            return Err(doc.error(
+                self.birth_date_span.clone(),
+                born_after_message(self, as_of),
+                "after the evaluation date",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -295,11 +322,7 @@ impl Node for Spanned<DeValue<'_>> {
 
     /// A TOML local date (no time, no offset).
     fn as_date(&self) -> Option<Date> {
-        let datetime = self.get_ref().as_datetime()?;
-        match (datetime.date, datetime.time, datetime.offset) {
-            (Some(date), None, None) => Date::new(i32::from(date.year), date.month, date.day).ok(),
-            _ => None,
-        }
+        document::local_date(self.get_ref())
     }
 
     fn type_name(&self) -> &'static str {
@@ -351,7 +374,6 @@ impl Node for Value {
 
 /// A customer that passed [`check_customer`].
 struct Checked<'n, N> {
-    id: &'n N,
     id_text: &'n str,
     birth: &'n N,
     birth_date: Date,
@@ -403,7 +425,6 @@ fn check_customer<N: Node>(customer: &N) -> Result<Checked<'_, N>, Problem<'_, N
         label: String::new(),
     })?;
     Ok(Checked {
-        id,
         id_text,
         birth,
         birth_date,

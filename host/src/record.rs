@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use verdict_sdk::{Decision, Reason};
 
+use crate::plugin::Plugin;
 use crate::policy::Policy;
 use crate::sandbox::Fault;
 
@@ -35,6 +36,19 @@ impl DecisionRecord {
     /// `error` decision naming the fault.
     #[must_use]
     pub fn new(customer: &str, policy: &Policy, answer: Result<Decision, Fault>) -> DecisionRecord {
+        DecisionRecord::from_plugin(customer, &policy.name, &policy.plugin, answer)
+    }
+
+    /// The record of `plugin`'s answer for `customer` under the policy
+    /// name `policy`: what [`DecisionRecord::new`] gives, without a binding
+    /// (replay decides from archived modules).
+    #[must_use]
+    pub fn from_plugin(
+        customer: &str,
+        policy: &str,
+        plugin: &Plugin,
+        answer: Result<Decision, Fault>,
+    ) -> DecisionRecord {
         let decision = answer.unwrap_or_else(|fault| Decision {
             outcome: ERROR_OUTCOME.to_owned(),
             value: Map::new(),
@@ -45,9 +59,9 @@ impl DecisionRecord {
         });
         DecisionRecord {
             customer: customer.to_owned(),
-            policy: policy.name.clone(),
-            plugin_version: policy.plugin.manifest.version.clone(),
-            module_sha256: policy.plugin.sha256.clone(),
+            policy: policy.to_owned(),
+            plugin_version: plugin.manifest.version.clone(),
+            module_sha256: plugin.sha256.clone(),
             outcome: decision.outcome,
             value: decision.value,
             reasons: decision.reasons,

@@ -11,6 +11,7 @@ use wasmtime::{
 };
 
 use crate::error::Error;
+use crate::module_cache::ModuleCache;
 
 /// Resource bounds for one call into a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,7 @@ impl fmt::Display for Fault {
 pub struct Sandbox {
     engine: Engine,
     limits: Limits,
+    cache: ModuleCache,
 }
 
 impl fmt::Debug for Sandbox {
@@ -124,7 +126,7 @@ impl Sandbox {
             .wasm_relaxed_simd(false)
             .max_wasm_stack(limits.stack_bytes);
         let engine = Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))?;
-        Ok(Sandbox { engine, limits })
+        Ok(Sandbox { engine, limits, cache: ModuleCache::from_env() })
     }
 
     /// The bounds every call gets.
@@ -175,9 +177,10 @@ impl Sandbox {
         })
     }
 
-    /// Compiles module bytes (binary or WebAssembly text).
+    /// Compiles module bytes (binary or WebAssembly text), through the
+    /// compiled-module cache.
     pub fn compile(&self, bytes: &[u8]) -> Result<Module, String> {
-        Module::new(&self.engine, bytes).map_err(|e| format!("{e:#}"))
+        self.cache.compile(&self.engine, bytes).map_err(|e| format!("{e:#}"))
     }
 }
 

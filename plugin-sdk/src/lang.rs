@@ -37,6 +37,37 @@ impl Lang {
             .unwrap_or_default()
     }
 
+    /// The message for this language: its entry in `translations`, else
+    /// `english`. Every message has an English text, so a customer whose
+    /// language a policy does not translate (or that the SDK does not list)
+    /// still gets one.
+    ///
+    /// ```
+    /// use verdict_sdk::Lang;
+    ///
+    /// let min_age = 18;
+    /// let message = Lang::Pt.pick(
+    ///     format!("Loans are available from age {min_age}."),
+    ///     [
+    ///         (Lang::Pt, format!("Empréstimos a partir dos {min_age} anos.")),
+    ///         (Lang::Fr, format!("Prêts à partir de {min_age} ans.")),
+    ///     ],
+    /// );
+    /// assert_eq!(message, "Empréstimos a partir dos 18 anos.");
+    /// assert_eq!(Lang::Sv.pick("Hello", [(Lang::Pt, "Olá")]), "Hello");
+    /// ```
+    ///
+    /// The texts are all built before one is picked; where that matters,
+    /// or where every language is translated, `match` on the language
+    /// instead and end with `_ =>` English.
+    #[must_use]
+    pub fn pick<T>(self, english: T, translations: impl IntoIterator<Item = (Lang, T)>) -> T {
+        translations
+            .into_iter()
+            .find(|(lang, _)| *lang == self)
+            .map_or(english, |(_, text)| text)
+    }
+
     /// The two-letter ISO 639-1 code.
     #[must_use]
     pub fn code(self) -> &'static str {
@@ -62,5 +93,14 @@ mod tests {
         assert_eq!(Lang::from_tag(Some("de")), Lang::En);
         assert_eq!(Lang::from_tag(Some("")), Lang::En);
         assert_eq!(Lang::from_tag(None), Lang::En);
+    }
+
+    #[test]
+    fn pick_falls_back_to_english() {
+        let translations = [(Lang::Pt, "Olá"), (Lang::Fr, "Bonjour")];
+        assert_eq!(Lang::Pt.pick("Hello", translations), "Olá");
+        assert_eq!(Lang::Fr.pick("Hello", translations), "Bonjour");
+        assert_eq!(Lang::Hu.pick("Hello", translations), "Hello");
+        assert_eq!(Lang::En.pick("Hello", translations), "Hello");
     }
 }

@@ -120,3 +120,9 @@ macro_rules! policy {
         }
     };
 }
+
+/// The Rust examples of the authoring guide (`README.md`) run as doctests,
+/// so the guide cannot drift from the SDK.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct AuthoringGuide;

@@ -144,7 +144,23 @@ impl ParamSpec {
     /// Checks one value against this declaration: its kind and range.
     pub fn check(&self, value: &Value) -> Result<(), String> {
         if !self.kind.accepts(value) {
-            return Err(format!("`{}` must be a {}", self.name, self.kind.name()));
+            let expected = match self.kind {
+                ParamKind::Integer => "an integer",
+                ParamKind::Number => "a number",
+                ParamKind::String => "a string",
+                ParamKind::Bool => "a boolean (true or false)",
+                ParamKind::Table => "a table",
+                ParamKind::List => "a list",
+            };
+            let found = match value {
+                Value::Null => "null".to_owned(),
+                Value::Bool(_) => "a boolean".to_owned(),
+                Value::Number(number) => number.to_string(),
+                Value::String(_) => "a string".to_owned(),
+                Value::Array(_) => "a list".to_owned(),
+                Value::Object(_) => "a table".to_owned(),
+            };
+            return Err(format!("`{}` must be {expected}, not {found}", self.name));
         }
         if let Some(number) = value.as_f64() {
             if let Some(min) = self.min.filter(|min| number < *min) {
@@ -181,5 +197,39 @@ impl ParamError {
             path: path.into(),
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn check_says_what_was_expected_and_found() {
+        let age = ParamSpec::integer("min_age", "youngest age").min(0.0);
+        assert_eq!(age.check(&json!(18)), Ok(()));
+        assert_eq!(
+            age.check(&json!("18")),
+            Err("`min_age` must be an integer, not a string".to_owned())
+        );
+        assert_eq!(
+            age.check(&json!(17.5)),
+            Err("`min_age` must be an integer, not 17.5".to_owned())
+        );
+        assert_eq!(
+            age.check(&json!(-1)),
+            Err("`min_age` must be at least 0, not -1".to_owned())
+        );
+        let limit = ParamSpec::number("limit_usd", "limit").max(10.0);
+        assert_eq!(
+            limit.check(&json!(10.5)),
+            Err("`limit_usd` must be at most 10, not 10.5".to_owned())
+        );
+        assert_eq!(
+            ParamSpec::list("bands", "bands").check(&json!({})),
+            Err("`bands` must be a list, not a table".to_owned())
+        );
     }
 }

@@ -11,6 +11,7 @@ use verdict::sandbox::{Limits, Sandbox};
 use verdict_sdk::Date;
 
 use crate::cli::EvalArgs;
+use crate::commands;
 use crate::exit::Status;
 use crate::output::{self, RecordWriter};
 
@@ -42,6 +43,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
         "evaluating"
     );
 
+    // Opened only once the input is known good, so bad input creates no log.
+    let mut log = match &args.log {
+        Some(path) => Some(commands::log::open_for_append(path, sandbox.limits())?),
+        None => None,
+    };
+
     let stdout = std::io::stdout();
     let mut writer = RecordWriter::new(args.format, stdout.lock(), &work, &policies);
     let progress = output::progress_bar((work.len() * policies.len()) as u64);
@@ -49,6 +56,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     for chunk in work.chunks(CHUNK) {
         let records = evaluate_batch(&policies, chunk);
         errors += records.iter().filter(|r| r.is_error()).count();
+        // Durable in the log before reported: one sync per chunk.
+        if let Some(log) = &mut log {
+            log.append_grid(&policies, chunk, &records)?;
+        }
         writer.write(&records)?;
         progress.inc(records.len() as u64);
     }

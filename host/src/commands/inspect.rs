@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::json;
 use verdict::plugin::Plugin;
 use verdict::sandbox::{Limits, Sandbox};
-use verdict_sdk::abi;
+use verdict_sdk::{ParamSpec, abi};
 
 use crate::cli::{InfoFormat, InspectArgs};
 use crate::exit::Status;
@@ -55,23 +55,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
                     ""
                 }
             )?;
-            for spec in &manifest.params {
-                let mut range = String::new();
-                if let Some(min) = spec.min {
-                    range.push_str(&format!(" min {min}"));
-                }
-                if let Some(max) = spec.max {
-                    range.push_str(&format!(" max {max}"));
-                }
-                writeln!(
-                    out,
-                    "  {} ({}{range}): {}",
-                    spec.name,
-                    spec.kind.name(),
-                    spec.description
-                )?;
-                writeln!(out, "      default {}", spec.default)?;
-            }
+            write_params(&mut out, &manifest.params)?;
             writeln!(
                 out,
                 "imports      {}",
@@ -88,4 +72,27 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
         }
     }
     Ok(Status::Success)
+}
+
+/// One entry per declared parameter: name, type, range and description,
+/// then the default (shared with `verdict build`).
+pub fn write_params(out: &mut impl Write, params: &[ParamSpec]) -> std::io::Result<()> {
+    for spec in params {
+        let mut range = String::new();
+        if let Some(min) = spec.min {
+            range.push_str(&format!(" min {min}"));
+        }
+        if let Some(max) = spec.max {
+            range.push_str(&format!(" max {max}"));
+        }
+        writeln!(
+            out,
+            "  {} ({}{range}): {}",
+            spec.name,
+            spec.kind.name(),
+            spec.description
+        )?;
+        writeln!(out, "      default {}", spec.default)?;
+    }
+    Ok(())
 }

@@ -1,0 +1,146 @@
+//! The cost of the audit trail on 100,000 decisions (33,334 generated
+//! customers × the 3 reference policies):
+//!
+//! - `verdict eval --format jsonl` with and without `--log` (the binary,
+//!   end to end: what a user sees), and the same in-process without TOML
+//!   parsing or output (decisions alone against decisions + log, the
+//!   harshest view of the overhead);
+//! - `verdict log verify` and `verdict replay` on the log that wrote.
+//!
+//! Durability is kept throughout: every chunk of 8,192 customers is synced
+//! to disk before it is reported. Each figure is the median of a few runs,
+//! so the whole bench takes about a minute.
+//!
+//! Needs the plugins built: `cargo plugins`. Run: `cargo bench -p verdict
+//! --bench audit` (`VERDICT_BENCH_RUNS=N` for more runs).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, reason = "a bench reports and fails loudly")]
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use verdict::audit::log::Wait;
+use verdict::audit::replay::{Selection, replay};
+use verdict::audit::verify::verify;
+use verdict::audit::{Archive, DecisionLog};
+use verdict::evaluate::evaluate_batch;
+use verdict::policy::PolicySet;
+use verdict::profile::{Profile, Profiles};
+use verdict::sandbox::{Limits, Sandbox};
+use verdict_sdk::Date;
+
+const CUSTOMERS: usize = 33_334;
+const POLICIES: usize = 3;
+/// As `verdict eval` does: decide and log this many customers at a time.
+const CHUNK: usize = 8192;
+
+fn runs() -> usize {
+    std::env::var("VERDICT_BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(3)
+}
+
+/// Runs `f` `runs()` times (after one warm-up) and returns the median.
+fn median(mut f: impl FnMut(usize) -> Duration) -> Duration {
+    f(usize::MAX);
+    let mut times: Vec<Duration> = (0..runs()).map(&mut f).collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn verdict(root: &Path, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .current_dir(root)
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(status.code().is_some_and(|c| c <= 1), "verdict {args:?} failed: {status}");
+    elapsed
+}
+
+struct Row {
+    what: &'static str,
+    time: Duration,
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("audit: bench");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let profiles_path = dir.path().join("customers.toml");
+    std::fs::write(&profiles_path, support::generate_profiles(CUSTOMERS)).unwrap();
+    let profiles_arg = profiles_path.display().to_string();
+    let decisions = CUSTOMERS * POLICIES;
+    println!("{decisions} decisions ({CUSTOMERS} customers × {POLICIES} policies), median of {} runs", runs());
+
+    // End to end, the binary.
+    let plain = median(|_| verdict(&root, &["eval", "--format", "jsonl", "--profiles", &profiles_arg]));
+    let log_of = |run: usize| dir.path().join(format!("bin-{run}.jsonl"));
+    let logged = median(|run| {
+        let log = log_of(run).display().to_string();
+        verdict(&root, &["eval", "--format", "jsonl", "--profiles", &profiles_arg, "--log", &log])
+    });
+    let log = log_of(0);
+    let log_arg = log.display().to_string();
+    let log_bytes = std::fs::metadata(&log).unwrap().len();
+    let verified = median(|_| verdict(&root, &["log", "verify", &log_arg]));
+    let replayed = median(|_| verdict(&root, &["replay", &log_arg]));
+
+    // In process: decisions alone against decisions + log.
+    let sandbox = Sandbox::new(Limits::default()).unwrap();
+    let set = PolicySet::load(&sandbox, &root.join("policies")).unwrap();
+    let policies = set.select(&[]).unwrap();
+    assert_eq!(policies.len(), POLICIES);
+    let file = Profiles::load(&profiles_path).unwrap();
+    let as_of = file.as_of.unwrap_or(Date::new(2026, 11, 23).unwrap());
+    let work: Vec<(Date, &Profile)> = file.customers.iter().map(|c| (as_of, c)).collect();
+    let decide_only = median(|_| {
+        let started = Instant::now();
+        for chunk in work.chunks(CHUNK) {
+            std::hint::black_box(evaluate_batch(&policies, chunk));
+        }
+        started.elapsed()
+    });
+    let lib_log = |run: usize| -> PathBuf { dir.path().join(format!("lib-{run}.jsonl")) };
+    let decide_and_log = median(|run| {
+        let path = lib_log(run);
+        let started = Instant::now();
+        let mut log = DecisionLog::open(&path, Archive::beside(&path), sandbox.limits(), Wait::No).unwrap();
+        for chunk in work.chunks(CHUNK) {
+            let records = evaluate_batch(&policies, chunk);
+            log.append_grid(&policies, chunk, &records).unwrap();
+        }
+        started.elapsed()
+    });
+
+    // The logs are sound: verified and replayed identically.
+    let report = verify(&log, Some(&Archive::beside(&log)), None).unwrap();
+    assert!(report.intact() && report.lines == decisions, "{report:?}");
+    let replay_report = replay(&lib_log(0), &Archive::beside(&lib_log(0)), &Selection::default()).unwrap();
+    assert!(replay_report.all_identical() && replay_report.replayed == decisions);
+
+    let rows = [
+        Row { what: "`verdict eval --format jsonl`", time: plain },
+        Row { what: "`verdict eval --format jsonl --log FILE`", time: logged },
+        Row { what: "`verdict log verify FILE`", time: verified },
+        Row { what: "`verdict replay FILE`", time: replayed },
+        Row { what: "in process: decide only", time: decide_only },
+        Row { what: "in process: decide + log", time: decide_and_log },
+    ];
+    println!("\nlog size: {:.1} MiB ({} bytes per record)", log_bytes as f64 / (1 << 20) as f64, log_bytes / decisions as u64);
+    println!("\n| what | time | decisions/s |");
+    println!("| --- | ---: | ---: |");
+    for row in &rows {
+        println!("| {} | {:.2} s | {:.0} |", row.what, row.time.as_secs_f64(), decisions as f64 / row.time.as_secs_f64());
+    }
+    let overhead = |with: Duration, without: Duration| (with.as_secs_f64() / without.as_secs_f64() - 1.0) * 100.0;
+    println!("\n`--log` overhead: {:.1}% end to end, {:.1}% over decisions alone", overhead(logged, plain), overhead(decide_and_log, decide_only));
+}

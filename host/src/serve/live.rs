@@ -1,0 +1,266 @@
+//! The live policy set: the snapshot every request reads, the bounded
+//! version history of each policy, and the two ways the snapshot changes —
+//! a reload from the policies directory and a rollback of one policy.
+//!
+//! Requests never lock: they load the current [`Snapshot`] (one atomic
+//! pointer read) and keep it to the end, so a request sees exactly one
+//! version of every policy. Changes are serialized by a mutex, built off to
+//! the side and published with one atomic store.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use arc_swap::ArcSwap;
+
+use crate::error::Error;
+use crate::plugin::Plugin;
+use crate::policy::{Policy, PolicySet};
+use crate::sandbox::Sandbox;
+
+/// Versions kept per policy, the active one included.
+pub const HISTORY: usize = 10;
+
+/// One consistent state of the service's policies.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Counts swaps since start (0: the set loaded at start).
+    pub generation: u64,
+    /// The active policies.
+    pub set: PolicySet,
+    /// Versions kept per policy (the active one included).
+    pub history: BTreeMap<String, usize>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reload {
+    /// The generation now serving.
+    pub generation: u64,
+    /// Policies that were not active before.
+    pub added: Vec<String>,
+    /// Policies whose module or parameters changed on disk.
+    pub changed: Vec<String>,
+    /// Policies whose binding is gone.
+    pub removed: Vec<String>,
+}
+
+impl Reload {
+    /// Whether the reload swapped in a new set.
+    #[must_use]
+    pub fn swapped(&self) -> bool {
+        !(self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty())
+    }
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone)]
+pub struct Rollback {
+    /// The generation now serving.
+    pub generation: u64,
+    /// The version that was active and is dropped.
+    pub from: Arc<Policy>,
+    /// The version active now.
+    pub to: Arc<Policy>,
+    /// Versions left in the policy's history, the active one included.
+    pub history: usize,
+}
+
+/// Why a rollback did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RollbackError {
+    /// No active policy has that name.
+    #[error("no active policy named `{0}`")]
+    Unknown(String),
+    /// The active version is the oldest one kept.
+    #[error("policy `{0}` has no earlier version to roll back to")]
+    NoEarlier(String),
+}
+
+/// What identifies a version as loaded from disk: a new module or new
+/// parameters make a new version; anything else (a comment, a wider
+/// version range) does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    sha256: String,
+    params: Arc<str>,
+}
+
+impl Fingerprint {
+    fn of(policy: &Policy) -> Fingerprint {
+        Fingerprint {
+            sha256: policy.plugin.sha256.clone(),
+            params: Arc::clone(&policy.params_json),
+        }
+    }
+}
+
+/// One policy's versions, oldest first; the last one is active.
+#[derive(Debug)]
+struct History {
+    versions: VecDeque<Arc<Policy>>,
+    /// What the policy's files said at the last load. A reload makes a new
+    /// version only when this changes, so a rollback survives reloads
+    /// caused by other policies' files.
+    on_disk: Fingerprint,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    generation: u64,
+    histories: BTreeMap<String, History>,
+}
+
+/// The service's policies: the live snapshot and what can change it.
+#[derive(Debug)]
+pub struct Live {
+    sandbox: Sandbox,
+    dir: PathBuf,
+    current: ArcSwap<Snapshot>,
+    state: Mutex<State>,
+}
+
+impl Live {
+    /// Loads every binding of `dir`; fails when any does not load.
+    pub fn load(sandbox: Sandbox, dir: &Path) -> Result<Live, Error> {
+        let set = PolicySet::load(&sandbox, dir)?;
+        let histories = set
+            .policies()
+            .iter()
+            .map(|policy| {
+                (
+                    policy.name.clone(),
+                    History {
+                        versions: VecDeque::from([Arc::clone(policy)]),
+                        on_disk: Fingerprint::of(policy),
+                    },
+                )
+            })
+            .collect();
+        let state = State {
+            generation: 0,
+            histories,
+        };
+        Ok(Live {
+            current: ArcSwap::from_pointee(snapshot(&state)),
+            state: Mutex::new(state),
+            sandbox,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The policies directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The state a request should use from its start to its end.
+    #[must_use]
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is only replaced whole, after every fallible step, so
+        // a panic elsewhere cannot leave it half changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Loads the directory again and, when the whole set loads, swaps it
+    /// in. Only policies whose module or parameters changed on disk get a
+    /// new version; the others keep theirs (a rolled-back one included).
+    /// On error nothing changes. Blocks while it compiles new modules: call
+    /// it off the request path.
+    pub fn reload(&self) -> Result<Reload, Error> {
+        let mut state = self.lock();
+        // Every module kept in a history is compiled already; reuse them.
+        let known: Vec<&Plugin> = state
+            .histories
+            .values()
+            .flat_map(|history| history.versions.iter().map(|policy| &policy.plugin))
+            .collect();
+        let loaded = PolicySet::load_reusing(&self.sandbox, &self.dir, &known)?;
+        let mut report = Reload::default();
+        let mut histories = BTreeMap::new();
+        let mut old = std::mem::take(&mut state.histories);
+        for policy in loaded.policies() {
+            let fingerprint = Fingerprint::of(policy);
+            let history = match old.remove(&policy.name) {
+                Some(history) if history.on_disk == fingerprint => history,
+                Some(mut history) => {
+                    history.versions.push_back(Arc::clone(policy));
+                    while history.versions.len() > HISTORY {
+                        history.versions.pop_front();
+                    }
+                    history.on_disk = fingerprint;
+                    report.changed.push(policy.name.clone());
+                    history
+                }
+                None => {
+                    report.added.push(policy.name.clone());
+                    History {
+                        versions: VecDeque::from([Arc::clone(policy)]),
+                        on_disk: fingerprint,
+                    }
+                }
+            };
+            histories.insert(policy.name.clone(), history);
+        }
+        report.removed = old.into_keys().collect();
+        state.histories = histories;
+        if report.swapped() {
+            state.generation += 1;
+            self.current.store(Arc::new(snapshot(&state)));
+        }
+        report.generation = state.generation;
+        Ok(report)
+    }
+
+    /// Switches `name` back to its previous version (module and
+    /// parameters) and drops the version that was active.
+    pub fn rollback(&self, name: &str) -> Result<Rollback, RollbackError> {
+        let mut state = self.lock();
+        let history = state
+            .histories
+            .get_mut(name)
+            .ok_or_else(|| RollbackError::Unknown(name.to_owned()))?;
+        if history.versions.len() < 2 {
+            return Err(RollbackError::NoEarlier(name.to_owned()));
+        }
+        let (Some(from), Some(to)) = (
+            history.versions.pop_back(),
+            history.versions.back().cloned(),
+        ) else {
+            return Err(RollbackError::NoEarlier(name.to_owned()));
+        };
+        let remaining = history.versions.len();
+        state.generation += 1;
+        self.current.store(Arc::new(snapshot(&state)));
+        Ok(Rollback {
+            generation: state.generation,
+            from,
+            to,
+            history: remaining,
+        })
+    }
+}
+
+/// The snapshot of a state: the newest version of each policy.
+fn snapshot(state: &State) -> Snapshot {
+    Snapshot {
+        generation: state.generation,
+        set: PolicySet::from_policies(
+            state
+                .histories
+                .values()
+                .filter_map(|history| history.versions.back().cloned())
+                .collect(),
+        ),
+        history: state
+            .histories
+            .iter()
+            .map(|(name, history)| (name.clone(), history.versions.len()))
+            .collect(),
+    }
+}

@@ -1,0 +1,1019 @@
+//! `verdict serve` and `verdict rollback`, driven over loopback HTTP: the
+//! evaluate endpoint against `verdict eval`, bad requests, the token, file
+//! watching, refused plugins, rollback, metrics, graceful shutdown, and a
+//! load test that swaps policies under concurrent requests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::util::{Scratch, plugin_wasm, retarget, root, run_command, sha256_file, verdict, wat};
+
+const TOKEN: &str = "test-token-5f2c";
+
+/// A `verdict serve` process on a free loopback port; killed when dropped.
+struct Service {
+    child: Child,
+    base: String,
+    stderr: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl Service {
+    /// Serves `dir`, with the test token unless `token` is false.
+    fn start(dir: &Scratch, token: bool) -> Service {
+        Service::start_with(dir, token, &[])
+    }
+
+    /// Serves `dir` with more arguments.
+    fn start_with(dir: &Scratch, token: bool, args: &[&str]) -> Service {
+        let stderr = dir.dir.path().join("serve.stderr");
+        let mut command = verdict();
+        command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--policies",
+                &dir.path(),
+            ])
+            .args(args)
+            .env_remove("VERDICT_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        if token {
+            command.env("VERDICT_TOKEN", TOKEN);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "no address on stdout: {line:?}\n{}",
+                std::fs::read_to_string(&stderr).unwrap()
+            );
+        };
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Service {
+            base: base.to_owned(),
+            child,
+            stderr,
+            agent,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Everything the service logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap()
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self.agent.get(&self.url(path)).call().unwrap();
+        (
+            response.status().as_u16(),
+            response.body_mut().read_to_string().unwrap(),
+        )
+    }
+
+    fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// POSTs raw bytes; answers the status and the body as JSON.
+    fn post_raw(&self, path: &str, body: &[u8], token: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .agent
+            .post(&self.url(path))
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", &format!("Bearer {token}"));
+        }
+        let mut response = request.send(body).unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
+        )
+    }
+
+    fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        self.post_raw(path, body.to_string().as_bytes(), token)
+    }
+
+    /// Evaluates and expects success.
+    fn evaluate(&self, body: &Value) -> Vec<Value> {
+        let (status, answer) = self.post("/v1/evaluate", body, None);
+        assert_eq!(status, 200, "{answer}");
+        answer.as_array().unwrap().clone()
+    }
+
+    fn reload(&self) -> Value {
+        let (status, answer) = self.post("/v1/reload", &json!({}), Some(TOKEN));
+        assert_eq!(status, 200, "{answer}");
+        answer
+    }
+
+    /// The value of one sample of `/metrics` (the line starting `series `).
+    fn metric(&self, series: &str) -> f64 {
+        let (_, text) = self.get("/metrics");
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(series)
+                    .and_then(|rest| rest.strip_prefix(' '))
+            })
+            .map_or(0.0, |value| value.trim().parse().unwrap())
+    }
+
+    /// Waits (bounded) until `ready` holds.
+    #[track_caller]
+    fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !ready() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Replaces `name` in `dir` in one step (write aside, then rename), as a
+/// deployment tool would: the watcher never sees half a file.
+fn replace(dir: &Scratch, name: &str, text: &str) {
+    let aside = dir.write(&format!(".{name}.tmp"), text);
+    std::fs::rename(aside, dir.dir.path().join(name)).unwrap();
+}
+
+/// A staff-allowance binding with `staff_limit_usd = limit`.
+fn staff_binding(limit: u32) -> String {
+    let shipped = std::fs::read_to_string(root().join("policies/staff-allowance.toml")).unwrap();
+    retarget(&shipped, &plugin_wasm("staff-allowance")).replace(
+        "staff_limit_usd = 2000",
+        &format!("staff_limit_usd = {limit}"),
+    )
+}
+
+/// Two versions of the hand-written `hello` plugin, 1.0.0 and 1.1.0, as
+/// module files under `dir/modules/` (returns their paths). Same-length
+/// text edit, so the manifest's length constant stays right.
+fn hello_versions(dir: &Scratch) -> [PathBuf; 2] {
+    let text = std::fs::read_to_string(wat("hello")).unwrap();
+    assert_eq!(text.matches("1.0.0").count(), 1);
+    [
+        dir.write("modules/hello-1.0.0.wat", &text),
+        dir.write("modules/hello-1.1.0.wat", &text.replace("1.0.0", "1.1.0")),
+    ]
+}
+
+fn hello_binding(module: &Path) -> String {
+    format!(
+        "plugin = {:?}\nversion = \"^1.0\"\n",
+        module.display().to_string()
+    )
+}
+
+/// A customer whose staff request is within every limit used here, so
+/// staff-allowance reports the staff limit in `limit_usd`.
+fn staff_customer(id: &str) -> Value {
+    json!({
+        "id": id,
+        "birth_date": "1980-02-29",
+        "stay": {"recovery_spent_usd": 100.0, "requested_recovery_usd": 50.0, "requested_by": "staff"},
+    })
+}
+
+fn limit_of(records: &[Value]) -> f64 {
+    records
+        .iter()
+        .find(|r| r["policy"] == "staff-allowance")
+        .unwrap()["value"]["limit_usd"]
+        .as_f64()
+        .unwrap()
+}
+
+/// Hello (two versions) and staff-allowance (limit 2000) in a scratch dir.
+fn swap_scratch() -> (Scratch, [PathBuf; 2]) {
+    let dir = Scratch::new();
+    let modules = hello_versions(&dir);
+    dir.write("hello.toml", &hello_binding(&modules[0]));
+    dir.write("staff-allowance.toml", &staff_binding(2000));
+    (dir, modules)
+}
+
+#[test]
+fn evaluate_answers_exactly_what_eval_prints() {
+    let dir = Scratch::shipped();
+    let profiles = dir.write(
+        "profiles/some.toml",
+        r#"
+[[customer]]
+id = "A-1"
+name = "Ana"
+birth_date = 2013-05-04
+language = "pt"
+products = ["live-cash-account"]
+nickname = "an extra key reaches the plugins"
+
+[[customer]]
+id = "A-2"
+birth_date = 1978-09-12
+language = "fr"
+[customer.stay]
+recovery_spent_usd = 1800.0
+requested_recovery_usd = 350.0
+requested_by = "staff"
+[customer.loan_request]
+type = "mortgage"
+amount_usd = 320000
+
+[[customer]]
+id = "A-3"
+birth_date = 2001-07-15
+[customer.loan_request]
+type = "boat"
+"#,
+    );
+    let customers = json!([
+        {"id": "A-1", "name": "Ana", "birth_date": "2013-05-04", "language": "pt",
+         "products": ["live-cash-account"], "nickname": "an extra key reaches the plugins"},
+        {"id": "A-2", "birth_date": "1978-09-12", "language": "fr",
+         "stay": {"recovery_spent_usd": 1800.0, "requested_recovery_usd": 350.0, "requested_by": "staff"},
+         "loan_request": {"type": "mortgage", "amount_usd": 320000}},
+        {"id": "A-3", "birth_date": "2001-07-15", "loan_request": {"type": "boat"}},
+    ]);
+    let eval = run_command(verdict().args([
+        "eval",
+        "--policies",
+        &dir.path(),
+        "--profiles",
+        &profiles.display().to_string(),
+        "--as-of",
+        "2026-11-23",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(eval.code, 0, "{}", eval.stderr);
+    let expected: Value = serde_json::from_str(&eval.stdout).unwrap();
+
+    let service = Service::start(&dir, false);
+    let batch = service.evaluate(&json!({"customers": customers, "as_of": "2026-11-23"}));
+    assert_eq!(Value::Array(batch), expected);
+
+    let one = service.evaluate(&json!({"customer": customers[1], "as_of": "2026-11-23"}));
+    assert_eq!(one.as_slice(), &expected.as_array().unwrap()[3..6]);
+
+    let some = service.evaluate(&json!({
+        "customers": customers, "as_of": "2026-11-23", "policies": ["loan-rates"],
+    }));
+    assert_eq!(some.len(), 3);
+    assert!(some.iter().all(|r| r["policy"] == "loan-rates"));
+
+    // Without `as_of`, today (UTC) is the evaluation date.
+    assert_eq!(
+        service.evaluate(&json!({"customer": customers[0]})).len(),
+        3
+    );
+
+    let health = service.get_json("/healthz");
+    assert_eq!(health["status"], "ok");
+    let listed = service.get_json("/v1/policies");
+    let names: Vec<&str> = listed["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["loan-rates", "product-ladder", "staff-allowance"]);
+    let staff = &listed["policies"][2];
+    assert_eq!(
+        staff["module_sha256"],
+        sha256_file(&plugin_wasm("staff-allowance"))
+    );
+    assert_eq!(staff["params"]["staff_limit_usd"], 2000);
+    assert_eq!(staff["history"], 1);
+    assert!(
+        staff["binding"]
+            .as_str()
+            .unwrap()
+            .ends_with("staff-allowance.toml")
+    );
+}
+
+#[test]
+fn bad_requests_get_a_json_error_naming_the_problem() {
+    let dir = Scratch::shipped();
+    let service = Service::start(&dir, false);
+    let good = json!({"id": "B-1", "birth_date": "1990-01-01"});
+    let check = |body: &[u8], status: u16, needle: &str| -> Value {
+        let (got, answer) = service.post_raw("/v1/evaluate", body, None);
+        assert_eq!(got, status, "{answer}");
+        assert_eq!(answer["status"], status);
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+        answer
+    };
+    let json = |value: Value| value.to_string().into_bytes();
+
+    check(b"{\"customer\": ", 400, "line 1 column");
+    check(b"\"hello\"", 400, "not an evaluate request");
+    check(
+        &json(json!({"customer": good, "extra": 1})),
+        400,
+        "unknown field `extra`",
+    );
+    check(&json(json!({})), 400, "give `customer`");
+    check(
+        &json(json!({"customer": good, "customers": [good]})),
+        400,
+        "not both",
+    );
+    check(&json(json!({"customers": []})), 400, "`customers` is empty");
+    check(
+        &json(json!({"customer": good, "as_of": "2026-02-30"})),
+        400,
+        "`as_of` must be a date",
+    );
+    check(
+        &json(json!({"customer": good, "policies": ["nope"]})),
+        400,
+        "no policy named `nope`",
+    );
+
+    let answer = check(
+        &json(json!({"customers": [good, {"id": "B-2"}]})),
+        400,
+        "customer is missing required key `birth_date`",
+    );
+    assert_eq!(answer["customer"], 1);
+    assert_eq!(answer["field"], "birth_date");
+    let answer = check(
+        &json(json!({"customers": [good, {"id": "B-2", "birth_date": 1990}]})),
+        400,
+        "`birth_date` in customer must be a date string",
+    );
+    assert_eq!(answer["customer"], 1);
+    let answer = check(
+        &json(
+            json!({"customer": {"id": "B-3", "birth_date": "1990-01-01", "stay": {"requested_by": 7}}}),
+        ),
+        400,
+        "`requested_by` in customer.stay must be a string",
+    );
+    assert_eq!(answer["field"], "stay.requested_by");
+    check(
+        &json(json!({"customers": [good, good]})),
+        400,
+        "duplicate customer id `B-1` (also customer 0)",
+    );
+    check(
+        &json(json!({"customer": {"id": " ", "birth_date": "1990-01-01"}})),
+        400,
+        "`id` must not be empty",
+    );
+    check(
+        &json(json!({"customers": ["B-1"]})),
+        400,
+        "must be a JSON object",
+    );
+    let answer = check(
+        &json(json!({"customer": good, "as_of": "1989-12-31"})),
+        400,
+        "after the evaluation date 1989-12-31",
+    );
+    assert_eq!(answer["field"], "birth_date");
+
+    let huge = format!(
+        "{{\"customer\": {{\"id\": \"{}\", \"birth_date\": \"1990-01-01\"}}}}",
+        "x".repeat(5 << 20)
+    );
+    let (status, _) = service.post_raw("/v1/evaluate", huge.as_bytes(), None);
+    assert_eq!(status, 413);
+
+    let (status, body) = service.get("/v1/evaluate");
+    assert_eq!(status, 405, "{body}");
+    let (status, body) = service.get("/v2/nothing");
+    assert_eq!(status, 404);
+    assert!(body.contains("no such endpoint"), "{body}");
+
+    // The service still answers after all that.
+    assert_eq!(service.evaluate(&json!({"customer": good})).len(), 3);
+}
+
+#[test]
+fn changes_need_the_token_and_reads_do_not() {
+    let dir = Scratch::shipped();
+    let service = Service::start(&dir, true);
+    let (status, answer) = service.post("/v1/reload", &json!({}), None);
+    assert_eq!(status, 401, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer")
+    );
+    let (status, _) = service.post("/v1/reload", &json!({}), Some("wrong-token"));
+    assert_eq!(status, 401);
+    let (status, _) = service.post("/v1/policies/staff-allowance/rollback", &json!({}), None);
+    assert_eq!(status, 401);
+    let answer = service.reload();
+    assert_eq!(answer["swapped"], false);
+    assert_eq!(service.get("/v1/policies").0, 200);
+    assert_eq!(service.get("/metrics").0, 200);
+    assert_eq!(service.get("/healthz").0, 200);
+
+    let out = run_command(
+        verdict()
+            .args(["rollback", "staff-allowance", "--server", &service.base])
+            .env_remove("VERDICT_TOKEN"),
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("needs the service's token"),
+        "{}",
+        out.stderr
+    );
+    let out = run_command(
+        verdict()
+            .args(["rollback", "staff-allowance", "--server", &service.base])
+            .env("VERDICT_TOKEN", "wrong"),
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("401"), "{}", out.stderr);
+
+    // A service started without a token refuses every change.
+    let tokenless = Service::start(&Scratch::shipped(), false);
+    let (status, answer) = tokenless.post("/v1/reload", &json!({}), Some(TOKEN));
+    assert_eq!(status, 401);
+    assert!(
+        answer["error"].as_str().unwrap().contains("no token"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn file_changes_go_live_and_broken_plugins_are_refused() {
+    let (dir, modules) = swap_scratch();
+    let service = Service::start(&dir, false);
+    let body = json!({"customer": staff_customer("W-1")});
+    assert_eq!(limit_of(&service.evaluate(&body)), 2000.0);
+
+    // A parameter change, picked up by the watcher alone.
+    replace(&dir, "staff-allowance.toml", &staff_binding(2400));
+    service.wait_for("the new limit", || {
+        limit_of(&service.evaluate(&body)) == 2400.0
+    });
+    // A new plugin version.
+    replace(&dir, "hello.toml", &hello_binding(&modules[1]));
+    service.wait_for("hello 1.1.0", || {
+        service
+            .evaluate(&body)
+            .iter()
+            .any(|r| r["policy"] == "hello" && r["plugin_version"] == "1.1.0")
+    });
+    assert_eq!(service.metric("verdict_rejected_swaps_total"), 0.0);
+    let swaps = service.metric("verdict_swaps_total");
+    assert!(swaps >= 2.0, "{swaps}");
+
+    // A plugin that imports WASI is refused; the old set keeps answering.
+    dir.write("broken.toml", &hello_binding(&wat("wasi-import")));
+    service.wait_for("the refusal", || {
+        service.metric("verdict_rejected_swaps_total") >= 1.0
+    });
+    let log = service.log();
+    assert!(
+        log.contains("reload rejected, the previous policies keep serving"),
+        "{log}"
+    );
+    assert!(
+        log.contains("broken.toml:1:10"),
+        "the log names the place: {log}"
+    );
+    assert!(log.contains("wasi_snapshot_preview1"), "{log}");
+    let records = service.evaluate(&body);
+    assert_eq!(records.len(), 2);
+    assert_eq!(limit_of(&records), 2400.0);
+    assert_eq!(service.metric("verdict_swaps_total"), swaps);
+
+    // Removing it is a reload that changes nothing; then a version outside
+    // the binding's range is refused too.
+    std::fs::remove_file(dir.dir.path().join("broken.toml")).unwrap();
+    replace(
+        &dir,
+        "hello.toml",
+        &hello_binding(&modules[0]).replace("^1.0", "^2.0"),
+    );
+    service.wait_for("the second refusal", || {
+        service.metric("verdict_rejected_swaps_total") >= 2.0
+    });
+    assert!(
+        service.log().contains("outside the accepted range `^2.0`"),
+        "{}",
+        service.log()
+    );
+    assert!(
+        service
+            .evaluate(&body)
+            .iter()
+            .any(|r| r["policy"] == "hello" && r["plugin_version"] == "1.1.0")
+    );
+
+    // Fixed, and a new policy added and one removed in the same change.
+    replace(&dir, "hello.toml", &hello_binding(&modules[0]));
+    std::fs::remove_file(dir.dir.path().join("staff-allowance.toml")).unwrap();
+    dir.write(
+        "ladder.toml",
+        &retarget(
+            &std::fs::read_to_string(root().join("policies/product-ladder.toml")).unwrap(),
+            &plugin_wasm("product-ladder"),
+        ),
+    );
+    service.wait_for("the fixed set", || {
+        let records = service.evaluate(&body);
+        records.len() == 2
+            && records.iter().any(|r| r["policy"] == "ladder")
+            && records
+                .iter()
+                .any(|r| r["plugin_version"] == "1.0.0" && r["policy"] == "hello")
+    });
+}
+
+#[test]
+fn rollback_restores_the_previous_version_until_the_files_change() {
+    let (dir, modules) = swap_scratch();
+    let service = Service::start(&dir, true);
+    let body = json!({"customer": staff_customer("R-1")});
+    let rollback = |policy: &str| {
+        run_command(
+            verdict()
+                .args(["rollback", policy, "--server", &service.base])
+                .env("VERDICT_TOKEN", TOKEN),
+        )
+    };
+
+    let out = rollback("staff-allowance");
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("409") && out.stderr.contains("no earlier version"),
+        "{}",
+        out.stderr
+    );
+    let out = rollback("no-such-policy");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("404"), "{}", out.stderr);
+
+    replace(&dir, "staff-allowance.toml", &staff_binding(2500));
+    let answer = service.reload();
+    assert_eq!(answer["changed"], json!(["staff-allowance"]));
+    assert_eq!(limit_of(&service.evaluate(&body)), 2500.0);
+    assert_eq!(
+        service.get_json("/v1/policies")["policies"][1]["history"],
+        2
+    );
+
+    let out = rollback("staff-allowance");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("staff-allowance: rolled back from 1.0.0"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\"staff_limit_usd\":2000"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(limit_of(&service.evaluate(&body)), 2000.0);
+    let listed = service.get_json("/v1/policies");
+    assert_eq!(listed["policies"][1]["history"], 1);
+    assert_eq!(listed["policies"][1]["params"]["staff_limit_usd"], 2000);
+    assert_eq!(service.metric("verdict_rollbacks_total"), 1.0);
+    assert!(service.log().contains("rolled back"));
+
+    // A change to another policy leaves the rollback in place...
+    replace(&dir, "hello.toml", &hello_binding(&modules[1]));
+    assert_eq!(service.reload()["changed"], json!(["hello"]));
+    let records = service.evaluate(&body);
+    assert_eq!(limit_of(&records), 2000.0);
+    assert!(records.iter().any(|r| r["plugin_version"] == "1.1.0"));
+    // ...and rolling the module back works the same way.
+    assert_eq!(rollback("hello").code, 0);
+    assert!(
+        service
+            .evaluate(&body)
+            .iter()
+            .any(|r| r["policy"] == "hello" && r["plugin_version"] == "1.0.0")
+    );
+
+    // The next change to the policy's own files goes live.
+    replace(&dir, "staff-allowance.toml", &staff_binding(3000));
+    assert_eq!(service.reload()["changed"], json!(["staff-allowance"]));
+    assert_eq!(limit_of(&service.evaluate(&body)), 3000.0);
+}
+
+#[test]
+fn metrics_count_decisions_latency_swaps_and_requests_in_flight() {
+    let (dir, modules) = swap_scratch();
+    let service = Service::start(&dir, true);
+    for i in 0..3 {
+        service.evaluate(&json!({"customers": [staff_customer(&format!("M-{i}")), {"id": "M-x", "birth_date": "2000-01-01"}]}));
+    }
+    replace(&dir, "hello.toml", &hello_binding(&modules[1]));
+    service.reload();
+    let (status, _) = service.post("/v1/reload", &json!({}), None);
+    assert_eq!(status, 401);
+
+    let response = service.agent.get(&service.url("/metrics")).call().unwrap();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let (_, text) = service.get("/metrics");
+    for line in [
+        "verdict_decisions_total{policy=\"staff-allowance\",outcome=\"approve\"} 3",
+        "verdict_decisions_total{policy=\"staff-allowance\",outcome=\"not-applicable\"} 3",
+        "verdict_decisions_total{policy=\"hello\",outcome=\"checked\"} 6",
+        "verdict_requests_total{route=\"evaluate\",status=\"200\"} 3",
+        "verdict_requests_total{route=\"reload\",status=\"401\"} 1",
+        "verdict_request_duration_seconds_count{route=\"evaluate\"} 3",
+        "verdict_request_duration_seconds_bucket{le=\"+Inf\",route=\"evaluate\"} 3",
+        "verdict_swaps_total 1",
+        "verdict_rejected_swaps_total 0",
+        "verdict_rollbacks_total 0",
+        "verdict_in_flight_requests 1",
+        "verdict_policy_set_generation 1",
+        "# TYPE verdict_request_duration_seconds histogram",
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+    let sha = sha256_file(&modules[1]);
+    assert!(
+        text.contains(&format!(
+            "verdict_policy_active{{policy=\"hello\",version=\"1.1.0\",sha256=\"{sha}\"}} 1"
+        )),
+        "{text}"
+    );
+    let old = sha256_file(&modules[0]);
+    assert!(
+        !text.contains(&format!("sha256=\"{old}\"")),
+        "the old version is no longer listed: {text}"
+    );
+}
+
+#[test]
+fn sigterm_finishes_the_requests_in_flight() {
+    let dir = Scratch::new();
+    dir.bind("spin", &wat("spin"), "");
+    let service = Arc::new(Service::start(&dir, false));
+    // Every decision spins until its fuel runs out: a slow request.
+    let customers: Vec<Value> = (0..60)
+        .map(|i| json!({"id": format!("S-{i}"), "birth_date": "1990-01-01"}))
+        .collect();
+    let slow = {
+        let service = Arc::clone(&service);
+        std::thread::spawn(move || {
+            service.post("/v1/evaluate", &json!({"customers": customers}), None)
+        })
+    };
+    // In flight: the slow request plus this scrape.
+    service.wait_for("the slow request", || {
+        service.metric("verdict_in_flight_requests") >= 2.0
+    });
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &service.pid()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let (status, answer) = slow.join().unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let records = answer.as_array().unwrap();
+    assert_eq!(records.len(), 60);
+    assert!(
+        records
+            .iter()
+            .all(|r| r["outcome"] == "error" && r["reasons"][0]["code"] == "out-of-fuel")
+    );
+    let mut service = Arc::into_inner(service).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the service did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(service.log().contains("finishing the requests in flight"));
+    service.child.kill().ok();
+}
+
+/// What one client request saw: the version of each policy in its records.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Seen {
+    hello: (String, String),
+    staff_limit: u64,
+}
+
+/// Reads a response's versions, failing on any mix within it.
+fn seen(records: &[Value], customers: usize) -> Result<Seen, String> {
+    if records.len() != customers * 2 {
+        return Err(format!(
+            "{} records for {customers} customers",
+            records.len()
+        ));
+    }
+    let hello: BTreeSet<(String, String)> = records
+        .iter()
+        .filter(|r| r["policy"] == "hello")
+        .map(|r| {
+            (
+                r["plugin_version"].as_str().unwrap().to_owned(),
+                r["module_sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let limits: BTreeSet<u64> = records
+        .iter()
+        .filter(|r| r["policy"] == "staff-allowance")
+        .map(|r| r["value"]["limit_usd"].as_f64().unwrap() as u64)
+        .collect();
+    if hello.len() != 1 || limits.len() != 1 {
+        return Err(format!(
+            "mixed versions in one response: {hello:?} {limits:?}"
+        ));
+    }
+    Ok(Seen {
+        hello: hello.into_iter().next().unwrap(),
+        staff_limit: limits.into_iter().next().unwrap(),
+    })
+}
+
+#[test]
+fn load_test_swaps_under_concurrent_requests_without_failures_or_mixed_versions() {
+    const CLIENTS: usize = 4;
+    const SWAPS: usize = 24;
+    const CUSTOMERS: usize = 8;
+    const MAX_REQUESTS_PER_CLIENT: usize = 4000;
+    let (dir, modules) = swap_scratch();
+    let shas = [sha256_file(&modules[0]), sha256_file(&modules[1])];
+    let versions = [
+        ("1.0.0".to_owned(), shas[0].clone()),
+        ("1.1.0".to_owned(), shas[1].clone()),
+    ];
+    let limits: [u32; 2] = [2000, 2500];
+    let staff_sha = sha256_file(&plugin_wasm("staff-allowance"));
+    let service = Arc::new(Service::start(&dir, true));
+    let body = Arc::new(json!({
+        "customers": (0..CUSTOMERS).map(|i| staff_customer(&format!("L-{i}"))).collect::<Vec<_>>(),
+        "as_of": "2026-11-23",
+    }));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (service, body, stop, staff_sha) = (
+                Arc::clone(&service),
+                Arc::clone(&body),
+                Arc::clone(&stop),
+                staff_sha.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut seen_all: BTreeMap<Seen, usize> = BTreeMap::new();
+                let mut failures: Vec<String> = Vec::new();
+                let mut requests = 0;
+                while !stop.load(Ordering::Relaxed)
+                    && requests < MAX_REQUESTS_PER_CLIENT
+                    && Instant::now() < deadline
+                {
+                    requests += 1;
+                    let response = service
+                        .agent
+                        .post(&service.url("/v1/evaluate"))
+                        .send(body.to_string().as_bytes());
+                    let mut response = match response {
+                        Ok(response) => response,
+                        Err(error) => {
+                            failures.push(format!("transport: {error}"));
+                            continue;
+                        }
+                    };
+                    let status = response.status().as_u16();
+                    let text = response.body_mut().read_to_string().unwrap_or_default();
+                    if status != 200 {
+                        failures.push(format!("{status}: {text}"));
+                        continue;
+                    }
+                    let records: Vec<Value> = serde_json::from_str(&text).unwrap();
+                    if records.iter().any(|r| {
+                        r["policy"] == "staff-allowance" && r["module_sha256"] != staff_sha.as_str()
+                    }) {
+                        failures.push("staff-allowance from another module".to_owned());
+                    }
+                    match seen(&records, CUSTOMERS) {
+                        Ok(seen) => *seen_all.entry(seen).or_default() += 1,
+                        Err(problem) => failures.push(problem),
+                    }
+                }
+                (requests, seen_all, failures)
+            })
+        })
+        .collect();
+
+    // Each swap changes both policies: hello's module (1.0.0 <-> 1.1.0) and
+    // staff-allowance's parameters (2000 <-> 2500). `active` collects
+    // every combination that was ever live.
+    let mut active: BTreeSet<Seen> = BTreeSet::new();
+    let state = |i: usize| Seen {
+        hello: versions[i % 2].clone(),
+        staff_limit: u64::from(limits[i % 2]),
+    };
+    active.insert(state(0));
+    let started = Instant::now();
+    for swap in 1..=SWAPS {
+        std::thread::sleep(Duration::from_millis(60));
+        replace(&dir, "hello.toml", &hello_binding(&modules[swap % 2]));
+        replace(
+            &dir,
+            "staff-allowance.toml",
+            &staff_binding(limits[swap % 2]),
+        );
+        let answer = service.reload();
+        let changed = answer["changed"].as_array().unwrap().len();
+        if changed != 2 {
+            // The watcher swapped part of this change first: that
+            // in-between state was live too.
+            active.insert(Seen {
+                hello: versions[swap % 2].clone(),
+                staff_limit: u64::from(limits[(swap + 1) % 2]),
+            });
+            active.insert(Seen {
+                hello: versions[(swap + 1) % 2].clone(),
+                staff_limit: u64::from(limits[swap % 2]),
+            });
+        }
+        active.insert(state(swap));
+    }
+    let swapping = started.elapsed();
+    std::thread::sleep(Duration::from_millis(60));
+    stop.store(true, Ordering::Relaxed);
+
+    let mut total = 0;
+    let mut seen_all: BTreeMap<Seen, usize> = BTreeMap::new();
+    for client in clients {
+        let (requests, seen, failures) = client.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "{} failed requests, first: {:?}",
+            failures.len(),
+            &failures[..failures.len().min(3)]
+        );
+        total += requests;
+        for (state, n) in seen {
+            *seen_all.entry(state).or_default() += n;
+        }
+    }
+    for state in seen_all.keys() {
+        assert!(
+            active.contains(state),
+            "{state:?} was never active; active: {active:?}"
+        );
+    }
+    // Both versions of both policies served traffic.
+    assert!(
+        seen_all.keys().any(|s| s.hello.0 == "1.0.0")
+            && seen_all.keys().any(|s| s.hello.0 == "1.1.0"),
+        "{seen_all:?}"
+    );
+    assert!(
+        seen_all.keys().any(|s| s.staff_limit == 2000)
+            && seen_all.keys().any(|s| s.staff_limit == 2500),
+        "{seen_all:?}"
+    );
+    assert!(total >= 100, "only {total} requests during {swapping:?}");
+    let swaps = service.metric("verdict_swaps_total");
+    assert!(swaps >= SWAPS as f64, "{swaps} swaps");
+    assert_eq!(service.metric("verdict_rejected_swaps_total"), 0.0);
+    eprintln!(
+        "load test: {total} requests, {swaps} swaps in {swapping:?}, states served: {seen_all:?}"
+    );
+}
+
+#[test]
+fn decisions_are_logged_before_they_are_answered() {
+    let (dir, modules) = swap_scratch();
+    let logs = Scratch::new();
+    let log = logs
+        .dir
+        .path()
+        .join("decisions.jsonl")
+        .display()
+        .to_string();
+    let service = Service::start_with(&dir, true, &["--log", &log]);
+    let lines = || std::fs::read_to_string(&log).unwrap().lines().count();
+    let customers: Vec<Value> = (0..3).map(|i| staff_customer(&format!("D-{i}"))).collect();
+    assert_eq!(
+        service
+            .evaluate(&json!({"customers": customers, "as_of": "2026-11-23"}))
+            .len(),
+        6
+    );
+    assert_eq!(
+        lines(),
+        6,
+        "every decision is in the log when the response arrives"
+    );
+    replace(&dir, "hello.toml", &hello_binding(&modules[1]));
+    service.reload();
+    assert_eq!(
+        service.evaluate(&json!({"customer": customers[0]})).len(),
+        2
+    );
+    assert_eq!(lines(), 8);
+    // Refused requests log nothing.
+    let (status, _) = service.post("/v1/evaluate", &json!({"customer": {"id": "D-x"}}), None);
+    assert_eq!(status, 400);
+    assert_eq!(lines(), 8);
+
+    // A second service cannot share the log.
+    let mut second = verdict()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--policies",
+            &dir.path(),
+            "--log",
+            &log,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            second.kill().unwrap();
+            panic!("a second service started on the same log");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.contains("give every running service its own decision log"),
+        "{stderr}"
+    );
+
+    drop(service);
+    let verify = run_command(verdict().args(["log", "verify", &log]));
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    let replay = run_command(verdict().args(["replay", &log]));
+    assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
+}
