@@ -465,7 +465,7 @@ fn concurrent_appends_do_not_interleave() {
             i % 3000
         ));
     }
-    let profiles = scratch.write("many.toml", &text).display().to_string();
+    let profiles = scratch.write("profiles/many.toml", &text).display().to_string();
     let log = scratch.dir.path().join("shared.jsonl").display().to_string();
     let spawn = || {
         verdict()
@@ -521,7 +521,7 @@ fn raising_the_staff_allowance_turns_exactly_the_expected_referrals_into_approva
     let scratch = Scratch::shipped();
     // The samples, plus requests right at the edges of both limits.
     let edges = scratch.write(
-        "edges.toml",
+        "profiles/edges.toml",
         r#"as_of = 2026-11-23
 [[customer]]
 id = "E-01"
@@ -600,7 +600,7 @@ requested_recovery_usd = 2400
         let paths: BTreeSet<&str> = change["differences"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap()).collect();
         if (from, to) == ("refer", "approve") {
             approved.insert(customer.to_owned());
-            assert!(paths.contains("outcome") && paths.contains("value.remaining_usd"), "{paths:?}");
+            assert!(paths.contains("outcome") && paths.contains("value.limit_usd"), "{paths:?}");
         } else {
             // Every other staff request only sees the new limit in its values.
             assert_eq!(from, to, "{change}");

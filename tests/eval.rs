@@ -256,7 +256,7 @@ fn unknown_profile_keys_reach_the_plugin_unchanged() {
     let scratch = Scratch::new();
     scratch.bind("hello", &crate::util::wat("hello"), "");
     let profiles = scratch.write(
-        "p.toml",
+        "profiles/p.toml",
         "as_of = 2026-11-23\n[[customer]]\nid = \"X\"\nbirth_date = 1990-01-01\nloyalty = { tier = \"gold\", since = 2001-02-03 }\n",
     );
     let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles.display().to_string(), "--format", "jsonl"]);

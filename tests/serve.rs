@@ -791,6 +791,10 @@ fn seen(records: &[Value], customers: usize) -> Result<Seen, String> {
 }
 
 #[test]
+#[allow(
+    clippy::print_stderr,
+    reason = "shows what the load test saw with --nocapture"
+)]
 fn load_test_swaps_under_concurrent_requests_without_failures_or_mixed_versions() {
     const CLIENTS: usize = 4;
     const SWAPS: usize = 24;

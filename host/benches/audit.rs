@@ -50,6 +50,20 @@ fn median(mut f: impl FnMut(usize) -> Duration) -> Duration {
     times[times.len() / 2]
 }
 
+/// Like [`median`] for two variants, run in alternation so that both see
+/// the same machine load.
+fn median_pair(
+    mut a: impl FnMut(usize) -> Duration,
+    mut b: impl FnMut(usize) -> Duration,
+) -> (Duration, Duration) {
+    a(usize::MAX);
+    b(usize::MAX);
+    let (mut xs, mut ys): (Vec<Duration>, Vec<Duration>) = (0..runs()).map(|run| (a(run), b(run))).unzip();
+    xs.sort();
+    ys.sort();
+    (xs[xs.len() / 2], ys[ys.len() / 2])
+}
+
 fn verdict(root: &Path, args: &[&str]) -> Duration {
     let started = Instant::now();
     let status = Command::new(env!("CARGO_BIN_EXE_verdict"))
@@ -69,6 +83,7 @@ struct Row {
 }
 
 fn main() {
+    if std::env::var("BREAKDOWN").is_ok() { breakdown(); return; }
     if std::env::args().any(|a| a == "--list") {
         println!("audit: bench");
         return;
@@ -82,12 +97,14 @@ fn main() {
     println!("{decisions} decisions ({CUSTOMERS} customers × {POLICIES} policies), median of {} runs", runs());
 
     // End to end, the binary.
-    let plain = median(|_| verdict(&root, &["eval", "--format", "jsonl", "--profiles", &profiles_arg]));
     let log_of = |run: usize| dir.path().join(format!("bin-{run}.jsonl"));
-    let logged = median(|run| {
-        let log = log_of(run).display().to_string();
-        verdict(&root, &["eval", "--format", "jsonl", "--profiles", &profiles_arg, "--log", &log])
-    });
+    let (plain, logged) = median_pair(
+        |_| verdict(&root, &["eval", "--format", "jsonl", "--profiles", &profiles_arg]),
+        |run| {
+            let log = log_of(run).display().to_string();
+            verdict(&root, &["eval", "--format", "jsonl", "--profiles", &profiles_arg, "--log", &log])
+        },
+    );
     let log = log_of(0);
     let log_arg = log.display().to_string();
     let log_bytes = std::fs::metadata(&log).unwrap().len();
@@ -102,21 +119,35 @@ fn main() {
     let file = Profiles::load(&profiles_path).unwrap();
     let as_of = file.as_of.unwrap_or(Date::new(2026, 11, 23).unwrap());
     let work: Vec<(Date, &Profile)> = file.customers.iter().map(|c| (as_of, c)).collect();
-    let decide_only = median(|_| {
-        let started = Instant::now();
-        for chunk in work.chunks(CHUNK) {
-            std::hint::black_box(evaluate_batch(&policies, chunk));
-        }
-        started.elapsed()
-    });
     let lib_log = |run: usize| -> PathBuf { dir.path().join(format!("lib-{run}.jsonl")) };
-    let decide_and_log = median(|run| {
-        let path = lib_log(run);
+    let (decide_only, decide_and_log) = median_pair(
+        |_| {
+            let started = Instant::now();
+            for chunk in work.chunks(CHUNK) {
+                std::hint::black_box(evaluate_batch(&policies, chunk));
+            }
+            started.elapsed()
+        },
+        |run| {
+            let path = lib_log(run);
+            let started = Instant::now();
+            let mut log = DecisionLog::open(&path, Archive::beside(&path), sandbox.limits(), Wait::No).unwrap();
+            for chunk in work.chunks(CHUNK) {
+                let records = evaluate_batch(&policies, chunk);
+                log.append_grid(&policies, chunk, &records).unwrap();
+            }
+            started.elapsed()
+        },
+    );
+    // Logging alone: decisions made beforehand, then encoded, chained,
+    // written and synced chunk by chunk.
+    let made: Vec<_> = work.chunks(CHUNK).map(|chunk| evaluate_batch(&policies, chunk)).collect();
+    let log_only = median(|run| {
+        let path = dir.path().join(format!("only-{run}.jsonl"));
         let started = Instant::now();
         let mut log = DecisionLog::open(&path, Archive::beside(&path), sandbox.limits(), Wait::No).unwrap();
-        for chunk in work.chunks(CHUNK) {
-            let records = evaluate_batch(&policies, chunk);
-            log.append_grid(&policies, chunk, &records).unwrap();
+        for (chunk, records) in work.chunks(CHUNK).zip(&made) {
+            log.append_grid(&policies, chunk, records).unwrap();
         }
         started.elapsed()
     });
@@ -134,6 +165,7 @@ fn main() {
         Row { what: "`verdict replay FILE`", time: replayed },
         Row { what: "in process: decide only", time: decide_only },
         Row { what: "in process: decide + log", time: decide_and_log },
+        Row { what: "in process: log only (encode, chain, write, sync)", time: log_only },
     ];
     println!("\nlog size: {:.1} MiB ({} bytes per record)", log_bytes as f64 / (1 << 20) as f64, log_bytes / decisions as u64);
     println!("\n| what | time | decisions/s |");
@@ -143,4 +175,52 @@ fn main() {
     }
     let overhead = |with: Duration, without: Duration| (with.as_secs_f64() / without.as_secs_f64() - 1.0) * 100.0;
     println!("\n`--log` overhead: {:.1}% end to end, {:.1}% over decisions alone", overhead(logged, plain), overhead(decide_and_log, decide_only));
+}
+
+fn breakdown() {
+    use rayon::prelude::*;
+    use std::io::Write;
+    use verdict::audit::entry::{Body, Fields, LoggedLimits};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let profiles_path = dir.path().join("customers.toml");
+    std::fs::write(&profiles_path, support::generate_profiles(CUSTOMERS)).unwrap();
+    let sandbox = Sandbox::new(Limits::default()).unwrap();
+    let set = PolicySet::load(&sandbox, &root.join("policies")).unwrap();
+    let policies = set.select(&[]).unwrap();
+    let file = Profiles::load(&profiles_path).unwrap();
+    let as_of = file.as_of.unwrap();
+    let work: Vec<(Date, &Profile)> = file.customers.iter().map(|c| (as_of, c)).collect();
+    let made: Vec<_> = work.chunks(CHUNK).map(|chunk| evaluate_batch(&policies, chunk)).collect();
+    let sha = "a".repeat(64);
+    for round in 0..3 {
+    let (mut enc, mut ser, mut seal, mut write, mut sync) = (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let path = dir.path().join(format!("x{round}.jsonl"));
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(&path).unwrap();
+    let mut buffer = Vec::new();
+    for (chunk, records) in work.chunks(CHUNK).zip(&made) {
+        let entries: Vec<_> = chunk.iter().flat_map(|&(a, p)| policies.iter().map(move |pol| (a, p, pol))).zip(records).collect();
+        let t = Instant::now();
+        let n: usize = entries.par_iter().map(|(_, r)| serde_json::to_vec(r).unwrap().len()).sum();
+        std::hint::black_box(n);
+        ser += t.elapsed();
+        let t = Instant::now();
+        let bodies: Vec<Body> = entries.par_iter().enumerate().with_min_len(64).map(|(i, ((a, p, pol), r))| Body::encode(&Fields {
+            seq: i as u64, time: "2026-11-23T00:00:00.000000Z", host: "1.0.0", limits: LoggedLimits::of(Limits::default()), as_of: *a,
+            policy: &pol.name, plugin_version: "1.0.0", module_sha256: &sha, params_sha256: &sha, input: &p.json, decision: r }).unwrap()).collect();
+        enc += t.elapsed();
+        let t = Instant::now();
+        buffer.clear();
+        let mut head = "0".repeat(64);
+        for b in &bodies { head = b.seal(&head, &mut buffer); }
+        seal += t.elapsed();
+        let t = Instant::now();
+        f.write_all(&buffer).unwrap();
+        write += t.elapsed();
+        let t = Instant::now();
+        f.sync_data().unwrap();
+        sync += t.elapsed();
+    }
+    println!("serialize decisions {ser:?} encode {enc:?} seal {seal:?} write {write:?} sync {sync:?}");
+    }
 }

@@ -124,10 +124,11 @@ fn staff_modules(dir: &Path) -> [PathBuf; 2] {
     paths
 }
 
-fn start(dir: &Path) -> Server {
+fn start(dir: &Path, args: &[&std::ffi::OsStr]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_verdict"))
         .args(["serve", "--listen", "127.0.0.1:0", "--policies"])
         .arg(dir)
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -310,22 +311,22 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let modules = staff_modules(dir.path());
     write_bindings(dir.path(), &modules[0], 2000);
-    let server = start(dir.path());
+    let server = start(dir.path(), &[]);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "verdict serve on {} ({cores} cores), 3 reference policies, single-customer requests, {PHASE:?} per phase",
-        server.base
+        "verdict serve on {} ({cores} cores, load average before: {}), 3 reference policies, \
+         single-customer requests, {PHASE:?} per phase",
+        server.base,
+        load_average()
     );
 
     // Warm up: connections, caches, both module versions compiled.
     load_briefly(&server);
-    let (_, _) = with_swaps(dir.path(), &modules, || {
-        std::thread::sleep(Duration::from_millis(2500));
-        Phase {
-            latencies: vec![0.0],
-            rate: 0.0,
-        }
-    });
+    write_staff(dir.path(), &modules[1], 2100);
+    std::thread::sleep(Duration::from_millis(500));
+    load_briefly(&server);
+    write_staff(dir.path(), &modules[0], 2000);
+    std::thread::sleep(Duration::from_millis(500));
 
     let moderate = load(&server, 2, Some(MODERATE_RATE));
     let (moderate_swapping, swaps_a) = with_swaps(dir.path(), &modules, || {
@@ -335,6 +336,17 @@ fn main() {
     let (saturated_swapping, swaps_b) =
         with_swaps(dir.path(), &modules, || load(&server, CONNECTIONS, None));
     let changes = change_to_serving(&server, dir.path(), &modules);
+    drop(server);
+
+    // The same service appending every decision to a decision log, synced
+    // before each response.
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("decisions.jsonl");
+    let logging = start(dir.path(), &["--log".as_ref(), log.as_os_str()]);
+    load_briefly(&logging);
+    let logged_moderate = load(&logging, 2, Some(MODERATE_RATE));
+    let logged = load(&logging, CONNECTIONS, None);
+    drop(logging);
 
     println!();
     println!("| load | requests/s | p50 ms | p99 ms | max ms |");
@@ -355,6 +367,11 @@ fn main() {
         "{}",
         saturated_swapping.row(&format!("saturated, swap every second ({swaps_b} swaps)"))
     );
+    println!(
+        "{}",
+        logged_moderate.row("moderate, with `--log` (fsync per request)")
+    );
+    println!("{}", logged.row("saturated, with `--log`"));
     println!();
     println!(
         "throughput during swaps: {:.1}% of without",
@@ -365,6 +382,16 @@ fn main() {
         changes[changes.len() / 2],
         changes.last().unwrap()
     );
+    println!("load average after: {}", load_average());
+}
+
+/// The 1-minute load average, when the system tells it: other work on the
+/// machine skews latency.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn load_briefly(server: &Server) {

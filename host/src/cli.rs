@@ -130,7 +130,7 @@ fn parse_date(text: &str) -> Result<Date, String> {
 const SERVE_EXAMPLES: &str = "\
 Examples:
   verdict serve                                  # policies/ on 127.0.0.1:8080
-  VERDICT_TOKEN=$(cat token) verdict serve --listen 127.0.0.1:9000
+  VERDICT_TOKEN=$(cat token) verdict serve --listen 127.0.0.1:9000 --log decisions.jsonl
   curl -s localhost:8080/v1/evaluate -d '{\"customer\":{\"id\":\"C-1\",\"birth_date\":\"1990-01-01\"}}'
   curl -s -X POST -H \"Authorization: Bearer $(cat token)\" localhost:8080/v1/reload
 
@@ -163,7 +163,7 @@ pub struct ServeArgs {
 const ROLLBACK_EXAMPLES: &str = "\
 Examples:
   VERDICT_TOKEN=$(cat token) verdict rollback staff-allowance
-  verdict rollback loan-rates --server http://10.0.0.7:8080 --token-file /etc/verdict/token
+  verdict rollback loan-rates --server http://verdict-1.internal:8080 --token-file /etc/verdict/token
 
 The policy goes back to its previous version (module and parameters); the
 version that was active is dropped from the history. It stays there until

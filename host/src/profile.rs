@@ -1,7 +1,7 @@
 //! Customer profiles: validation of customers given in a TOML profiles file
 //! or as JSON (the HTTP service's request bodies), and the JSON each plugin
 //! receives for a customer. Both formats go through one set of checks
-//! ([`check_customer`]); only where a problem is reported differs: a file
+//! (`check_customer`); only where a problem is reported differs: a file
 //! position for TOML, the customer's index and field for JSON.
 
 use std::collections::HashMap;

@@ -35,6 +35,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// How every line ends: `,"hash":"` + 64 hex digits + `"}`.
 const HASH_MEMBER_START: &[u8] = b",\"hash\":\"";
+const PREV_MEMBER_START: &[u8] = b",\"prev\":\"";
 const HASH_SUFFIX_LEN: usize = HASH_MEMBER_START.len() + 64 + 2;
 
 /// The sandbox bounds a decision was made under: fuel, memory and stack
@@ -142,20 +143,38 @@ impl Body {
         Ok(Body { bytes, digest })
     }
 
+    /// The body's length in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the body is empty (it never is once encoded).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
     /// Appends the sealed line (with `prev`, `hash` and a newline) to `out`
-    /// and returns its hash in hex.
+    /// and returns its hash in hex. Only this depends on the record before,
+    /// so it is kept to one or two SHA-256 blocks and a copy.
     pub fn seal(&self, prev: &str, out: &mut Vec<u8>) -> String {
         let mut digest = self.digest.clone();
-        let tail = format!(",\"prev\":\"{prev}\"");
-        digest.update(tail.as_bytes());
-        digest.update(b"}");
-        let hash = hex::encode(digest.finalize());
+        digest.update(PREV_MEMBER_START);
+        digest.update(prev.as_bytes());
+        digest.update(b"\"}");
+        let mut hash = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(digest.finalize(), &mut hash);
+        out.reserve(self.bytes.len() + PREV_MEMBER_START.len() + HASH_SUFFIX_LEN + 66);
         out.extend_from_slice(&self.bytes);
-        out.extend_from_slice(tail.as_bytes());
+        out.extend_from_slice(PREV_MEMBER_START);
+        out.extend_from_slice(prev.as_bytes());
+        out.push(b'"');
         out.extend_from_slice(HASH_MEMBER_START);
-        out.extend_from_slice(hash.as_bytes());
+        out.extend_from_slice(&hash);
         out.extend_from_slice(b"\"}\n");
-        hash
+        String::from_utf8_lossy(&hash).into_owned()
     }
 }
 

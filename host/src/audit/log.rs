@@ -237,6 +237,8 @@ impl DecisionLog {
                 .collect::<Result<_, _>>()?
         };
         self.buffer.clear();
+        self.buffer
+            .reserve(bodies.iter().map(Body::len).sum::<usize>() + bodies.len() * 160);
         let mut head = std::mem::take(&mut self.head);
         for body in &bodies {
             head = body.seal(&head, &mut self.buffer);

@@ -53,15 +53,33 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     let mut writer = RecordWriter::new(args.format, stdout.lock(), &work, &policies);
     let progress = output::progress_bar((work.len() * policies.len()) as u64);
     let mut errors = 0usize;
-    for chunk in work.chunks(CHUNK) {
-        let records = evaluate_batch(&policies, chunk);
-        errors += records.iter().filter(|r| r.is_error()).count();
-        // Durable in the log before reported: one sync per chunk.
-        if let Some(log) = &mut log {
-            log.append_grid(&policies, chunk, &records)?;
-        }
-        writer.write(&records)?;
-        progress.inc(records.len() as u64);
+    // A chunk is logged and written while the next one is being decided, so
+    // the log's write and sync and the output overlap with evaluation; a
+    // decision is still reported only once it is durable in the log.
+    let mut chunks = work.chunks(CHUNK);
+    let mut decided = chunks
+        .next()
+        .map(|chunk| (chunk, evaluate_batch(&policies, chunk)));
+    while let Some((chunk, records)) = decided.take() {
+        decided = std::thread::scope(|scope| -> anyhow::Result<_> {
+            let policies = &policies;
+            let next = chunks
+                .next()
+                .map(|next| scope.spawn(move || (next, evaluate_batch(policies, next))));
+            errors += records.iter().filter(|r| r.is_error()).count();
+            // Durable in the log before reported: one sync per chunk.
+            if let Some(log) = &mut log {
+                log.append_grid(policies, chunk, &records)?;
+            }
+            writer.write(&records)?;
+            progress.inc(records.len() as u64);
+            next.map(|deciding| {
+                deciding
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("evaluating a chunk of customers panicked"))
+            })
+            .transpose()
+        })?;
     }
     progress.finish_and_clear();
     writer.finish()?;

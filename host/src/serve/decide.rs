@@ -1,13 +1,14 @@
 //! Answering `POST /v1/evaluate`: the body is checked like a profiles file,
-//! then decided against one snapshot of the policies on a bounded number of
-//! blocking threads, and logged (when the service keeps a decision log)
-//! before it is answered.
+//! then decided against one snapshot of the policies (at most a fixed
+//! number of requests at once, each on a thread allowed to block) and, when
+//! the service keeps a decision log, logged before it is answered.
 
 use std::sync::{Arc, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use serde_json::Value;
+use tokio::runtime::{Handle, RuntimeFlavor};
 use verdict_sdk::Date;
 
 use crate::error::{Error, InputError};
@@ -72,13 +73,21 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<Vec<DecisionRecord>, 
         .evaluation_slot()
         .await
         .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
-    let task = Arc::clone(app);
-    let records = tokio::task::spawn_blocking(move || {
+    let records = if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        // Decide on this thread (no hand-off to another one and back, the
+        // lowest latency); the runtime moves its other tasks to another
+        // worker meanwhile, so a slow plugin holds up nothing else.
         let _slot = slot;
-        decide_blocking(&task, &customers, as_of, &policies)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the evaluation task failed: {e}")))??;
+        tokio::task::block_in_place(|| decide_blocking(app, &customers, as_of, &policies))?
+    } else {
+        let task = Arc::clone(app);
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            decide_blocking(&task, &customers, as_of, &policies)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("the evaluation task failed: {e}")))??
+    };
     app.metrics.record_decisions(&records);
     Ok(records)
 }

@@ -188,6 +188,17 @@ impl Live {
             let fingerprint = Fingerprint::of(policy);
             let history = match old.remove(&policy.name) {
                 Some(history) if history.on_disk == fingerprint => history,
+                // The files now say what is active already (they were put
+                // back after a rollback): nothing to swap.
+                Some(mut history)
+                    if history
+                        .versions
+                        .back()
+                        .is_some_and(|active| Fingerprint::of(active) == fingerprint) =>
+                {
+                    history.on_disk = fingerprint;
+                    history
+                }
                 Some(mut history) => {
                     history.versions.push_back(Arc::clone(policy));
                     while history.versions.len() > HISTORY {
@@ -262,5 +273,104 @@ fn snapshot(state: &State) -> Snapshot {
             .iter()
             .map(|(name, history)| (name.clone(), history.versions.len()))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+mod tests {
+    use std::path::Path;
+
+    use super::{HISTORY, Live, RollbackError};
+    use crate::sandbox::{Limits, Sandbox};
+
+    /// A directory with `hello.toml` bound to the hand-written plugin at
+    /// `version` (1.0.0 or 1.1.0).
+    fn bind_hello(dir: &Path, version: &str) {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins/hello.wat");
+        let text = std::fs::read_to_string(source)
+            .unwrap()
+            .replace("1.0.0", version);
+        let module = dir.join(format!("hello-{version}.wat"));
+        std::fs::write(&module, text).unwrap();
+        std::fs::write(
+            dir.join("hello.toml"),
+            format!(
+                "plugin = {:?}\nversion = \"^1.0\"\n",
+                module.display().to_string()
+            ),
+        )
+        .unwrap();
+    }
+
+    fn active_version(live: &Live) -> String {
+        live.snapshot().set.policies()[0]
+            .plugin
+            .manifest
+            .version
+            .clone()
+    }
+
+    #[test]
+    fn reload_versions_only_what_changed_and_rollback_steps_back() {
+        let dir = tempfile::tempdir().unwrap();
+        bind_hello(dir.path(), "1.0.0");
+        let live = Live::load(Sandbox::new(Limits::default()).unwrap(), dir.path()).unwrap();
+        assert_eq!(live.snapshot().generation, 0);
+
+        // Same module and parameters: no new version, no swap.
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let report = live.reload().unwrap();
+        assert!(!report.swapped());
+        assert_eq!(live.snapshot().history["hello"], 1);
+
+        bind_hello(dir.path(), "1.1.0");
+        let report = live.reload().unwrap();
+        assert_eq!(report.changed, ["hello"]);
+        assert_eq!(
+            (report.generation, active_version(&live)),
+            (1, "1.1.0".to_owned())
+        );
+        assert_eq!(live.snapshot().history["hello"], 2);
+
+        let rollback = live.rollback("hello").unwrap();
+        assert_eq!(rollback.from.plugin.manifest.version, "1.1.0");
+        assert_eq!(rollback.to.plugin.manifest.version, "1.0.0");
+        assert_eq!((rollback.generation, rollback.history), (2, 1));
+        assert_eq!(active_version(&live), "1.0.0");
+        assert!(matches!(
+            live.rollback("hello"),
+            Err(RollbackError::NoEarlier(_))
+        ));
+        assert!(matches!(
+            live.rollback("nope"),
+            Err(RollbackError::Unknown(_))
+        ));
+
+        // The files still say 1.1.0, but they have not changed since: a
+        // reload keeps the rollback.
+        assert!(!live.reload().unwrap().swapped());
+        assert_eq!(active_version(&live), "1.0.0");
+
+        // A broken binding changes nothing.
+        std::fs::write(dir.path().join("broken.toml"), "plugin = 7\n").unwrap();
+        assert!(live.reload().is_err());
+        assert_eq!(
+            (live.snapshot().generation, active_version(&live)),
+            (2, "1.0.0".to_owned())
+        );
+        std::fs::remove_file(dir.path().join("broken.toml")).unwrap();
+
+        // Files put back to what is active: no new version.
+        bind_hello(dir.path(), "1.0.0");
+        assert!(!live.reload().unwrap().swapped());
+        assert_eq!(live.snapshot().history["hello"], 1);
+
+        // The history is bounded.
+        for i in 0..HISTORY + 3 {
+            bind_hello(dir.path(), if i % 2 == 0 { "1.1.0" } else { "1.0.0" });
+            assert!(live.reload().unwrap().swapped());
+        }
+        assert_eq!(live.snapshot().history["hello"], HISTORY);
     }
 }

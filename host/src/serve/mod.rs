@@ -7,9 +7,9 @@
 //! file change seen by [`watch`], or `POST /v1/reload`) loads and checks
 //! the whole directory off the request path and swaps it in only when all
 //! of it loads; a rollback switches one policy back to its previous
-//! version. Evaluations run on blocking threads, at most a fixed number at
-//! once ([`app::App::evaluation_slot`]), so request load can never exhaust
-//! the engine's instance pool. With a decision log, each request's
+//! version. Evaluations run on threads allowed to block, at most a fixed
+//! number at once ([`app::App::evaluation_slot`]), so request load can
+//! never exhaust the engine's instance pool. With a decision log, each request's
 //! decisions are appended and synced before its response is sent.
 //!
 //! | route | does |
