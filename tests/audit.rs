@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::util::{Run, Scratch, json_lines, plugin_wasm, retarget, root, run, verdict, wat, REFERENCE};
+use crate::util::{
+    REFERENCE, Run, Scratch, json_lines, plugin_wasm, retarget, root, run, verdict, wat,
+};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -20,20 +22,39 @@ fn samples() -> PathBuf {
 /// The customer tables of a profiles file.
 fn customers_of(path: &Path) -> Vec<toml::Table> {
     let doc: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    doc["customer"].as_array().unwrap().iter().map(|c| c.as_table().unwrap().clone()).collect()
+    doc["customer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_table().unwrap().clone())
+        .collect()
 }
 
 /// `verdict eval --log LOG --format jsonl` on the samples (plus `extra` args).
 fn eval_logged(policies: &str, log: &Path, extra: &[&str]) -> Run {
     let samples = samples().display().to_string();
     let log = log.display().to_string();
-    let mut args = vec!["eval", "--policies", policies, "--profiles", &samples, "--format", "jsonl", "--log", &log];
+    let mut args = vec![
+        "eval",
+        "--policies",
+        policies,
+        "--profiles",
+        &samples,
+        "--format",
+        "jsonl",
+        "--log",
+        &log,
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
 
 fn read_lines(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log).unwrap().lines().map(str::to_owned).collect()
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn write_lines(log: &Path, lines: &[String]) {
@@ -84,10 +105,15 @@ fn reseal(lines: &mut [String]) {
 fn private_policies() -> Scratch {
     let scratch = Scratch::new();
     for name in REFERENCE {
-        let copy = scratch.dir.path().join("plugins").join(format!("{name}.wasm"));
+        let copy = scratch
+            .dir
+            .path()
+            .join("plugins")
+            .join(format!("{name}.wasm"));
         std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
         std::fs::copy(plugin_wasm(name), &copy).unwrap();
-        let text = std::fs::read_to_string(root().join("policies").join(format!("{name}.toml"))).unwrap();
+        let text =
+            std::fs::read_to_string(root().join("policies").join(format!("{name}.toml"))).unwrap();
         scratch.write(&format!("policies/{name}.toml"), &retarget(&text, &copy));
     }
     scratch
@@ -106,9 +132,17 @@ fn sample_log() -> (Scratch, PathBuf) {
 #[track_caller]
 fn assert_fails_at(log: &Path, line: usize, label: &str) -> String {
     let out = verify(log);
-    assert_eq!(out.code, 1, "verify must fail: {}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code, 1,
+        "verify must fail: {}{}",
+        out.stdout, out.stderr
+    );
     let expected = format!("line {line}: {label}: ");
-    assert!(out.stdout.contains(&expected), "expected `{expected}` in:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains(&expected),
+        "expected `{expected}` in:\n{}",
+        out.stdout
+    );
     out.stdout
 }
 
@@ -130,27 +164,52 @@ fn eval_writes_a_chained_log_and_archive_that_verify() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(record["v"], 1);
         assert_eq!(record["seq"], i as u64 + 1);
-        assert_eq!(record["prev"], prev.as_str(), "line {} links to the one before", i + 1);
+        assert_eq!(
+            record["prev"],
+            prev.as_str(),
+            "line {} links to the one before",
+            i + 1
+        );
         assert_eq!(record["hash"], expected_hash(line).as_str());
         prev = record["hash"].as_str().unwrap().to_owned();
         // The decision is logged byte for byte as it was reported.
-        let decision = &line[line.find(",\"decision\":").unwrap() + 12..line.rfind(",\"prev\":").unwrap()];
+        let decision =
+            &line[line.find(",\"decision\":").unwrap() + 12..line.rfind(",\"prev\":").unwrap()];
         assert_eq!(decision, *printed);
         // The full input: the profile as given and the evaluation date.
         let customer = &customers[i / REFERENCE.len()];
         assert_eq!(record["input"]["id"], customer["id"].as_str().unwrap());
-        assert_eq!(record["input"]["name"].as_str(), customer.get("name").and_then(|n| n.as_str()));
+        assert_eq!(
+            record["input"]["name"].as_str(),
+            customer.get("name").and_then(|n| n.as_str())
+        );
         assert_eq!(record["as_of"], "2026-11-23");
         let time = record["time"].as_str().unwrap();
-        assert!(time.len() == 27 && time.ends_with('Z') && time.as_bytes()[10] == b'T', "RFC 3339 UTC: {time}");
+        assert!(
+            time.len() == 27 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+            "RFC 3339 UTC: {time}"
+        );
         assert_eq!(record["limits"]["fuel"], 20_000_000);
         // Module and parameters are archived under their SHA-256.
         let policy = record["policy"].as_str().unwrap();
         assert_eq!(record["module_sha256"], record["decision"]["module_sha256"]);
-        let module = archive.join("modules").join(format!("{}.wasm", record["module_sha256"].as_str().unwrap()));
-        assert_eq!(std::fs::read(&module).unwrap(), std::fs::read(plugin_wasm(policy)).unwrap());
-        let params = std::fs::read(archive.join("params").join(format!("{}.json", record["params_sha256"].as_str().unwrap()))).unwrap();
-        assert_eq!(sha256_hex(&params), record["params_sha256"].as_str().unwrap());
+        let module = archive.join("modules").join(format!(
+            "{}.wasm",
+            record["module_sha256"].as_str().unwrap()
+        ));
+        assert_eq!(
+            std::fs::read(&module).unwrap(),
+            std::fs::read(plugin_wasm(policy)).unwrap()
+        );
+        let params = std::fs::read(archive.join("params").join(format!(
+            "{}.json",
+            record["params_sha256"].as_str().unwrap()
+        )))
+        .unwrap();
+        assert_eq!(
+            sha256_hex(&params),
+            record["params_sha256"].as_str().unwrap()
+        );
         let params: serde_json::Value = serde_json::from_slice(&params).unwrap();
         if policy == "staff-allowance" {
             assert_eq!(params["staff_limit_usd"], 2000);
@@ -163,8 +222,18 @@ fn eval_writes_a_chained_log_and_archive_that_verify() {
     assert!(out.stdout.contains("is intact"), "{}", out.stdout);
     assert!(out.stdout.contains(&format!("records  {}", lines.len())));
     assert!(out.stdout.contains(&format!("head     {prev}")));
-    assert!(out.stdout.contains("3 module(s), 3 parameter set(s)"), "{}", out.stdout);
-    let anchored = run(&["log", "verify", &log.display().to_string(), "--anchor", &prev]);
+    assert!(
+        out.stdout.contains("3 module(s), 3 parameter set(s)"),
+        "{}",
+        out.stdout
+    );
+    let anchored = run(&[
+        "log",
+        "verify",
+        &log.display().to_string(),
+        "--anchor",
+        &prev,
+    ]);
     assert_eq!(anchored.code, 0, "{}", anchored.stdout);
 }
 
@@ -176,13 +245,23 @@ fn chain_continues_across_runs() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = read_lines(&log);
     assert_eq!(lines.len(), first.len() + customers_of(&samples()).len());
-    assert_eq!(lines[..first.len()], first[..], "earlier records are left alone");
+    assert_eq!(
+        lines[..first.len()],
+        first[..],
+        "earlier records are left alone"
+    );
     let joint: serde_json::Value = serde_json::from_str(&lines[first.len()]).unwrap();
     let last: serde_json::Value = serde_json::from_str(&first[first.len() - 1]).unwrap();
     assert_eq!(joint["prev"], last["hash"]);
     assert_eq!(joint["seq"], first.len() as u64 + 1);
     assert_eq!(verify(&log).code, 0);
-    let anchored = run(&["log", "verify", &log.display().to_string(), "--anchor", last["hash"].as_str().unwrap()]);
+    let anchored = run(&[
+        "log",
+        "verify",
+        &log.display().to_string(),
+        "--anchor",
+        last["hash"].as_str().unwrap(),
+    ]);
     assert_eq!(anchored.code, 0, "the earlier head is still in the log");
 }
 
@@ -190,7 +269,10 @@ fn chain_continues_across_runs() {
 fn editing_one_byte_of_a_value_is_caught_at_its_line() {
     let (_scratch, log) = sample_log();
     let mut lines = read_lines(&log);
-    let at = lines.iter().position(|l| l.contains("\"remaining_usd\":0.0")).unwrap();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"remaining_usd\":0.0"))
+        .unwrap();
     lines[at] = lines[at].replacen("\"remaining_usd\":0.0", "\"remaining_usd\":9.0", 1);
     write_lines(&log, &lines);
     let report = assert_fails_at(&log, at + 1, "edited");
@@ -214,7 +296,10 @@ fn swapping_two_records_is_caught_as_reordered() {
     lines.swap(4, 5);
     write_lines(&log, &lines);
     let report = assert_fails_at(&log, 5, "reordered");
-    assert!(report.contains("holds record #6 where #5 belongs (#5 is at line 6)"), "{report}");
+    assert!(
+        report.contains("holds record #6 where #5 belongs (#5 is at line 6)"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -229,8 +314,15 @@ fn a_torn_last_record_is_caught_and_blocks_appending() {
 
     let out = eval_logged(&scratch.path(), &log, &[]);
     assert_eq!(out.code, 2, "appending to a torn log is refused");
-    assert!(out.stdout.is_empty(), "nothing is reported that was not logged");
-    assert!(out.stderr.contains(&format!("line {lines}: torn")), "{}", out.stderr);
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is reported that was not logged"
+    );
+    assert!(
+        out.stderr.contains(&format!("line {lines}: torn")),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("cannot append"), "{}", out.stderr);
 }
 
@@ -243,7 +335,12 @@ fn appending_after_an_edited_last_record_is_refused() {
     write_lines(&log, &lines);
     let out = eval_logged(&scratch.path(), &log, &[]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains(&format!("line {}: edited", lines.len())), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("line {}: edited", lines.len())),
+        "{}",
+        out.stderr
+    );
     assert_eq!(read_lines(&log), lines, "nothing was appended");
 }
 
@@ -251,16 +348,34 @@ fn appending_after_an_edited_last_record_is_refused() {
 fn a_missing_archived_module_is_caught_at_its_first_use() {
     let (scratch, log) = sample_log();
     let lines = read_lines(&log);
-    let first_staff = lines.iter().position(|l| l.contains("\"policy\":\"staff-allowance\"")).unwrap();
+    let first_staff = lines
+        .iter()
+        .position(|l| l.contains("\"policy\":\"staff-allowance\""))
+        .unwrap();
     let record: serde_json::Value = serde_json::from_str(&lines[first_staff]).unwrap();
     let sha = record["module_sha256"].as_str().unwrap();
-    std::fs::remove_file(scratch.dir.path().join("decisions.archive/modules").join(format!("{sha}.wasm"))).unwrap();
+    std::fs::remove_file(
+        scratch
+            .dir
+            .path()
+            .join("decisions.archive/modules")
+            .join(format!("{sha}.wasm")),
+    )
+    .unwrap();
     let report = assert_fails_at(&log, first_staff + 1, "missing-archive-entry");
-    assert!(report.contains(&format!("the module {sha} is missing")), "{report}");
+    assert!(
+        report.contains(&format!("the module {sha} is missing")),
+        "{report}"
+    );
     // Replay cannot run those decisions and says so.
     let out = replay(&log, &[]);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains(&format!("NOT REPLAYED line {}", first_staff + 1)), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("NOT REPLAYED line {}", first_staff + 1)),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -268,7 +383,14 @@ fn a_damaged_archive_entry_is_caught() {
     let (scratch, log) = sample_log();
     let lines = read_lines(&log);
     let record: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
-    let params = scratch.dir.path().join("decisions.archive/params").join(format!("{}.json", record["params_sha256"].as_str().unwrap()));
+    let params = scratch
+        .dir
+        .path()
+        .join("decisions.archive/params")
+        .join(format!(
+            "{}.json",
+            record["params_sha256"].as_str().unwrap()
+        ));
     // A different but valid parameter set, under the old name.
     let text = std::fs::read_to_string(&params).unwrap();
     std::fs::write(&params, text.replace("2.9", "1.9")).unwrap();
@@ -276,7 +398,11 @@ fn a_damaged_archive_entry_is_caught() {
     let out = replay(&log, &[]);
     assert_eq!(out.code, 1);
     assert!(out.stdout.contains("NOT REPLAYED line 1"), "{}", out.stdout);
-    assert!(out.stdout.contains("does not match its name"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("does not match its name"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -295,7 +421,10 @@ fn nothing_is_reported_when_the_log_cannot_be_written() {
     let log = scratch.dir.path().join("no-such-dir/decisions.jsonl");
     let out = eval_logged(&scratch.path(), &log, &[]);
     assert_eq!(out.code, 2);
-    assert!(out.stdout.is_empty(), "decisions must not be reported before they are logged");
+    assert!(
+        out.stdout.is_empty(),
+        "decisions must not be reported before they are logged"
+    );
     assert!(out.stderr.contains("cannot open"), "{}", out.stderr);
 }
 
@@ -310,7 +439,11 @@ fn replay_is_bit_exact_after_the_plugins_and_policies_are_gone() {
     let decisions = out.stdout.lines().count();
 
     // Replace one plugin by another module, then delete everything.
-    std::fs::copy(plugin_wasm("loan-rates"), scratch.dir.path().join("plugins/staff-allowance.wasm")).unwrap();
+    std::fs::copy(
+        plugin_wasm("loan-rates"),
+        scratch.dir.path().join("plugins/staff-allowance.wasm"),
+    )
+    .unwrap();
     let replaced = replay(&log, &[]);
     assert_eq!(replaced.code, 0, "{}", replaced.stdout);
     std::fs::remove_dir_all(scratch.dir.path().join("plugins")).unwrap();
@@ -318,7 +451,10 @@ fn replay_is_bit_exact_after_the_plugins_and_policies_are_gone() {
 
     let out = replay(&log, &[]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stdout.trim(), format!("replayed {decisions}: {decisions} identical, 0 mismatched"));
+    assert_eq!(
+        out.stdout.trim(),
+        format!("replayed {decisions}: {decisions} identical, 0 mismatched")
+    );
 }
 
 #[test]
@@ -336,15 +472,28 @@ fn replay_matches_a_fresh_build_of_the_plugins() {
     for line in &lines {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         let built = std::fs::read(plugin_wasm(record["policy"].as_str().unwrap())).unwrap();
-        assert_eq!(sha256_hex(&built), record["module_sha256"].as_str().unwrap(), "reproducible build");
+        assert_eq!(
+            sha256_hex(&built),
+            record["module_sha256"].as_str().unwrap(),
+            "reproducible build"
+        );
     }
     let again = scratch.dir.path().join("again.jsonl");
     let out = eval_logged(&scratch.path(), &again, &[]);
     assert_eq!(out.code, 0);
     let decisions = |log: &Path| -> Vec<String> {
-        read_lines(log).iter().map(|l| l[l.find(",\"decision\":").unwrap()..l.rfind(",\"prev\":").unwrap()].to_owned()).collect()
+        read_lines(log)
+            .iter()
+            .map(|l| {
+                l[l.find(",\"decision\":").unwrap()..l.rfind(",\"prev\":").unwrap()].to_owned()
+            })
+            .collect()
     };
-    assert_eq!(decisions(&log), decisions(&again), "same decision bytes from a separate process");
+    assert_eq!(
+        decisions(&log),
+        decisions(&again),
+        "same decision bytes from a separate process"
+    );
     assert_eq!(replay(&log, &[]).code, 0);
 }
 
@@ -357,14 +506,40 @@ fn replay_selects_by_customer_policy_and_lines() {
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
         out.stdout.trim().to_owned()
     };
-    assert_eq!(summary(&["--customer", "C-0002"]), "replayed 3: 3 identical, 0 mismatched");
-    assert_eq!(summary(&["--customer", "C-0002", "--customer", "C-0003", "--policy", "loan-rates"]), "replayed 2: 2 identical, 0 mismatched");
-    assert_eq!(summary(&["--policy", "loan-rates"]), format!("replayed {customers}: {customers} identical, 0 mismatched"));
-    assert_eq!(summary(&["--lines", "4..9"]), "replayed 6: 6 identical, 0 mismatched");
-    assert_eq!(summary(&["--lines", "5"]), "replayed 1: 1 identical, 0 mismatched");
+    assert_eq!(
+        summary(&["--customer", "C-0002"]),
+        "replayed 3: 3 identical, 0 mismatched"
+    );
+    assert_eq!(
+        summary(&[
+            "--customer",
+            "C-0002",
+            "--customer",
+            "C-0003",
+            "--policy",
+            "loan-rates"
+        ]),
+        "replayed 2: 2 identical, 0 mismatched"
+    );
+    assert_eq!(
+        summary(&["--policy", "loan-rates"]),
+        format!("replayed {customers}: {customers} identical, 0 mismatched")
+    );
+    assert_eq!(
+        summary(&["--lines", "4..9"]),
+        "replayed 6: 6 identical, 0 mismatched"
+    );
+    assert_eq!(
+        summary(&["--lines", "5"]),
+        "replayed 1: 1 identical, 0 mismatched"
+    );
     let none = replay(&log, &["--customer", "nobody"]);
     assert_eq!(none.code, 2);
-    assert!(none.stderr.contains("matches the selection"), "{}", none.stderr);
+    assert!(
+        none.stderr.contains("matches the selection"),
+        "{}",
+        none.stderr
+    );
     assert_eq!(replay(&log, &["--lines", "9..4"]).code, 2);
 }
 
@@ -374,33 +549,77 @@ fn a_forged_but_well_chained_log_fails_replay() {
     let original_head = read_lines(&log).last().map(|l| expected_hash(l)).unwrap();
     let mut lines = read_lines(&log);
     // Turn C-0002's staff referral into an approval, and re-seal the chain.
-    let at = lines.iter().position(|l| l.contains("\"customer\":\"C-0002\",\"policy\":\"staff-allowance\"")).unwrap();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"customer\":\"C-0002\",\"policy\":\"staff-allowance\""))
+        .unwrap();
     assert!(lines[at].contains("\"outcome\":\"refer\""));
     lines[at] = lines[at].replacen("\"outcome\":\"refer\"", "\"outcome\":\"approve\"", 1);
     reseal(&mut lines);
     write_lines(&log, &lines);
 
-    assert_eq!(verify(&log).code, 0, "the chain alone cannot tell a full rewrite");
-    let anchored = run(&["log", "verify", &log.display().to_string(), "--anchor", &original_head]);
+    assert_eq!(
+        verify(&log).code,
+        0,
+        "the chain alone cannot tell a full rewrite"
+    );
+    let anchored = run(&[
+        "log",
+        "verify",
+        &log.display().to_string(),
+        "--anchor",
+        &original_head,
+    ]);
     assert_eq!(anchored.code, 1, "but the head noted earlier is gone");
-    assert!(anchored.stdout.contains("holds no record with hash"), "{}", anchored.stdout);
+    assert!(
+        anchored.stdout.contains("holds no record with hash"),
+        "{}",
+        anchored.stdout
+    );
 
     let out = replay(&log, &[]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     let total = lines.len();
-    assert!(out.stdout.contains(&format!("MISMATCH line {}: customer C-0002, policy staff-allowance", at + 1)), "{}", out.stdout);
-    assert!(out.stdout.contains("outcome: \"approve\" -> \"refer\"   (logged -> replayed)"), "{}", out.stdout);
-    assert!(out.stdout.ends_with(&format!("replayed {total}: {} identical, 1 mismatched\n", total - 1)), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "MISMATCH line {}: customer C-0002, policy staff-allowance",
+            at + 1
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("outcome: \"approve\" -> \"refer\"   (logged -> replayed)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with(&format!(
+            "replayed {total}: {} identical, 1 mismatched\n",
+            total - 1
+        )),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn swapping_in_other_parameters_under_their_own_hash_fails_replay() {
     let (scratch, log) = sample_log();
     let mut lines = read_lines(&log);
-    let staff: serde_json::Value = serde_json::from_str(lines.iter().find(|l| l.contains("\"policy\":\"staff-allowance\"")).unwrap()).unwrap();
+    let staff: serde_json::Value = serde_json::from_str(
+        lines
+            .iter()
+            .find(|l| l.contains("\"policy\":\"staff-allowance\""))
+            .unwrap(),
+    )
+    .unwrap();
     let old_sha = staff["params_sha256"].as_str().unwrap().to_owned();
     let params_dir = scratch.dir.path().join("decisions.archive/params");
-    let generous = std::fs::read_to_string(params_dir.join(format!("{old_sha}.json"))).unwrap().replace("2000", "2500");
+    let generous = std::fs::read_to_string(params_dir.join(format!("{old_sha}.json")))
+        .unwrap()
+        .replace("2000", "2500");
     let new_sha = sha256_hex(generous.as_bytes());
     std::fs::write(params_dir.join(format!("{new_sha}.json")), &generous).unwrap();
     for line in &mut lines {
@@ -411,8 +630,17 @@ fn swapping_in_other_parameters_under_their_own_hash_fails_replay() {
     assert_eq!(verify(&log).code, 0, "a consistent forgery passes verify");
     let out = replay(&log, &[]);
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("customer C-0002, policy staff-allowance"), "{}", out.stdout);
-    assert!(out.stdout.contains("value.limit_usd: 2000.0 -> 2500.0"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("customer C-0002, policy staff-allowance"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("value.limit_usd: 2000.0 -> 2500.0"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -424,8 +652,15 @@ fn plugins_cannot_be_nondeterministic() {
     let log = refused.dir.path().join("d.jsonl");
     let out = eval_logged(&refused.path(), &log, &[]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("wasi_snapshot_preview1.fd_write"), "{}", out.stderr);
-    assert!(!log.exists(), "no log is created for a refused configuration");
+    assert!(
+        out.stderr.contains("wasi_snapshot_preview1.fd_write"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !log.exists(),
+        "no log is created for a refused configuration"
+    );
 
     // A plugin that tries to keep state, one that spins until its fuel is
     // gone (an `error` decision), and a plain one: every replay is exact.
@@ -450,7 +685,10 @@ fn plugins_cannot_be_nondeterministic() {
     for log in [&first, &second] {
         let out = replay(log, &[]);
         assert_eq!(out.code, 0, "{}", out.stdout);
-        assert_eq!(out.stdout.trim(), format!("replayed {customers}: {customers} identical, 0 mismatched"));
+        assert_eq!(
+            out.stdout.trim(),
+            format!("replayed {customers}: {customers} identical, 0 mismatched")
+        );
     }
 }
 
@@ -465,11 +703,29 @@ fn concurrent_appends_do_not_interleave() {
             i % 3000
         ));
     }
-    let profiles = scratch.write("profiles/many.toml", &text).display().to_string();
-    let log = scratch.dir.path().join("shared.jsonl").display().to_string();
+    let profiles = scratch
+        .write("profiles/many.toml", &text)
+        .display()
+        .to_string();
+    let log = scratch
+        .dir
+        .path()
+        .join("shared.jsonl")
+        .display()
+        .to_string();
     let spawn = || {
         verdict()
-            .args(["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl", "--log", &log])
+            .args([
+                "eval",
+                "--policies",
+                &scratch.path(),
+                "--profiles",
+                &profiles,
+                "--format",
+                "jsonl",
+                "--log",
+                &log,
+            ])
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap()
@@ -482,7 +738,10 @@ fn concurrent_appends_do_not_interleave() {
     let out = verify(Path::new(&log));
     assert_eq!(out.code, 0, "{}", out.stdout);
     // Each run's records are contiguous: the first half is one run.
-    let half: BTreeSet<&str> = lines[..lines.len() / 2].iter().map(|l| &l[l.find("\"time\":").unwrap()..][..36]).collect();
+    let half: BTreeSet<&str> = lines[..lines.len() / 2]
+        .iter()
+        .map(|l| &l[l.find("\"time\":").unwrap()..][..36])
+        .collect();
     assert_eq!(half.len(), 1, "one run, one batch time: {half:?}");
 }
 
@@ -501,13 +760,24 @@ fn expected_referrals_approved(profiles: &[PathBuf]) -> BTreeSet<String> {
     let mut expected = BTreeSet::new();
     for path in profiles {
         for customer in customers_of(path) {
-            let Some(stay) = customer.get("stay").and_then(|s| s.as_table()) else { continue };
-            let role = stay.get("requested_by").and_then(|r| r.as_str()).unwrap_or("staff");
-            let spent = cents(stay.get("recovery_spent_usd")).or(stay.get("recovery_spent_usd").map_or(Some(0), |_| None));
+            let Some(stay) = customer.get("stay").and_then(|s| s.as_table()) else {
+                continue;
+            };
+            let role = stay
+                .get("requested_by")
+                .and_then(|r| r.as_str())
+                .unwrap_or("staff");
+            let spent = cents(stay.get("recovery_spent_usd"))
+                .or(stay.get("recovery_spent_usd").map_or(Some(0), |_| None));
             let requested = cents(stay.get("requested_recovery_usd"));
             if let (Some(spent), Some(requested)) = (spent, requested) {
                 let total = spent + requested;
-                if role == "staff" && requested > 0 && spent >= 0 && total > 200_000 && total <= 250_000 {
+                if role == "staff"
+                    && requested > 0
+                    && spent >= 0
+                    && total > 200_000
+                    && total <= 250_000
+                {
                     expected.insert(customer["id"].as_str().unwrap().to_owned());
                 }
             }
@@ -569,13 +839,31 @@ requested_recovery_usd = 2400
     let logged = json_lines(&out.stdout);
     let outcome_of: BTreeMap<(String, String), String> = logged
         .iter()
-        .map(|r| ((r["customer"].as_str().unwrap().to_owned(), r["policy"].as_str().unwrap().to_owned()), r["outcome"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                (
+                    r["customer"].as_str().unwrap().to_owned(),
+                    r["policy"].as_str().unwrap().to_owned(),
+                ),
+                r["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
 
     let expected = expected_referrals_approved(&[samples(), edges.clone()]);
-    assert!(expected.contains("C-0002") && expected.contains("E-02") && expected.contains("E-03") && expected.contains("E-06"), "{expected:?}");
+    assert!(
+        expected.contains("C-0002")
+            && expected.contains("E-02")
+            && expected.contains("E-03")
+            && expected.contains("E-06"),
+        "{expected:?}"
+    );
     for id in &expected {
-        assert_eq!(outcome_of[&(id.clone(), "staff-allowance".to_owned())], "refer", "{id} is referred at US$2,000");
+        assert_eq!(
+            outcome_of[&(id.clone(), "staff-allowance".to_owned())],
+            "refer",
+            "{id} is referred at US$2,000"
+        );
     }
 
     // The same bindings with the staff limit raised to US$2,500.
@@ -583,9 +871,20 @@ requested_recovery_usd = 2400
     let binding = raised.dir.path().join("staff-allowance.toml");
     let text = std::fs::read_to_string(&binding).unwrap();
     assert!(text.contains("staff_limit_usd = 2000"));
-    std::fs::write(&binding, text.replace("staff_limit_usd = 2000", "staff_limit_usd = 2500")).unwrap();
+    std::fs::write(
+        &binding,
+        text.replace("staff_limit_usd = 2000", "staff_limit_usd = 2500"),
+    )
+    .unwrap();
 
-    let out = run(&["diff", &log.display().to_string(), "--policies", &raised.path(), "--format", "json"]);
+    let out = run(&[
+        "diff",
+        &log.display().to_string(),
+        "--policies",
+        &raised.path(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["compared"], logged.len());
@@ -593,46 +892,115 @@ requested_recovery_usd = 2400
     let mut approved = BTreeSet::new();
     for change in report["changes"].as_array().unwrap() {
         let customer = change["customer"].as_str().unwrap();
-        assert_eq!(change["policy"], "staff-allowance", "only staff decisions change: {change}");
+        assert_eq!(
+            change["policy"], "staff-allowance",
+            "only staff decisions change: {change}"
+        );
         let line = change["line"].as_u64().unwrap() as usize;
-        assert_eq!(logged[line - 1]["customer"], customer, "lines point at the logged decision");
-        let (from, to) = (change["from"].as_str().unwrap(), change["to"].as_str().unwrap());
-        let paths: BTreeSet<&str> = change["differences"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap()).collect();
+        assert_eq!(
+            logged[line - 1]["customer"],
+            customer,
+            "lines point at the logged decision"
+        );
+        let (from, to) = (
+            change["from"].as_str().unwrap(),
+            change["to"].as_str().unwrap(),
+        );
+        let paths: BTreeSet<&str> = change["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap())
+            .collect();
         if (from, to) == ("refer", "approve") {
             approved.insert(customer.to_owned());
-            assert!(paths.contains("outcome") && paths.contains("value.limit_usd"), "{paths:?}");
+            assert!(
+                paths.contains("outcome") && paths.contains("value.limit_usd"),
+                "{paths:?}"
+            );
         } else {
             // Every other staff request only sees the new limit in its values.
             assert_eq!(from, to, "{change}");
             assert!(paths.contains("value.limit_usd"), "{paths:?}");
-            assert!(paths.iter().all(|p| p.starts_with("value.") || p.ends_with(".message")), "{paths:?}");
-            let limit = change["differences"].as_array().unwrap().iter().find(|d| d["path"] == "value.limit_usd").unwrap();
-            assert_eq!((limit["old"].as_f64(), limit["new"].as_f64()), (Some(2000.0), Some(2500.0)));
+            assert!(
+                paths
+                    .iter()
+                    .all(|p| p.starts_with("value.") || p.ends_with(".message")),
+                "{paths:?}"
+            );
+            let limit = change["differences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["path"] == "value.limit_usd")
+                .unwrap();
+            assert_eq!(
+                (limit["old"].as_f64(), limit["new"].as_f64()),
+                (Some(2000.0), Some(2500.0))
+            );
         }
     }
-    assert_eq!(approved, expected, "exactly the expected referrals become approvals");
+    assert_eq!(
+        approved, expected,
+        "exactly the expected referrals become approvals"
+    );
     for policy in report["policies"].as_array().unwrap() {
         let transitions: Vec<(String, String, u64)> = policy["transitions"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|t| (t["from"].as_str().unwrap().to_owned(), t["to"].as_str().unwrap().to_owned(), t["count"].as_u64().unwrap()))
+            .map(|t| {
+                (
+                    t["from"].as_str().unwrap().to_owned(),
+                    t["to"].as_str().unwrap().to_owned(),
+                    t["count"].as_u64().unwrap(),
+                )
+            })
             .collect();
         match policy["policy"].as_str().unwrap() {
             "staff-allowance" => {
-                let outcome_changes: Vec<_> = transitions.iter().filter(|(f, t, _)| f != t).collect();
-                assert_eq!(outcome_changes, [&("refer".to_owned(), "approve".to_owned(), expected.len() as u64)]);
+                let outcome_changes: Vec<_> =
+                    transitions.iter().filter(|(f, t, _)| f != t).collect();
+                assert_eq!(
+                    outcome_changes,
+                    [&(
+                        "refer".to_owned(),
+                        "approve".to_owned(),
+                        expected.len() as u64
+                    )]
+                );
             }
             _ => assert_eq!(policy["changed"], 0, "{policy}"),
         }
     }
     // Manager requests are untouched (E-05 is under both limits).
-    assert!(!report["changes"].as_array().unwrap().iter().any(|c| c["customer"] == "E-05"));
+    assert!(
+        !report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["customer"] == "E-05")
+    );
 
-    let table = run(&["diff", &log.display().to_string(), "--policies", &raised.path()]);
+    let table = run(&[
+        "diff",
+        &log.display().to_string(),
+        "--policies",
+        &raised.path(),
+    ]);
     assert_eq!(table.code, 0);
-    assert!(table.stdout.contains(&format!("  refer -> approve: {}\n", expected.len())), "{}", table.stdout);
-    assert!(table.stdout.contains("loan-rates (now 1.0.0): "), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .contains(&format!("  refer -> approve: {}\n", expected.len())),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("loan-rates (now 1.0.0): "),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -640,8 +1008,18 @@ fn diff_skips_policies_the_other_set_lacks() {
     let (_scratch, log) = sample_log();
     let only_loans = Scratch::new();
     let text = std::fs::read_to_string(root().join("policies/loan-rates.toml")).unwrap();
-    only_loans.write("loan-rates.toml", &retarget(&text, &plugin_wasm("loan-rates")));
-    let out = run(&["diff", &log.display().to_string(), "--policies", &only_loans.path(), "--format", "json"]);
+    only_loans.write(
+        "loan-rates.toml",
+        &retarget(&text, &plugin_wasm("loan-rates")),
+    );
+    let out = run(&[
+        "diff",
+        &log.display().to_string(),
+        "--policies",
+        &only_loans.path(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let customers = customers_of(&samples()).len();
@@ -651,6 +1029,17 @@ fn diff_skips_policies_the_other_set_lacks() {
         report["skipped"],
         serde_json::json!([{"policy":"product-ladder","decisions":customers},{"policy":"staff-allowance","decisions":customers}])
     );
-    let table = run(&["diff", &log.display().to_string(), "--policies", &only_loans.path()]);
-    assert!(table.stdout.contains(&format!("staff-allowance: {customers} decisions skipped")), "{}", table.stdout);
+    let table = run(&[
+        "diff",
+        &log.display().to_string(),
+        "--policies",
+        &only_loans.path(),
+    ]);
+    assert!(
+        table
+            .stdout
+            .contains(&format!("staff-allowance: {customers} decisions skipped")),
+        "{}",
+        table.stdout
+    );
 }

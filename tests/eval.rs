@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::util::{Scratch, json_lines, plugin_wasm, run, root};
+use crate::util::{Scratch, json_lines, plugin_wasm, root, run};
 
 fn sample_records() -> Vec<Value> {
     let out = run(&["eval", "--format", "jsonl"]);
@@ -74,7 +74,12 @@ fn records_come_in_customer_then_policy_name_order() {
         .collect();
     let actual: Vec<(String, &str)> = records
         .iter()
-        .map(|r| (r["customer"].as_str().unwrap().to_owned(), r["policy"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["customer"].as_str().unwrap().to_owned(),
+                r["policy"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(actual, expected);
 }
@@ -84,7 +89,10 @@ fn hotel_guest_over_the_staff_allowance_is_referred() {
     let records = sample_records();
     let guest = find(&records, "C-0002", "staff-allowance");
     assert_eq!(guest["outcome"], "refer");
-    assert_eq!(guest["value"], json!({"limit_usd": 2000.0, "total_usd": 2150.0, "remaining_usd": 0.0}));
+    assert_eq!(
+        guest["value"],
+        json!({"limit_usd": 2000.0, "total_usd": 2150.0, "remaining_usd": 0.0})
+    );
     assert_eq!(guest["reasons"][0]["code"], "over-allowance");
     assert_eq!(guest["plugin_version"], "1.0.0");
     let sha = crate::util::sha256_file(&plugin_wasm("staff-allowance"));
@@ -103,12 +111,24 @@ fn thirteen_year_old_with_a_cash_account_has_completed_the_youth_rung() {
 #[test]
 fn messages_follow_the_customer_language_with_english_fallback() {
     let records = sample_records();
-    let english = find(&records, "C-0015", "staff-allowance")["reasons"][0]["message"].as_str().unwrap().to_owned();
-    let german = find(&records, "C-0006", "loan-rates")["reasons"][0]["message"].as_str().unwrap().to_owned();
-    let french = find(&records, "C-0002", "staff-allowance")["reasons"][0]["message"].as_str().unwrap().to_owned();
+    let english = find(&records, "C-0015", "staff-allowance")["reasons"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let german = find(&records, "C-0006", "loan-rates")["reasons"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let french = find(&records, "C-0002", "staff-allowance")["reasons"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(english.is_ascii(), "{english}");
     // `de` is not supported: English.
-    assert!(german.contains("mortgage") || german.contains("Mortgage"), "{german}");
+    assert!(
+        german.contains("mortgage") || german.contains("Mortgage"),
+        "{german}"
+    );
     assert_ne!(french, english);
     assert!(french.contains("US$2,150.00"), "{french}");
 }
@@ -129,13 +149,25 @@ fn table_fits_in_eighty_columns_and_summarizes() {
         assert!(line.chars().count() <= 80, "too wide: {line}");
     }
     assert!(out.stdout.starts_with("CUSTOMER"));
-    assert!(out.stdout.contains("45 decisions for 15 customers"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("45 decisions for 15 customers"),
+        "{}",
+        out.stdout
+    );
     insta::assert_snapshot!("sample_table", out.stdout);
 }
 
 #[test]
 fn policy_filter_and_as_of_override() {
-    let out = run(&["eval", "--policy", "loan-rates", "--as-of", "2030-01-01", "--format", "jsonl"]);
+    let out = run(&[
+        "eval",
+        "--policy",
+        "loan-rates",
+        "--as-of",
+        "2030-01-01",
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let records = json_lines(&out.stdout);
     assert!(records.iter().all(|r| r["policy"] == "loan-rates"));
@@ -145,7 +177,11 @@ fn policy_filter_and_as_of_override() {
 
     let unknown = run(&["eval", "--policy", "no-such-policy"]);
     assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("no policy named `no-such-policy`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no policy named `no-such-policy`"),
+        "{}",
+        unknown.stderr
+    );
     assert!(unknown.stdout.is_empty());
 }
 
@@ -155,43 +191,93 @@ fn policy_filter_and_as_of_override() {
 fn check_bad_profile(text: &str, location: &str, problem: &str) {
     let scratch = Scratch::new();
     let path = scratch.write("bad.toml", text);
-    let out = run(&["eval", "--profiles", &path.display().to_string(), "--format", "jsonl"]);
+    let out = run(&[
+        "eval",
+        "--profiles",
+        &path.display().to_string(),
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stdout.is_empty(), "nothing may be evaluated: {}", out.stdout);
+    assert!(
+        out.stdout.is_empty(),
+        "nothing may be evaluated: {}",
+        out.stdout
+    );
     let expected = format!("{}:{location}", path.display());
-    assert!(out.stderr.contains(&expected), "expected `{expected}` in:\n{}", out.stderr);
-    assert!(out.stderr.contains(problem), "expected `{problem}` in:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains(&expected),
+        "expected `{expected}` in:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(problem),
+        "expected `{problem}` in:\n{}",
+        out.stderr
+    );
 }
 
 const GOOD: &str = "as_of = 2026-11-23\n[[customer]]\nid = \"A\"\nbirth_date = 1990-01-01\n";
 
 #[test]
 fn missing_id_is_refused() {
-    check_bad_profile(&format!("{GOOD}\n[[customer]]\nname = \"No Id\"\nbirth_date = 1990-01-01\n"), "6:1", "missing required key `id`");
+    check_bad_profile(
+        &format!("{GOOD}\n[[customer]]\nname = \"No Id\"\nbirth_date = 1990-01-01\n"),
+        "6:1",
+        "missing required key `id`",
+    );
 }
 
 #[test]
 fn duplicate_id_is_refused() {
-    check_bad_profile(&format!("{GOOD}\n[[customer]]\nid = \"A\"\nbirth_date = 1991-01-01\n"), "7:6", "duplicate customer id `A`");
+    check_bad_profile(
+        &format!("{GOOD}\n[[customer]]\nid = \"A\"\nbirth_date = 1991-01-01\n"),
+        "7:6",
+        "duplicate customer id `A`",
+    );
 }
 
 #[test]
 fn birth_date_that_is_not_a_date_is_refused() {
-    check_bad_profile("[[customer]]\nid = \"A\"\nbirth_date = \"1990-01-01\"\n", "3:14", "`birth_date` in customer must be a date");
-    check_bad_profile("[[customer]]\nid = \"A\"\nbirth_date = 1990-02-30\n", "3:14", "");
+    check_bad_profile(
+        "[[customer]]\nid = \"A\"\nbirth_date = \"1990-01-01\"\n",
+        "3:14",
+        "`birth_date` in customer must be a date",
+    );
+    check_bad_profile(
+        "[[customer]]\nid = \"A\"\nbirth_date = 1990-02-30\n",
+        "3:14",
+        "",
+    );
 }
 
 #[test]
 fn birth_date_after_as_of_is_refused() {
-    check_bad_profile("as_of = 2026-11-23\n[[customer]]\nid = \"A\"\nbirth_date = 2026-11-24\n", "4:14", "after the evaluation date 2026-11-23");
+    check_bad_profile(
+        "as_of = 2026-11-23\n[[customer]]\nid = \"A\"\nbirth_date = 2026-11-24\n",
+        "4:14",
+        "after the evaluation date 2026-11-23",
+    );
 }
 
 #[test]
 fn syntax_errors_and_wrong_types_are_refused() {
     check_bad_profile("[[customer]\nid = \"A\"\n", "1:", "");
-    check_bad_profile(&format!("{GOOD}products = \"credit-card\"\n"), "5:12", "must be a list of strings");
-    check_bad_profile(&format!("{GOOD}[customer.loan_request]\namount_usd = 10\n"), "5:1", "missing required key `type`");
-    check_bad_profile(&format!("{GOOD}[customers]\n"), "5:2", "unknown key `customers`");
+    check_bad_profile(
+        &format!("{GOOD}products = \"credit-card\"\n"),
+        "5:12",
+        "must be a list of strings",
+    );
+    check_bad_profile(
+        &format!("{GOOD}[customer.loan_request]\namount_usd = 10\n"),
+        "5:1",
+        "missing required key `type`",
+    );
+    check_bad_profile(
+        &format!("{GOOD}[customers]\n"),
+        "5:2",
+        "unknown key `customers`",
+    );
 }
 
 #[test]
@@ -206,12 +292,26 @@ fn missing_profiles_file_is_bad_input() {
 fn check_bad_binding(binding: &str, location: &str, problem: &str) {
     let scratch = Scratch::shipped();
     let path = scratch.write("staff-allowance.toml", binding);
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", "policies/profiles/customers.toml"]);
+    let out = run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        "policies/profiles/customers.toml",
+    ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stdout.is_empty());
     let expected = format!("{}:{location}", path.display());
-    assert!(out.stderr.contains(&expected), "expected `{expected}` in:\n{}", out.stderr);
-    assert!(out.stderr.contains(problem), "expected `{problem}` in:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains(&expected),
+        "expected `{expected}` in:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(problem),
+        "expected `{problem}` in:\n{}",
+        out.stderr
+    );
 }
 
 fn staff_binding(version: &str, extra: &str, params: &str) -> String {
@@ -223,32 +323,65 @@ fn staff_binding(version: &str, extra: &str, params: &str) -> String {
 
 #[test]
 fn version_outside_the_range_is_refused() {
-    check_bad_binding(&staff_binding("^2.0", "", ""), "2:11", "is version 1.0.0, outside the accepted range");
+    check_bad_binding(
+        &staff_binding("^2.0", "", ""),
+        "2:11",
+        "is version 1.0.0, outside the accepted range",
+    );
     check_bad_binding(&staff_binding("one", "", ""), "2:11", "not a semver range");
 }
 
 #[test]
 fn sha256_pin_mismatch_is_refused_and_a_match_accepted() {
     let wrong = format!("sha256 = \"{}\"", "0".repeat(64));
-    check_bad_binding(&staff_binding("^1.0", &wrong, ""), "3:10", "not the pinned one");
+    check_bad_binding(
+        &staff_binding("^1.0", &wrong, ""),
+        "3:10",
+        "not the pinned one",
+    );
 
     let scratch = Scratch::shipped();
-    let right = format!("sha256 = \"{}\"", crate::util::sha256_file(&plugin_wasm("staff-allowance")));
+    let right = format!(
+        "sha256 = \"{}\"",
+        crate::util::sha256_file(&plugin_wasm("staff-allowance"))
+    );
     scratch.write("staff-allowance.toml", &staff_binding("^1.0", &right, ""));
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", "policies/profiles/customers.toml"]);
+    let out = run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        "policies/profiles/customers.toml",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
 #[test]
 fn bad_parameters_are_refused_at_load() {
-    check_bad_binding(&staff_binding("^1.0", "", "staff_limit = 10"), "5:1", "declares no parameter `staff_limit`");
-    check_bad_binding(&staff_binding("^1.0", "", "staff_limit_usd = \"lots\""), "5:19", "must be a number");
-    check_bad_binding(&staff_binding("^1.0", "", "staff_limit_usd = -5"), "5:19", "must be at least 0");
+    check_bad_binding(
+        &staff_binding("^1.0", "", "staff_limit = 10"),
+        "5:1",
+        "declares no parameter `staff_limit`",
+    );
+    check_bad_binding(
+        &staff_binding("^1.0", "", "staff_limit_usd = \"lots\""),
+        "5:19",
+        "must be a number",
+    );
+    check_bad_binding(
+        &staff_binding("^1.0", "", "staff_limit_usd = -5"),
+        "5:19",
+        "must be at least 0",
+    );
 }
 
 #[test]
 fn missing_plugin_module_points_at_the_binding() {
-    check_bad_binding("plugin = \"nowhere.wasm\"\nversion = \"^1\"\n", "1:10", "cannot read plugin");
+    check_bad_binding(
+        "plugin = \"nowhere.wasm\"\nversion = \"^1\"\n",
+        "1:10",
+        "cannot read plugin",
+    );
 }
 
 #[test]
@@ -259,10 +392,21 @@ fn unknown_profile_keys_reach_the_plugin_unchanged() {
         "profiles/p.toml",
         "as_of = 2026-11-23\n[[customer]]\nid = \"X\"\nbirth_date = 1990-01-01\nloyalty = { tier = \"gold\", since = 2001-02-03 }\n",
     );
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles.display().to_string(), "--format", "jsonl"]);
+    let out = run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        &profiles.display().to_string(),
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let envelope = r#"{"as_of":"2026-11-23","params":{},"customer":{"birth_date":"1990-01-01","id":"X","loyalty":{"since":"2001-02-03","tier":"gold"}}}"#;
-    assert_eq!(json_lines(&out.stdout)[0]["value"]["input_bytes"], envelope.len());
+    assert_eq!(
+        json_lines(&out.stdout)[0]["value"]["input_bytes"],
+        envelope.len()
+    );
 }
 
 /// Ages counted the slow way: anniversaries passed, a 29 February one
@@ -271,7 +415,11 @@ fn age_by_anniversaries(born: (i32, u32, u32), on: (i32, u32, u32)) -> u32 {
     let leap = |y: i32| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let mut age = 0;
     for year in born.0 + 1..=on.0 {
-        let anniversary = if (born.1, born.2) == (2, 29) && !leap(year) { (year, 3, 1) } else { (year, born.1, born.2) };
+        let anniversary = if (born.1, born.2) == (2, 29) && !leap(year) {
+            (year, 3, 1)
+        } else {
+            (year, born.1, born.2)
+        };
         if anniversary <= on {
             age += 1;
         }

@@ -10,9 +10,28 @@ use crate::util::{Scratch, json_lines, run, wat};
 fn customers(scratch: &Scratch, n: usize) -> String {
     let mut text = String::from("as_of = 2026-11-23\n");
     for i in 0..n {
-        text.push_str(&format!("\n[[customer]]\nid = \"H-{i}\"\nbirth_date = 1990-01-{:02}\n", 1 + i % 28));
+        text.push_str(&format!(
+            "\n[[customer]]\nid = \"H-{i}\"\nbirth_date = 1990-01-{:02}\n",
+            1 + i % 28
+        ));
     }
-    scratch.write("profiles/many.toml", &text).display().to_string()
+    scratch
+        .write("profiles/many.toml", &text)
+        .display()
+        .to_string()
+}
+
+/// `verdict eval` of `profiles` against the scratch bindings, as JSON Lines.
+fn eval_jsonl(scratch: &Scratch, profiles: &str) -> crate::util::Run {
+    run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        profiles,
+        "--format",
+        "jsonl",
+    ])
 }
 
 /// Binds the WAT plugins `names` in a scratch directory.
@@ -29,8 +48,11 @@ fn endless_loop_is_stopped_by_fuel_and_others_go_on() {
     let scratch = with_wat(&["spin", "hello"]);
     let profiles = customers(&scratch, 3);
     let started = Instant::now();
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl"]);
-    assert!(started.elapsed() < Duration::from_secs(30), "host must return promptly");
+    let out = eval_jsonl(&scratch, &profiles);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "host must return promptly"
+    );
     assert_eq!(out.code, 1, "an error decision exits 1: {}", out.stderr);
     let records = json_lines(&out.stdout);
     assert_eq!(records.len(), 6);
@@ -50,12 +72,17 @@ fn endless_loop_is_stopped_by_fuel_and_others_go_on() {
 fn memory_bomb_gets_an_error_decision() {
     let scratch = with_wat(&["memory-bomb"]);
     let profiles = customers(&scratch, 2);
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl"]);
+    let out = eval_jsonl(&scratch, &profiles);
     assert_eq!(out.code, 1);
     for record in json_lines(&out.stdout) {
         assert_eq!(record["outcome"], "error");
         assert_eq!(record["reasons"][0]["code"], "memory-limit");
-        assert!(record["reasons"][0]["message"].as_str().unwrap().contains("MiB of memory"));
+        assert!(
+            record["reasons"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("MiB of memory")
+        );
     }
 }
 
@@ -63,13 +90,18 @@ fn memory_bomb_gets_an_error_decision() {
 fn trap_gets_an_error_decision() {
     let scratch = with_wat(&["trap", "hello"]);
     let profiles = customers(&scratch, 1);
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl"]);
+    let out = eval_jsonl(&scratch, &profiles);
     assert_eq!(out.code, 1);
     let records = json_lines(&out.stdout);
     assert_eq!(records[0]["outcome"], "checked");
     assert_eq!(records[1]["outcome"], "error");
     assert_eq!(records[1]["reasons"][0]["code"], "trap");
-    assert!(records[1]["reasons"][0]["message"].as_str().unwrap().contains("unreachable"));
+    assert!(
+        records[1]["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
 }
 
 #[test]
@@ -85,24 +117,56 @@ fn malformed_output_gets_an_error_decision() {
              [[customer]]\nid = \"long\"\nbirth_date = 1990-01-01\nnote = \"{long}\"\n"
         ),
     );
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles.display().to_string(), "--format", "jsonl"]);
+    let out = run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        &profiles.display().to_string(),
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(out.code, 1);
     let records = json_lines(&out.stdout);
     assert_eq!(records[0]["reasons"][0]["code"], "malformed-output");
-    assert!(records[0]["reasons"][0]["message"].as_str().unwrap().contains("this is not JSON"));
+    assert!(
+        records[0]["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("this is not JSON")
+    );
     assert_eq!(records[1]["reasons"][0]["code"], "malformed-output");
-    assert!(records[1]["reasons"][0]["message"].as_str().unwrap().contains("outside the plugin's memory"));
+    assert!(
+        records[1]["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the plugin's memory")
+    );
 }
 
 #[test]
 fn wasi_import_is_refused_at_load() {
     let scratch = with_wat(&["wasi-import"]);
     let profiles = customers(&scratch, 1);
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles]);
+    let out = run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        &profiles,
+    ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stdout.is_empty(), "nothing is evaluated");
-    assert!(out.stderr.contains("wasi_snapshot_preview1.fd_write"), "{}", out.stderr);
-    assert!(out.stderr.contains("wasi-import.toml:1:10"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("wasi_snapshot_preview1.fd_write"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("wasi-import.toml:1:10"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -111,22 +175,26 @@ fn no_state_survives_between_evaluations() {
     // Enough customers to spread over every worker thread, each of which
     // reuses pooled instance slots.
     let profiles = customers(&scratch, 500);
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl"]);
+    let out = eval_jsonl(&scratch, &profiles);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let records = json_lines(&out.stdout);
     assert_eq!(records.len(), 500);
-    assert!(records.iter().all(|r| r["outcome"] == "fresh"), "a counter leaked between evaluations");
+    assert!(
+        records.iter().all(|r| r["outcome"] == "fresh"),
+        "a counter leaked between evaluations"
+    );
 }
 
 #[test]
 fn hand_written_plugin_follows_the_abi() {
     let scratch = with_wat(&["hello"]);
     let profiles = customers(&scratch, 2);
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl"]);
+    let out = eval_jsonl(&scratch, &profiles);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let records = json_lines(&out.stdout);
     // The input is exactly the envelope of ABI.md.
-    let envelope = r#"{"as_of":"2026-11-23","params":{},"customer":{"birth_date":"1990-01-01","id":"H-0"}}"#;
+    let envelope =
+        r#"{"as_of":"2026-11-23","params":{},"customer":{"birth_date":"1990-01-01","id":"H-0"}}"#;
     assert_eq!(records[0]["value"]["input_bytes"], envelope.len());
     assert_eq!(records[0]["plugin_version"], "1.0.0");
     assert_eq!(records[0]["reasons"][0]["code"], "hand-written");
@@ -138,9 +206,19 @@ fn module_without_the_abi_marker_is_refused() {
     let module = scratch.write("plain.wat", "(module (memory (export \"memory\") 1))");
     scratch.bind("plain", &module, "");
     let profiles = customers(&scratch, 1);
-    let out = run(&["eval", "--policies", &scratch.path(), "--profiles", &profiles]);
+    let out = run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        &profiles,
+    ]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("lacks the export `verdict_abi_v1`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("lacks the export `verdict_abi_v1`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -152,17 +230,31 @@ fn compiled_module_cache_is_used_and_survives_corruption() {
         crate::util::run_command(
             crate::util::verdict()
                 .env("VERDICT_CACHE_DIR", &cache)
-                .args(["eval", "--policies", &scratch.path(), "--profiles", &profiles, "--format", "jsonl"]),
+                .args([
+                    "eval",
+                    "--policies",
+                    &scratch.path(),
+                    "--profiles",
+                    &profiles,
+                    "--format",
+                    "jsonl",
+                ]),
         )
     };
     let first = eval();
     assert_eq!(first.code, 0, "{}", first.stderr);
-    let entries: Vec<_> = std::fs::read_dir(cache.join("modules")).unwrap().map(|e| e.unwrap().path()).collect();
+    let entries: Vec<_> = std::fs::read_dir(cache.join("modules"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(entries.len(), 1, "one compiled module cached: {entries:?}");
     // A damaged entry is ignored and replaced; the decisions do not change.
     std::fs::write(&entries[0], b"not a compiled module").unwrap();
     let second = eval();
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_eq!(second.stdout, first.stdout);
-    assert_ne!(std::fs::read(&entries[0]).unwrap(), b"not a compiled module");
+    assert_ne!(
+        std::fs::read(&entries[0]).unwrap(),
+        b"not a compiled module"
+    );
 }

@@ -13,24 +13,62 @@ fn inspect_shows_name_version_params_imports_exports_and_digest() {
     assert_eq!(info["abi"], 1);
     assert_eq!(info["sha256"], sha256_file(&path).as_str());
     assert_eq!(info["imports"], serde_json::json!([]));
-    let params: Vec<&str> = info["params"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for name in ["base_rates_pct", "min_age", "surcharge_bands", "student_max_age", "mortgage_max_age"] {
+    let params: Vec<&str> = info["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "base_rates_pct",
+        "min_age",
+        "surcharge_bands",
+        "student_max_age",
+        "mortgage_max_age",
+    ] {
         assert!(params.contains(&name), "{name} missing from {params:?}");
     }
-    let student = info["params"].as_array().unwrap().iter().find(|p| p["name"] == "student_max_age").unwrap();
+    let student = info["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "student_max_age")
+        .unwrap();
     assert_eq!(student["default"], 29);
     assert_eq!(student["type"], "integer");
-    let exports: Vec<&str> = info["exports"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
-    assert!(exports.contains(&"verdict_evaluate: func(i32, i32) -> (i64)"), "{exports:?}");
-    assert!(exports.iter().any(|e| e.starts_with("memory: memory")), "{exports:?}");
+    let exports: Vec<&str> = info["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        exports.contains(&"verdict_evaluate: func(i32, i32) -> (i64)"),
+        "{exports:?}"
+    );
+    assert!(
+        exports.iter().any(|e| e.starts_with("memory: memory")),
+        "{exports:?}"
+    );
 }
 
 #[test]
 fn inspect_human_output() {
-    let out = run(&["inspect", &plugin_wasm("staff-allowance").display().to_string()]);
+    let out = run(&[
+        "inspect",
+        &plugin_wasm("staff-allowance").display().to_string(),
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("name         staff-allowance"), "{}", out.stdout);
-    assert!(out.stdout.contains("staff_limit_usd (number min 0)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("name         staff-allowance"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("staff_limit_usd (number min 0)"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("default 2000"), "{}", out.stdout);
     assert!(out.stdout.contains("imports      (none)"), "{}", out.stdout);
 }
@@ -39,5 +77,9 @@ fn inspect_human_output() {
 fn inspect_refuses_a_module_with_forbidden_imports() {
     let out = run(&["inspect", &wat("wasi-import").display().to_string()]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("wasi_snapshot_preview1.fd_write"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("wasi_snapshot_preview1.fd_write"),
+        "{}",
+        out.stderr
+    );
 }

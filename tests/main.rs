@@ -1,7 +1,12 @@
 //! End-to-end tests: the real `verdict` binary against the real plugins
 //! (built to wasm) and the hand-written WAT plugins in `tests/plugins/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod util;
 

@@ -9,7 +9,10 @@ use tempfile::TempDir;
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The three reference plugins, by crate name.
@@ -45,7 +48,10 @@ pub fn verdict() -> Command {
     plugins_dir();
     let mut command = Command::cargo_bin("verdict").unwrap();
     // Compiled plugins are cached inside the build tree, not in $HOME.
-    command.current_dir(root()).env_remove("RUST_LOG").env("VERDICT_CACHE_DIR", root().join("target/test-module-cache"));
+    command
+        .current_dir(root())
+        .env_remove("RUST_LOG")
+        .env("VERDICT_CACHE_DIR", root().join("target/test-module-cache"));
     command
 }
 
@@ -74,7 +80,9 @@ pub fn run_command(command: &mut Command) -> Run {
 
 /// Parses JSON Lines output.
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 /// A scratch directory of policy bindings.
@@ -85,15 +93,22 @@ pub struct Scratch {
 impl Scratch {
     /// An empty scratch directory.
     pub fn new() -> Scratch {
-        Scratch { dir: tempfile::tempdir().unwrap() }
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// A copy of the shipped bindings, pointing at the built plugins.
     pub fn shipped() -> Scratch {
         let scratch = Scratch::new();
         for name in REFERENCE {
-            let text = std::fs::read_to_string(root().join("policies").join(format!("{name}.toml"))).unwrap();
-            scratch.write(&format!("{name}.toml"), &retarget(&text, &plugin_wasm(name)));
+            let text =
+                std::fs::read_to_string(root().join("policies").join(format!("{name}.toml")))
+                    .unwrap();
+            scratch.write(
+                &format!("{name}.toml"),
+                &retarget(&text, &plugin_wasm(name)),
+            );
         }
         scratch
     }
@@ -115,7 +130,10 @@ impl Scratch {
     pub fn bind(&self, name: &str, plugin: &Path, params: &str) -> PathBuf {
         self.write(
             &format!("{name}.toml"),
-            &format!("plugin = {:?}\nversion = \"^1.0\"\n\n[params]\n{params}\n", plugin.display().to_string()),
+            &format!(
+                "plugin = {:?}\nversion = \"^1.0\"\n\n[params]\n{params}\n",
+                plugin.display().to_string()
+            ),
         )
     }
 }

@@ -4,19 +4,23 @@
 //!
 //! Needs the plugins built: `cargo plugins`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench fails loudly"
+)]
 
 use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use verdict::document::Document;
 use verdict::evaluate::encode_input;
 use verdict::policy::{Policy, PolicySet};
 use verdict::profile::Profiles;
-use verdict::document::Document;
 use verdict::sandbox::{Limits, Sandbox};
 use verdict_sdk::glue::evaluate_json;
-use verdict_sdk::{Date, Input, Params, Decision};
+use verdict_sdk::{Date, Decision, Input, Params};
 
 /// A customer that exercises the full path of all three policies.
 const PROFILE: &str = r#"
@@ -35,12 +39,22 @@ type = "mortgage"
 amount_usd = 320000
 "#;
 
-fn native<P: Params>(c: &mut Criterion, name: &str, policy: &Policy, input: &[u8], f: fn(&Input, &P) -> Decision) {
+fn native<P: Params>(
+    c: &mut Criterion,
+    name: &str,
+    policy: &Policy,
+    input: &[u8],
+    f: fn(&Input, &P) -> Decision,
+) {
     let envelope: serde_json::Value = serde_json::from_slice(input).unwrap();
     let typed_input: Input = serde_json::from_value(envelope.clone()).unwrap();
     let params: P = serde_json::from_str(&policy.params_json).unwrap();
-    c.bench_function(&format!("{name}/native-typed"), |b| b.iter(|| f(std::hint::black_box(&typed_input), &params)));
-    c.bench_function(&format!("{name}/native-json"), |b| b.iter(|| evaluate_json::<P>(std::hint::black_box(input), f)));
+    c.bench_function(&format!("{name}/native-typed"), |b| {
+        b.iter(|| f(std::hint::black_box(&typed_input), &params))
+    });
+    c.bench_function(&format!("{name}/native-json"), |b| {
+        b.iter(|| evaluate_json::<P>(std::hint::black_box(input), f))
+    });
 }
 
 fn decisions(c: &mut Criterion) {

@@ -5,7 +5,12 @@
 //! Needs the plugins built: `cargo plugins`. Run: `cargo bench -p verdict
 //! --bench eval_throughput`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, reason = "a bench reports and fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    reason = "a bench reports and fails loudly"
+)]
 
 #[path = "support/mod.rs"]
 mod support;
@@ -50,8 +55,14 @@ fn main() {
             .status()
             .unwrap();
         let seconds = started.elapsed().as_secs_f64();
-        assert!(status.code().is_some_and(|c| c <= 1), "verdict eval failed: {status}");
-        println!("run {run}: {seconds:.2} s, {:.0} decisions/s", (3 * CUSTOMERS) as f64 / seconds);
+        assert!(
+            status.code().is_some_and(|c| c <= 1),
+            "verdict eval failed: {status}"
+        );
+        println!(
+            "run {run}: {seconds:.2} s, {:.0} decisions/s",
+            (3 * CUSTOMERS) as f64 / seconds
+        );
         best = best.min(seconds);
     }
     println!(

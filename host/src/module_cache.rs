@@ -28,7 +28,11 @@ impl ModuleCache {
     /// The cache the environment asks for (see the module docs).
     #[must_use]
     pub fn from_env() -> ModuleCache {
-        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let dir = match var("VERDICT_CACHE_DIR") {
             Some(dir) if dir == Path::new("off") => None,
             Some(dir) => Some(dir),
@@ -52,7 +56,9 @@ impl ModuleCache {
             // the user; wasmtime still checks the header and version.
             match unsafe { Module::deserialize_file(engine, &path) } {
                 Ok(module) => return Ok(module),
-                Err(error) => tracing::debug!(path = %path.display(), %error, "ignoring unusable cache entry"),
+                Err(error) => {
+                    tracing::debug!(path = %path.display(), %error, "ignoring unusable cache entry")
+                }
             }
         }
         let module = Module::new(engine, bytes)?;
@@ -66,7 +72,11 @@ impl ModuleCache {
         let dir = self.dir.as_ref()?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Some(dir.join("modules").join(format!("{}-{:016x}.cwasm", sha256_hex(bytes), hasher.finish())))
+        Some(dir.join("modules").join(format!(
+            "{}-{:016x}.cwasm",
+            sha256_hex(bytes),
+            hasher.finish()
+        )))
     }
 }
 
@@ -76,9 +86,12 @@ fn store(path: &Path, module: &Module) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         create_private_dir(dir)?;
     }
-    let serialized = module.serialize().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let serialized = module
+        .serialize()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
-    let written = std::fs::File::create(&temporary).and_then(|mut file| file.write_all(&serialized));
+    let written =
+        std::fs::File::create(&temporary).and_then(|mut file| file.write_all(&serialized));
     match written.and_then(|()| std::fs::rename(&temporary, path)) {
         Ok(()) => Ok(()),
         Err(error) => {

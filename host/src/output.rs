@@ -131,7 +131,9 @@ impl Table {
             fit(&record.customer, self.customer)
         };
         *self.outcomes.entry(record.outcome.clone()).or_default() += 1;
-        let detail_width = TABLE_WIDTH.saturating_sub(self.customer + self.policy + self.outcome + 6).max(20);
+        let detail_width = TABLE_WIDTH
+            .saturating_sub(self.customer + self.policy + self.outcome + 6)
+            .max(20);
         let indent = self.customer + self.policy + self.outcome + 6;
         let mut lines = wrap(&detail(record), detail_width).into_iter();
         writeln!(
@@ -172,7 +174,12 @@ impl Table {
 /// Reason codes, then the values as `key=value`: the gist of a decision.
 fn detail(record: &DecisionRecord) -> String {
     let mut parts: Vec<String> = record.reasons.iter().map(|r| r.code.clone()).collect();
-    parts.extend(record.value.iter().map(|(k, v)| format!("{k}={}", compact(v))));
+    parts.extend(
+        record
+            .value
+            .iter()
+            .map(|(k, v)| format!("{k}={}", compact(v))),
+    );
     parts.join(" ")
 }
 

@@ -60,32 +60,32 @@ impl Policy {
                 plugin.path.clone_from(&binding.plugin);
                 plugin
             }
-            None => Plugin::from_bytes(sandbox, &binding.plugin, bytes.into()).map_err(
-                |error| match error {
-                    Error::Plugin { message, .. } => {
-                        binding.error(Field::Plugin, format!("plugin refused: {message}"), "")
+            None => {
+                Plugin::from_bytes(sandbox, &binding.plugin, bytes.into()).map_err(|error| {
+                    match error {
+                        Error::Plugin { message, .. } => {
+                            binding.error(Field::Plugin, format!("plugin refused: {message}"), "")
+                        }
+                        other => other,
                     }
-                    other => other,
-                },
-            )?,
+                })?
+            }
         };
         Policy::with_plugin(binding, plugin)
     }
 
     /// Checks an already loaded plugin against the binding.
     pub fn with_plugin(binding: &Binding, plugin: Plugin) -> Result<Policy, Error> {
-        if let Some(pin) = &binding.sha256 {
-            if *pin != plugin.sha256 {
-                return Err(binding.error(
-                    Field::Sha256,
-                    format!(
-                        "plugin `{}` has SHA-256 {}, not the pinned one",
-                        plugin.path.display(),
-                        plugin.sha256
-                    ),
-                    "pinned here",
-                ));
-            }
+        if let Some(pin) = binding.sha256.as_ref().filter(|pin| **pin != plugin.sha256) {
+            return Err(binding.error(
+                Field::Sha256,
+                format!(
+                    "plugin `{}` has SHA-256 {}, not the pinned one {pin}",
+                    plugin.path.display(),
+                    plugin.sha256
+                ),
+                "pinned here",
+            ));
         }
         if !binding.version.matches(&plugin.version) {
             return Err(binding.error(

@@ -126,7 +126,11 @@ impl Sandbox {
             .wasm_relaxed_simd(false)
             .max_wasm_stack(limits.stack_bytes);
         let engine = Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))?;
-        Ok(Sandbox { engine, limits, cache: ModuleCache::from_env() })
+        Ok(Sandbox {
+            engine,
+            limits,
+            cache: ModuleCache::from_env(),
+        })
     }
 
     /// The bounds every call gets.
@@ -180,7 +184,9 @@ impl Sandbox {
     /// Compiles module bytes (binary or WebAssembly text), through the
     /// compiled-module cache.
     pub fn compile(&self, bytes: &[u8]) -> Result<Module, String> {
-        self.cache.compile(&self.engine, bytes).map_err(|e| format!("{e:#}"))
+        self.cache
+            .compile(&self.engine, bytes)
+            .map_err(|e| format!("{e:#}"))
     }
 }
 

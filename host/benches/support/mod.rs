@@ -7,14 +7,21 @@ use std::fmt::Write;
 pub fn generate_profiles(n: usize) -> String {
     const LANGUAGES: [&str; 7] = ["en", "pt", "fr", "sv", "hu", "id", "de"];
     const LOANS: [&str; 5] = ["student", "personal", "car", "mortgage", "boat"];
-    const PRODUCTS: [&str; 4] = ["live-cash-account", "student-account", "credit-card", "mortgage"];
+    const PRODUCTS: [&str; 4] = [
+        "live-cash-account",
+        "student-account",
+        "credit-card",
+        "mortgage",
+    ];
     let mut out = String::with_capacity(n * 260);
     out.push_str("as_of = 2026-11-23\n");
     // A small linear congruential generator keeps the file reproducible
     // without a dependency.
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = |bound: u64| {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) % bound
     };
     for i in 0..n {

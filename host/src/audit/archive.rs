@@ -73,7 +73,10 @@ impl std::fmt::Display for Flaw {
         match self {
             Flaw::Missing => f.write_str("is missing"),
             Flaw::Corrupt { actual } => {
-                write!(f, "does not match its name (its content has SHA-256 {actual})")
+                write!(
+                    f,
+                    "does not match its name (its content has SHA-256 {actual})"
+                )
             }
             Flaw::Unreadable(why) => write!(f, "cannot be read: {why}"),
         }

@@ -25,7 +25,13 @@ impl fmt::Display for Difference {
                 .as_ref()
                 .map_or_else(|| "(absent)".to_owned(), Value::to_string)
         };
-        write!(f, "{}: {} -> {}", self.path, show(&self.old), show(&self.new))
+        write!(
+            f,
+            "{}: {} -> {}",
+            self.path,
+            show(&self.old),
+            show(&self.new)
+        )
     }
 }
 
@@ -89,7 +95,8 @@ mod tests {
 
     #[test]
     fn names_each_changed_leaf() {
-        let old = json!({"outcome":"refer","value":{"limit_usd":2000.0,"x":1},"reasons":[{"code":"a"}]});
+        let old =
+            json!({"outcome":"refer","value":{"limit_usd":2000.0,"x":1},"reasons":[{"code":"a"}]});
         let new = json!({"outcome":"approve","value":{"limit_usd":2500.0,"y":2},"reasons":[{"code":"b"}]});
         let shown: Vec<String> = differences(&old, &new)
             .iter()

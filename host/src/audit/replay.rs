@@ -132,9 +132,10 @@ impl Resources<'_> {
     fn load(&mut self, job: &Job<'_>) {
         let key = (job.limits, job.module.clone());
         if !self.plugins.contains_key(&key) {
-            let sandbox = self.sandboxes.entry(job.limits).or_insert_with(|| {
-                Sandbox::new(job.limits.to_limits()).map_err(|e| e.to_string())
-            });
+            let sandbox = self
+                .sandboxes
+                .entry(job.limits)
+                .or_insert_with(|| Sandbox::new(job.limits.to_limits()).map_err(|e| e.to_string()));
             let plugin = sandbox.clone().and_then(|sandbox| {
                 let bytes = self
                     .archive
@@ -213,11 +214,7 @@ impl Resources<'_> {
 /// parameters in `archive`. Check the log with
 /// [`verify`](crate::audit::verify::verify) first: this reads records, it
 /// does not check their chain.
-pub fn replay(
-    path: &Path,
-    archive: &Archive,
-    selection: &Selection,
-) -> Result<Report, AuditError> {
+pub fn replay(path: &Path, archive: &Archive, selection: &Selection) -> Result<Report, AuditError> {
     let mut lines = Lines::open(path)?;
     let mut resources = Resources {
         archive,

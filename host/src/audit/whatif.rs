@@ -159,18 +159,19 @@ pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
             .map_init(Vec::new, |buffer, job| compare(job, buffer))
             .collect();
         for (job, change) in jobs.iter().zip(changes) {
-            let (summary, transitions) = per_policy
-                .entry(job.policy.name.clone())
-                .or_insert_with(|| {
-                    (
-                        PolicyChanges {
-                            policy: job.policy.name.clone(),
-                            version: job.policy.plugin.manifest.version.clone(),
-                            ..PolicyChanges::default()
-                        },
-                        BTreeMap::new(),
-                    )
-                });
+            let (summary, transitions) =
+                per_policy
+                    .entry(job.policy.name.clone())
+                    .or_insert_with(|| {
+                        (
+                            PolicyChanges {
+                                policy: job.policy.name.clone(),
+                                version: job.policy.plugin.manifest.version.clone(),
+                                ..PolicyChanges::default()
+                            },
+                            BTreeMap::new(),
+                        )
+                    });
             summary.compared += 1;
             report.compared += 1;
             if let Some(change) = change {

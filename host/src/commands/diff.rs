@@ -89,7 +89,10 @@ fn print_table(out: &mut impl Write, report: &WhatIf, args: &DiffArgs) -> std::i
             writeln!(out, "    {difference}")?;
         }
         if !messages.is_empty() {
-            writeln!(out, "    (reason messages changed too; --format json shows them)")?;
+            writeln!(
+                out,
+                "    (reason messages changed too; --format json shows them)"
+            )?;
         }
     }
     Ok(())
