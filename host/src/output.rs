@@ -68,12 +68,19 @@ impl<W: Write> RecordWriter<W> {
         }
     }
 
-    /// Writes a batch of records.
-    pub fn write(&mut self, records: &[DecisionRecord]) -> std::io::Result<()> {
-        for record in records {
+    /// Writes a batch of records. `encoded`, unless empty, holds each
+    /// record's JSON as `serde_json` writes it (encoded in parallel, and the
+    /// very bytes the decision log stores); otherwise records are encoded
+    /// here.
+    pub fn write(&mut self, records: &[DecisionRecord], encoded: &[String]) -> std::io::Result<()> {
+        for (i, record) in records.iter().enumerate() {
+            let json = |out: &mut W| match encoded.get(i) {
+                Some(json) => out.write_all(json.as_bytes()),
+                None => Ok(serde_json::to_writer(out, record)?),
+            };
             match self.format {
                 Format::Jsonl => {
-                    serde_json::to_writer(&mut self.out, record)?;
+                    json(&mut self.out)?;
                     self.out.write_all(b"\n")?;
                 }
                 Format::Json => {
@@ -82,7 +89,7 @@ impl<W: Write> RecordWriter<W> {
                     } else {
                         b",\n  "
                     })?;
-                    serde_json::to_writer(&mut self.out, record)?;
+                    json(&mut self.out)?;
                 }
                 Format::Table => {
                     if self.written == 0 {

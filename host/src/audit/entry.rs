@@ -12,8 +12,6 @@
 //! `hash` is the SHA-256 of the line's own bytes with the `,"hash":"…"`
 //! member cut out, so checking a line needs no JSON re-encoding (which
 //! could change a number's spelling): only a suffix cut and one digest.
-//! Everything up to `prev` does not depend on the chain, so its digest
-//! state is computed in parallel and only the last block is chained.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -100,82 +98,70 @@ pub struct Fields<'a> {
     pub input: &'a str,
     /// The decision as reported.
     pub decision: &'a DecisionRecord,
+    /// `decision` as `serde_json` encodes it, when the caller already has
+    /// it (the bytes it printed): written as is instead of encoded again.
+    pub decision_json: Option<&'a str>,
 }
 
-/// A record's bytes up to (not including) `,"prev"`, with their digest
-/// state: the part of a line that does not depend on the chain.
-#[derive(Debug, Clone)]
-pub struct Body {
-    bytes: Vec<u8>,
-    digest: Sha256,
+/// Appends one sealed record line (ending in a newline) to `out`, chained
+/// to the record whose hash is `prev`, and returns its hash in hex. The
+/// line is encoded in place and hashed as it stands, so a batch of records
+/// costs one buffer and no copies.
+pub fn write_record(
+    out: &mut Vec<u8>,
+    fields: &Fields<'_>,
+    prev: &str,
+) -> serde_json::Result<String> {
+    let start = out.len();
+    if let Err(error) = write_canonical(out, fields, prev) {
+        out.truncate(start);
+        return Err(error);
+    }
+    let mut digest = Sha256::new_with_prefix(&out[start..]);
+    digest.update(b"}");
+    let mut hash = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(digest.finalize(), &mut hash);
+    out.extend_from_slice(HASH_MEMBER_START);
+    out.extend_from_slice(&hash);
+    out.extend_from_slice(b"\"}\n");
+    Ok(String::from_utf8_lossy(&hash).into_owned())
 }
 
-impl Body {
-    /// Encodes the fields.
-    pub fn encode(fields: &Fields<'_>) -> serde_json::Result<Body> {
-        let mut bytes = Vec::with_capacity(fields.input.len() + 640);
-        let out = &mut bytes;
-        // Writing to a Vec cannot fail; strings go through serde_json so
-        // they are escaped.
-        let _ = write!(
-            out,
-            "{{\"v\":{FORMAT_VERSION},\"seq\":{},\"time\":",
-            fields.seq
-        );
-        serde_json::to_writer(&mut *out, fields.time)?;
-        out.extend_from_slice(b",\"host\":");
-        serde_json::to_writer(&mut *out, fields.host)?;
-        out.extend_from_slice(b",\"limits\":");
-        serde_json::to_writer(&mut *out, &fields.limits)?;
-        let _ = write!(out, ",\"as_of\":\"{}\",\"policy\":", fields.as_of);
-        serde_json::to_writer(&mut *out, fields.policy)?;
-        out.extend_from_slice(b",\"plugin_version\":");
-        serde_json::to_writer(&mut *out, fields.plugin_version)?;
-        out.extend_from_slice(b",\"module_sha256\":");
-        serde_json::to_writer(&mut *out, fields.module_sha256)?;
-        out.extend_from_slice(b",\"params_sha256\":");
-        serde_json::to_writer(&mut *out, fields.params_sha256)?;
-        out.extend_from_slice(b",\"input\":");
-        out.extend_from_slice(fields.input.as_bytes());
-        out.extend_from_slice(b",\"decision\":");
-        serde_json::to_writer(&mut *out, fields.decision)?;
-        let digest = Sha256::new_with_prefix(&bytes);
-        Ok(Body { bytes, digest })
+/// The canonical bytes without their closing `}`: every member up to and
+/// including `prev`.
+fn write_canonical(out: &mut Vec<u8>, fields: &Fields<'_>, prev: &str) -> serde_json::Result<()> {
+    // Writing to a Vec cannot fail; strings go through serde_json so they
+    // are escaped.
+    let _ = write!(
+        out,
+        "{{\"v\":{FORMAT_VERSION},\"seq\":{},\"time\":",
+        fields.seq
+    );
+    serde_json::to_writer(&mut *out, fields.time)?;
+    out.extend_from_slice(b",\"host\":");
+    serde_json::to_writer(&mut *out, fields.host)?;
+    out.extend_from_slice(b",\"limits\":");
+    serde_json::to_writer(&mut *out, &fields.limits)?;
+    let _ = write!(out, ",\"as_of\":\"{}\",\"policy\":", fields.as_of);
+    serde_json::to_writer(&mut *out, fields.policy)?;
+    out.extend_from_slice(b",\"plugin_version\":");
+    serde_json::to_writer(&mut *out, fields.plugin_version)?;
+    out.extend_from_slice(b",\"module_sha256\":");
+    serde_json::to_writer(&mut *out, fields.module_sha256)?;
+    out.extend_from_slice(b",\"params_sha256\":");
+    serde_json::to_writer(&mut *out, fields.params_sha256)?;
+    out.extend_from_slice(b",\"input\":");
+    out.extend_from_slice(fields.input.as_bytes());
+    out.extend_from_slice(b",\"decision\":");
+    match fields.decision_json {
+        Some(json) => out.extend_from_slice(json.as_bytes()),
+        None => serde_json::to_writer(&mut *out, fields.decision)?,
     }
-
-    /// The body's length in bytes.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Whether the body is empty (it never is once encoded).
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    /// Appends the sealed line (with `prev`, `hash` and a newline) to `out`
-    /// and returns its hash in hex. Only this depends on the record before,
-    /// so it is kept to one or two SHA-256 blocks and a copy.
-    pub fn seal(&self, prev: &str, out: &mut Vec<u8>) -> String {
-        let mut digest = self.digest.clone();
-        digest.update(PREV_MEMBER_START);
-        digest.update(prev.as_bytes());
-        digest.update(b"\"}");
-        let mut hash = [0u8; 64];
-        // 32 bytes always fit 64 hex digits.
-        let _ = hex::encode_to_slice(digest.finalize(), &mut hash);
-        out.reserve(self.bytes.len() + PREV_MEMBER_START.len() + HASH_SUFFIX_LEN + 66);
-        out.extend_from_slice(&self.bytes);
-        out.extend_from_slice(PREV_MEMBER_START);
-        out.extend_from_slice(prev.as_bytes());
-        out.push(b'"');
-        out.extend_from_slice(HASH_MEMBER_START);
-        out.extend_from_slice(&hash);
-        out.extend_from_slice(b"\"}\n");
-        String::from_utf8_lossy(&hash).into_owned()
-    }
+    out.extend_from_slice(PREV_MEMBER_START);
+    out.extend_from_slice(prev.as_bytes());
+    out.push(b'"');
+    Ok(())
 }
 
 /// A record as read back from a log line. Text fields borrow from the line
@@ -330,10 +316,11 @@ mod tests {
             params_sha256: &params,
             input: r#"{"id":"C-1","x":1.5}"#,
             decision: &decision,
+            decision_json: None,
         };
-        let mut out = Vec::new();
-        let hash = Body::encode(&fields).unwrap().seal(prev, &mut out);
-        (out, hash)
+        let mut out = b"earlier bytes stay\n".to_vec();
+        let hash = write_record(&mut out, &fields, prev).unwrap();
+        (out[19..].to_vec(), hash)
     }
 
     #[test]

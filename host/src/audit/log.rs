@@ -7,11 +7,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use verdict_sdk::Date;
 
 use crate::audit::archive::{self, Archive, Kind};
-use crate::audit::entry::{self, Body, Fields, GENESIS, LoggedLimits};
+use crate::audit::entry::{self, Fields, GENESIS, LoggedLimits};
 use crate::audit::error::AuditError;
 use crate::audit::timestamp;
 use crate::audit::verify::{Problem, ProblemKind};
@@ -19,9 +18,6 @@ use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::record::DecisionRecord;
 use crate::sandbox::Limits;
-
-/// Below this many records a batch is encoded on the calling thread.
-const PARALLEL_THRESHOLD: usize = 256;
 
 /// What to do when another process holds the log's lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +39,9 @@ pub struct Entry<'a> {
     pub input: &'a str,
     /// The decision as reported.
     pub decision: &'a DecisionRecord,
+    /// `decision` as the caller printed it (`serde_json`'s encoding), if it
+    /// has it: the log then stores exactly those bytes, encoded once.
+    pub decision_json: Option<&'a str>,
 }
 
 /// A decision log open for appending, locked against other writers for as
@@ -157,10 +156,26 @@ impl DecisionLog {
         customers: &[(Date, &Profile)],
         records: &[DecisionRecord],
     ) -> Result<(), AuditError> {
-        if records.len() != customers.len() * policies.len() {
+        self.append_grid_encoded(policies, customers, records, &[])
+    }
+
+    /// Like [`append_grid`](Self::append_grid), with each record's JSON as
+    /// the caller already encoded and printed it (`encoded[i]` is
+    /// `records[i]`; empty to have the log encode them).
+    pub fn append_grid_encoded(
+        &mut self,
+        policies: &[Arc<Policy>],
+        customers: &[(Date, &Profile)],
+        records: &[DecisionRecord],
+        encoded: &[String],
+    ) -> Result<(), AuditError> {
+        if records.len() != customers.len() * policies.len()
+            || !(encoded.is_empty() || encoded.len() == records.len())
+        {
             return Err(AuditError::Misuse(format!(
-                "{} decisions for {} customers and {} policies",
+                "{} decisions ({} encoded) for {} customers and {} policies",
                 records.len(),
+                encoded.len(),
                 customers.len(),
                 policies.len()
             )));
@@ -171,11 +186,13 @@ impl DecisionLog {
                 policies.iter().map(move |policy| (as_of, profile, policy))
             })
             .zip(records)
-            .map(|((as_of, profile, policy), decision)| Entry {
+            .enumerate()
+            .map(|(i, ((as_of, profile, policy), decision))| Entry {
                 as_of,
                 policy,
                 input: &profile.json,
                 decision,
+                decision_json: encoded.get(i).map(String::as_str),
             })
             .collect();
         self.append(&entries)
@@ -202,17 +219,21 @@ impl DecisionLog {
         }
         let time = timestamp::now();
         let host = env!("CARGO_PKG_VERSION");
-        let (limits, base) = (self.limits, self.next_seq);
-        let encode = |(i, entry): (usize, &Entry<'_>)| {
+        // Encoded on the calling thread, on purpose: `eval` decides the next
+        // chunk on the thread pool meanwhile, and encoding is a few
+        // microseconds per record against tens for deciding it.
+        self.buffer.clear();
+        let mut head = self.head.clone();
+        for (i, entry) in entries.iter().enumerate() {
             let params_sha256 = sources
                 .iter()
                 .find(|(p, _)| std::ptr::eq(*p, entry.policy))
                 .map_or("", |(_, sha)| sha.as_str());
-            Body::encode(&Fields {
-                seq: base + i as u64,
+            let fields = Fields {
+                seq: self.next_seq + i as u64,
                 time: &time,
                 host,
-                limits,
+                limits: self.limits,
                 as_of: entry.as_of,
                 policy: &entry.policy.name,
                 plugin_version: &entry.policy.plugin.manifest.version,
@@ -220,28 +241,9 @@ impl DecisionLog {
                 params_sha256,
                 input: entry.input,
                 decision: entry.decision,
-            })
-        };
-        let bodies: Vec<Body> = if entries.len() < PARALLEL_THRESHOLD {
-            entries
-                .iter()
-                .enumerate()
-                .map(encode)
-                .collect::<Result<_, _>>()?
-        } else {
-            entries
-                .par_iter()
-                .enumerate()
-                .with_min_len(64)
-                .map(encode)
-                .collect::<Result<_, _>>()?
-        };
-        self.buffer.clear();
-        self.buffer
-            .reserve(bodies.iter().map(Body::len).sum::<usize>() + bodies.len() * 160);
-        let mut head = std::mem::take(&mut self.head);
-        for body in &bodies {
-            head = body.seal(&head, &mut self.buffer);
+                decision_json: entry.decision_json,
+            };
+            head = entry::write_record(&mut self.buffer, &fields, &head)?;
         }
         let written = self
             .file

@@ -4,13 +4,15 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
+use rayon::prelude::*;
 use verdict::evaluate::evaluate_batch;
 use verdict::policy::PolicySet;
 use verdict::profile::{Profile, Profiles};
+use verdict::record::DecisionRecord;
 use verdict::sandbox::{Limits, Sandbox};
 use verdict_sdk::Date;
 
-use crate::cli::EvalArgs;
+use crate::cli::{EvalArgs, Format};
 use crate::commands;
 use crate::exit::Status;
 use crate::output::{self, RecordWriter};
@@ -18,6 +20,9 @@ use crate::output::{self, RecordWriter};
 /// Customers evaluated (in parallel) between two writes of output: bounds
 /// memory on huge files while keeping every core busy.
 const CHUNK: usize = 8192;
+
+/// A chunk of customers, their decisions, and those encoded as JSON.
+type Decided<'w> = (&'w [(Date, &'w Profile)], Vec<DecisionRecord>, Vec<String>);
 
 /// Runs `verdict eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
@@ -53,32 +58,42 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     let mut writer = RecordWriter::new(args.format, stdout.lock(), &work, &policies);
     let progress = output::progress_bar((work.len() * policies.len()) as u64);
     let mut errors = 0usize;
+    // Records are encoded to JSON once, in parallel with the decisions, for
+    // both the output and the log: the log holds the very bytes printed.
+    let encode = args.format != Format::Table || log.is_some();
+    let decide = |chunk| -> anyhow::Result<Decided<'_>> {
+        let records = evaluate_batch(&policies, chunk);
+        let encoded = if encode {
+            records
+                .par_iter()
+                .map(serde_json::to_string)
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok((chunk, records, encoded))
+    };
     // A chunk is logged and written while the next one is being decided, so
     // the log's write and sync and the output overlap with evaluation; a
     // decision is still reported only once it is durable in the log.
     let mut chunks = work.chunks(CHUNK);
-    let mut decided = chunks
-        .next()
-        .map(|chunk| (chunk, evaluate_batch(&policies, chunk)));
-    while let Some((chunk, records)) = decided.take() {
+    let mut decided = chunks.next().map(decide).transpose()?;
+    while let Some((chunk, records, encoded)) = decided.take() {
         decided = std::thread::scope(|scope| -> anyhow::Result<_> {
-            let policies = &policies;
-            let next = chunks
-                .next()
-                .map(|next| scope.spawn(move || (next, evaluate_batch(policies, next))));
+            let decide = &decide;
+            let next = chunks.next().map(|next| scope.spawn(move || decide(next)));
             errors += records.iter().filter(|r| r.is_error()).count();
             // Durable in the log before reported: one sync per chunk.
             if let Some(log) = &mut log {
-                log.append_grid(policies, chunk, &records)?;
+                log.append_grid_encoded(&policies, chunk, &records, &encoded)?;
             }
-            writer.write(&records)?;
+            writer.write(&records, &encoded)?;
             progress.inc(records.len() as u64);
-            next.map(|deciding| {
-                deciding
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("evaluating a chunk of customers panicked"))
-            })
-            .transpose()
+            match next.map(std::thread::ScopedJoinHandle::join) {
+                None => Ok(None),
+                Some(Ok(decided)) => decided.map(Some),
+                Some(Err(_)) => anyhow::bail!("evaluating a chunk of customers panicked"),
+            }
         })?;
     }
     progress.finish_and_clear();

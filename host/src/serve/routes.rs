@@ -33,6 +33,10 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            body_limit,
+            refuse_declared_oversize,
+        ))
         .layer(middleware::from_fn_with_state(Arc::clone(&app), track))
         .with_state(app)
 }
@@ -52,6 +56,30 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// Refuses a request whose `Content-Length` is over the limit before any of
+/// its body is read: a client that waits for `100 Continue` (as curl does
+/// for large bodies) gets the 413 at once and sends nothing. Bodies of
+/// undeclared length are cut off by the extractor's limit instead.
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is {length} bytes; at most {limit} are accepted"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 fn route_label(path: &str) -> &'static str {
