@@ -49,6 +49,12 @@ impl Document {
         &self.path
     }
 
+    /// The document's text.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// One-based line and column of byte `offset`.
     #[must_use]
     pub fn line_col(&self, offset: usize) -> (usize, usize) {

@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::Value;
 use toml::Spanned;
 use toml::de::DeValue;
@@ -35,6 +36,7 @@ pub struct Profile {
     pub id: String,
     /// The customer's `birth_date`.
     pub birth_date: Date,
+    id_span: Range<usize>,
     birth_date_span: Range<usize>,
     /// The profile as given, as a JSON object (keys sorted).
     pub json: Arc<str>,
@@ -98,55 +100,47 @@ impl Profiles {
         Profiles::parse(Document::read(path)?)
     }
 
-    /// Validates a profiles document.
+    /// Validates a profiles document. A large file is parsed in parts, in
+    /// parallel (see [`split_at_customers`]); if any part fails, the whole
+    /// file is parsed again in one piece, so every problem is reported
+    /// exactly as a one-piece parse reports it.
     pub fn parse(doc: Document) -> Result<Profiles, Error> {
-        let root = doc.parse()?;
-        let root = root.get_ref();
-        doc.deny_unknown_keys(root, &["as_of", "customer"], "a profiles file")?;
-        let as_of = match root.get("as_of") {
-            Some(value) => Some(value.as_date().ok_or_else(|| {
-                doc.error(
-                    value.span(),
-                    "`as_of` must be a date such as 2026-11-23",
-                    "not a date",
-                )
-            })?),
-            None => None,
-        };
-        let entries = match root.get("customer") {
-            Some(value) => value.get_ref().as_array().ok_or_else(|| {
-                doc.error(
-                    value.span(),
-                    "`customer` must be an array of tables: write `[[customer]]`",
-                    "",
-                )
-            })?,
-            None => {
-                return Ok(Profiles {
-                    doc: doc.clone(),
-                    as_of,
-                    customers: Vec::new(),
-                });
+        let parts = split_at_customers(doc.text(), PART_BYTES);
+        let in_parts = (parts.len() > 1)
+            .then(|| {
+                parts
+                    .par_iter()
+                    .map(|range| {
+                        let part = Document::from_text(doc.path(), &doc.text()[range.clone()]);
+                        let (as_of, mut customers) = read_customers(&part)?;
+                        for customer in &mut customers {
+                            customer.shift_spans(range.start);
+                        }
+                        Ok((as_of, customers))
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
+                    .ok()
+            })
+            .flatten()
+            // Only the first part may hold the file's top-level keys.
+            .filter(|parts| parts.iter().skip(1).all(|(as_of, _)| as_of.is_none()));
+        let (as_of, customers) = match in_parts {
+            Some(parts) => {
+                let as_of = parts[0].0;
+                (as_of, parts.into_iter().flat_map(|(_, c)| c).collect())
             }
+            None => read_customers(&doc)?,
         };
-        let mut first_seen: HashMap<String, Range<usize>> = HashMap::with_capacity(entries.len());
-        let mut customers = Vec::with_capacity(entries.len());
-        for entry in entries.iter() {
-            if !entry.is_table() {
-                return Err(doc.error(entry.span(), "each `customer` must be a table", ""));
-            }
-            let profile = Profile::from_toml(&doc, entry)?;
-            let id_span = entry.field("id").map_or(entry.span(), Spanned::span);
-            if let Some(first) = first_seen.get(&profile.id) {
+        let mut first_seen: HashMap<&str, &Range<usize>> = HashMap::with_capacity(customers.len());
+        for profile in &customers {
+            if let Some(first) = first_seen.insert(&profile.id, &profile.id_span) {
                 let (line, _) = doc.line_col(first.start);
                 return Err(doc.error(
-                    id_span,
+                    profile.id_span.clone(),
                     duplicate_message(&profile.id),
                     &format!("already used on line {line}"),
                 ));
             }
-            first_seen.insert(profile.id.clone(), id_span);
-            customers.push(profile);
         }
         Ok(Profiles {
             doc: doc.clone(),
@@ -191,9 +185,17 @@ impl Profile {
         Ok(Profile {
             id: checked.id_text.to_owned(),
             birth_date: checked.birth_date,
+            id_span: customer.field("id").map_or(customer.span(), Spanned::span),
             birth_date_span: checked.birth.span(),
             json: json.to_string().into(),
         })
+    }
+
+    /// Moves the spans by `offset` bytes: from a part of a file to the file.
+    fn shift_spans(&mut self, offset: usize) {
+        for span in [&mut self.id_span, &mut self.birth_date_span] {
+            *span = span.start + offset..span.end + offset;
+        }
     }
 
     /// Refuses the customer when born after the evaluation date; `doc` is
@@ -254,6 +256,7 @@ pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>
         let profile = Profile {
             id: checked.id_text.to_owned(),
             birth_date: checked.birth_date,
+            id_span: 0..0,
             birth_date_span: 0..0,
             json: value.to_string().into(),
         };
@@ -263,6 +266,71 @@ pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>
         customers.push(profile);
     }
     Ok(customers)
+}
+
+/// Bytes of a profiles file below which it is parsed in one piece; larger
+/// files are parsed in parts of about this size. Parsing is a third of
+/// `verdict eval`'s time on one core (see the README's performance section).
+const PART_BYTES: usize = 256 << 10;
+
+/// Reads the evaluation date and the customers of a profiles document (a
+/// whole file, or a part of one), without the duplicate-id check.
+fn read_customers(doc: &Document) -> Result<(Option<Date>, Vec<Profile>), Error> {
+    let root = doc.parse()?;
+    let root = root.get_ref();
+    doc.deny_unknown_keys(root, &["as_of", "customer"], "a profiles file")?;
+    let as_of = match root.get("as_of") {
+        Some(value) => Some(value.as_date().ok_or_else(|| {
+            doc.error(
+                value.span(),
+                "`as_of` must be a date such as 2026-11-23",
+                "not a date",
+            )
+        })?),
+        None => None,
+    };
+    let Some(entries) = root.get("customer") else {
+        return Ok((as_of, Vec::new()));
+    };
+    let entries = entries.get_ref().as_array().ok_or_else(|| {
+        doc.error(
+            entries.span(),
+            "`customer` must be an array of tables: write `[[customer]]`",
+            "",
+        )
+    })?;
+    let customers = entries
+        .iter()
+        .map(|entry| {
+            if entry.is_table() {
+                Profile::from_toml(doc, entry)
+            } else {
+                Err(doc.error(entry.span(), "each `customer` must be a table", ""))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((as_of, customers))
+}
+
+/// Cuts `text` into parts of about `part_bytes` each, every part but the
+/// first starting at a line that begins with `[[customer]]`. Each part of a
+/// valid file is a valid TOML document holding whole customers: a header
+/// line cannot sit inside a value of a valid file except in a multi-line
+/// string, and a cut there leaves that string unterminated, so the part
+/// fails to parse and the caller parses the whole file instead.
+fn split_at_customers(text: &str, part_bytes: usize) -> Vec<Range<usize>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset - start >= part_bytes && line.trim_start().starts_with("[[customer]]") {
+            parts.push(start..offset);
+            start = offset;
+        }
+        offset += line.len();
+    }
+    parts.push(start..text.len());
+    parts
 }
 
 fn duplicate_message(id: &str) -> String {
@@ -466,4 +534,129 @@ fn check_fields<'n, N: Node>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    /// A profiles file of `n` customers, several parts long; `edit` may
+    /// change the text of customer `i`.
+    fn big_file(n: usize, edit: impl Fn(usize, &mut String)) -> Document {
+        let mut text = String::from("as_of = 2026-11-23\n\n");
+        for i in 0..n {
+            let mut customer = String::new();
+            write!(
+                customer,
+                "[[customer]]\nid = \"C-{i}\"\nname = \"Customer {i}\"\nbirth_date = 19{:02}-0{}-1{}\n\
+                 products = [\"cash-account\"]\n[customer.stay]\nrecovery_spent_usd = {}.5\n\n",
+                i % 100,
+                1 + i % 9,
+                i % 10,
+                i % 2000
+            )
+            .unwrap();
+            edit(i, &mut customer);
+            text.push_str(&customer);
+        }
+        assert!(text.len() > 4 * PART_BYTES, "not several parts");
+        Document::from_text(Path::new("big.toml"), text)
+    }
+
+    /// The error's rendering: position, message and label.
+    fn error_text<T>(result: Result<T, Error>) -> String {
+        match result {
+            Err(Error::Diagnostic(diagnostic)) => diagnostic.render(false),
+            Err(other) => panic!("not a diagnostic: {other}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn parts_cover_the_text_and_start_at_customers() {
+        let doc = big_file(12_000, |_, _| {});
+        let parts = split_at_customers(doc.text(), PART_BYTES);
+        assert!(parts.len() >= 4, "{}", parts.len());
+        assert_eq!(parts[0].start, 0);
+        assert_eq!(parts.last().unwrap().end, doc.text().len());
+        for pair in parts.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+            assert!(doc.text()[pair[1].clone()].starts_with("[[customer]]\n"));
+            assert!(pair[0].len() >= PART_BYTES);
+        }
+        assert_eq!(split_at_customers("as_of = 2026-01-01\n", 10), vec![0..19]);
+    }
+
+    #[test]
+    fn a_file_read_in_parts_equals_the_file_read_whole() {
+        let doc = big_file(12_000, |_, _| {});
+        let parsed = Profiles::parse(doc.clone()).unwrap();
+        let (as_of, whole) = read_customers(&doc).unwrap();
+        assert_eq!(parsed.as_of, as_of);
+        assert_eq!(parsed.customers.len(), whole.len());
+        for (a, b) in parsed.customers.iter().zip(&whole) {
+            assert_eq!(
+                (&a.id, a.birth_date, &a.id_span, &a.birth_date_span, &a.json),
+                (&b.id, b.birth_date, &b.id_span, &b.birth_date_span, &b.json)
+            );
+        }
+    }
+
+    #[test]
+    fn problems_deep_in_a_large_file_name_their_line() {
+        // Customer i starts on line 3 + 8 i.
+        let bad_type = big_file(12_000, |i, c| {
+            if i == 9_000 {
+                *c = c.replace("name = \"Customer 9000\"", "name = 9000");
+            }
+        });
+        let message = error_text(Profiles::parse(bad_type));
+        assert!(message.contains("big.toml:72005:8"), "{message}");
+
+        let duplicate = big_file(12_000, |i, c| {
+            if i == 11_000 {
+                *c = c.replace("\"C-11000\"", "\"C-7\"");
+            }
+        });
+        let message = error_text(Profiles::parse(duplicate));
+        assert!(message.contains("big.toml:88004:6"), "{message}");
+        assert!(message.contains("already used on line 60"), "{message}");
+
+        let young = big_file(12_000, |i, c| {
+            if i == 10_000 {
+                *c = c.replace("birth_date = 1900-02-10", "birth_date = 2030-01-01");
+            }
+        });
+        let profiles = Profiles::parse(young).unwrap();
+        let as_of = profiles.as_of.unwrap();
+        let message = error_text(profiles.check_born_by(as_of));
+        assert!(message.contains("big.toml:80006:14"), "{message}");
+    }
+
+    #[test]
+    fn a_header_inside_a_multi_line_string_is_not_a_cut() {
+        // Each customer keeps a long note ending in a whole customer written
+        // as text, so some cuts fall inside a note; the file still holds
+        // exactly its real customers.
+        let note = format!(
+            "note = '''\n{}\n[[customer]]\nid = \"fake\"\nbirth_date = 2000-01-01\n'''\nproducts",
+            "x".repeat(2_000)
+        );
+        let doc = big_file(2_000, |_, c| *c = c.replacen("products", &note, 1));
+        let parts = split_at_customers(doc.text(), PART_BYTES);
+        assert!(
+            parts
+                .iter()
+                .any(|part| doc.text()[part.clone()].starts_with("[[customer]]\nid = \"fake\"")),
+            "no cut inside a note"
+        );
+        let profiles = Profiles::parse(doc).unwrap();
+        assert_eq!(profiles.customers.len(), 2_000);
+        assert!(profiles.customers.iter().all(|c| c.id != "fake"));
+        assert!(profiles.customers[1_500].json.contains("[[customer]]"));
+    }
 }
