@@ -353,9 +353,12 @@ fn new_uses_an_sdk_given_with_sdk_and_a_directory_given_with_path() {
         "policies/profiles/sample.toml",
         "Cargo.lock",
         "README.md",
+        ".cargo/config.toml",
     ] {
         assert!(krate.join(file).is_file(), "{file}");
     }
+    let config = std::fs::read_to_string(krate.join(".cargo/config.toml")).unwrap();
+    assert!(config.contains("link-arg=-zstack-size=65536"), "{config}");
     assert!(
         out.stdout.contains("cd policies/here/elsewhere"),
         "{}",

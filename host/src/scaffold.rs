@@ -180,6 +180,7 @@ const CASES: &str = include_str!("scaffold/cases.toml.tmpl");
 const SAMPLE: &str = include_str!("scaffold/sample.toml.tmpl");
 const README: &str = include_str!("scaffold/README.md.tmpl");
 const GITIGNORE: &str = include_str!("scaffold/gitignore.tmpl");
+const CARGO_CONFIG: &str = include_str!("scaffold/cargo-config.toml.tmpl");
 
 /// Checks a plugin name: kebab-case, starting with a letter, not reserved.
 pub fn check_name(name: &str) -> Result<(), ScaffoldError> {
@@ -337,6 +338,9 @@ pub fn create(request: &Request) -> Result<Scaffold, ScaffoldError> {
     ];
     if let Placement::Standalone { sdk } = &placement {
         files.push((".gitignore".into(), GITIGNORE.to_owned()));
+        // A workspace member gets this from the checkout's own
+        // `.cargo/config.toml`.
+        files.push((".cargo/config.toml".into(), CARGO_CONFIG.to_owned()));
         // The versions the SDK is built and tested with: a first build
         // resolves nothing new and works with the toolchain at hand.
         if let Some(lock) = sdk
