@@ -129,9 +129,10 @@ pub struct LoanRequest {
 
 /// Implements `Deserialize` for a struct whose unknown keys are kept in its
 /// `extra` map, without serde's `flatten`: `flatten` buffers the whole
-/// object before reading it, which cost a wasm decision about a fifth of
-/// its time (see the README's performance section). Each field names its
-/// key and the value it takes when the key is absent.
+/// object before reading it, which made a native `loan-rates` decision
+/// through JSON take 7.2 µs instead of 4.2 µs (see the README's performance
+/// section). Each field names its key and the value it takes when the key
+/// is absent.
 macro_rules! deserialize_keeping_extra {
     ($name:ident { $($field:ident: $key:literal or $missing:expr),* $(,)? }) => {
         impl<'de> Deserialize<'de> for $name {
