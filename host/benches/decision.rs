@@ -1,6 +1,8 @@
 //! The cost of one decision: each reference policy through wasm (a fresh,
 //! isolated instance per decision, JSON in and out) against the same policy
-//! function called natively, with and without the JSON encoding.
+//! function called natively, with and without the JSON encoding; and the
+//! floor, a hand-written WAT plugin that does almost nothing, isolated the
+//! same way.
 //!
 //! Needs the plugins built: `cargo plugins`.
 
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use verdict::document::Document;
 use verdict::evaluate::encode_input;
+use verdict::plugin::Plugin;
 use verdict::policy::{Policy, PolicySet};
 use verdict::profile::Profiles;
 use verdict::sandbox::{Limits, Sandbox};
@@ -64,6 +67,12 @@ fn decisions(c: &mut Criterion) {
     let profiles = Profiles::parse(Document::from_text(Path::new("bench.toml"), PROFILE)).unwrap();
     let as_of: Date = "2026-11-23".parse().unwrap();
     let customer = &profiles.customers[0];
+    let floor = Plugin::load(&sandbox, &root.join("tests/plugins/hello.wat")).unwrap();
+    let mut input = Vec::new();
+    encode_input(&mut input, as_of, "{}", &customer.json);
+    c.bench_function("floor/wasm-isolated", |b| {
+        b.iter(|| floor.evaluate(std::hint::black_box(&input)))
+    });
     for policy in set.policies() {
         let policy: &Arc<Policy> = policy;
         let mut input = Vec::new();
