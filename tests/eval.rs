@@ -488,3 +488,52 @@ proptest! {
         }
     }
 }
+
+/// A profiles file of `n` customers (5 lines each after a 1-line header),
+/// large enough to be parsed in parallel parts.
+fn many_customers(n: usize) -> String {
+    let mut text = String::from("as_of = 2026-11-23\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[customer]]\nid = \"M-{i}\"\nbirth_date = 19{:02}-06-15\nproducts = []\n\n",
+            i % 90 + 10
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_large_file_is_decided_whole_and_in_order() {
+    let text = many_customers(8_000);
+    assert!(text.len() > 512 << 10, "too small to be read in parts");
+    let scratch = Scratch::new();
+    let path = scratch.write("many.toml", &text);
+    let out = run(&[
+        "eval",
+        "--profiles",
+        &path.display().to_string(),
+        "--format",
+        "jsonl",
+        "--policy",
+        "product-ladder",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let records = json_lines(&out.stdout);
+    assert_eq!(records.len(), 8_000);
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(record["customer"], format!("M-{i}"));
+    }
+}
+
+#[test]
+fn a_problem_deep_in_a_large_file_names_its_line() {
+    // Customer i starts on line 2 + 5 i; its birth_date is 2 lines lower.
+    let year = 1900 + 7000 % 90 + 10;
+    let text = many_customers(8_000).replace(
+        &format!("id = \"M-7000\"\nbirth_date = {year}-06-15"),
+        &format!("id = \"M-7000\"\nbirth_date = {year}-06-31"),
+    );
+    check_bad_profile(&text, "35004:14", "");
+    let text = many_customers(8_000).replace("\"M-7500\"", "\"M-12\"");
+    check_bad_profile(&text, "37503:6", "duplicate customer id `M-12`");
+}
