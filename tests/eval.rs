@@ -8,10 +8,16 @@ use serde_json::{Value, json};
 
 use crate::util::{Scratch, json_lines, plugin_wasm, root, run};
 
-fn sample_records() -> Vec<Value> {
-    let out = run(&["eval", "--format", "jsonl"]);
+/// The records of `verdict eval --format jsonl` with more arguments, which
+/// must succeed.
+fn eval_records(args: &[&str]) -> Vec<Value> {
+    let out = run(&[&["eval", "--format", "jsonl"], args].concat());
     assert_eq!(out.code, 0, "{}", out.stderr);
     json_lines(&out.stdout)
+}
+
+fn sample_records() -> Vec<Value> {
+    eval_records(&[])
 }
 
 fn find<'a>(records: &'a [Value], customer: &str, policy: &str) -> &'a Value {
@@ -159,17 +165,7 @@ fn table_fits_in_eighty_columns_and_summarizes() {
 
 #[test]
 fn policy_filter_and_as_of_override() {
-    let out = run(&[
-        "eval",
-        "--policy",
-        "loan-rates",
-        "--as-of",
-        "2030-01-01",
-        "--format",
-        "jsonl",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let records = json_lines(&out.stdout);
+    let records = eval_records(&["--policy", "loan-rates", "--as-of", "2030-01-01"]);
     assert!(records.iter().all(|r| r["policy"] == "loan-rates"));
     assert_eq!(records.len(), 15);
     // C-0008, born 2009-06-30, is a minor in 2026 but 20 on 2030-01-01.
@@ -508,17 +504,12 @@ fn a_large_file_is_decided_whole_and_in_order() {
     assert!(text.len() > 512 << 10, "too small to be read in parts");
     let scratch = Scratch::new();
     let path = scratch.write("many.toml", &text);
-    let out = run(&[
-        "eval",
+    let records = eval_records(&[
         "--profiles",
         &path.display().to_string(),
-        "--format",
-        "jsonl",
         "--policy",
         "product-ladder",
     ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let records = json_lines(&out.stdout);
     assert_eq!(records.len(), 8_000);
     for (i, record) in records.iter().enumerate() {
         assert_eq!(record["customer"], format!("M-{i}"));

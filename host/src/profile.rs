@@ -121,14 +121,11 @@ impl Profiles {
                     .collect::<Result<Vec<_>, Error>>()
                     .ok()
             })
-            .flatten()
-            // Only the first part may hold the file's top-level keys.
-            .filter(|parts| parts.iter().skip(1).all(|(as_of, _)| as_of.is_none()));
+            .flatten();
         let (as_of, customers) = match in_parts {
-            Some(parts) => {
-                let as_of = parts[0].0;
-                (as_of, parts.into_iter().flat_map(|(_, c)| c).collect())
-            }
+            // Every part but the first starts inside a `[[customer]]`
+            // table, so only the first can hold the file's `as_of`.
+            Some(parts) => (parts[0].0, parts.into_iter().flat_map(|(_, c)| c).collect()),
             None => read_customers(&doc)?,
         };
         let mut first_seen: HashMap<&str, &Range<usize>> = HashMap::with_capacity(customers.len());
