@@ -78,7 +78,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The hash a line must carry, computed as `host/LOG.md` says: SHA-256 of
+/// The hash a line must carry, computed as `host/audit/LOG.md` says: SHA-256 of
 /// the line with its final `,"hash":"…"` member cut out.
 fn expected_hash(line: &str) -> String {
     let cut = line.rfind(",\"hash\":\"").unwrap();

@@ -9,8 +9,10 @@ use tempfile::TempDir;
 
 /// The repository root.
 pub fn root() -> PathBuf {
+    // The `verdict` package is `host/cli`.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .unwrap()
         .to_path_buf()
 }

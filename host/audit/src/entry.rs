@@ -1,0 +1,373 @@
+//! The log record: one decision and everything that made it, as one JSON
+//! line sealed into the hash chain. `host/audit/LOG.md` is the reference.
+//!
+//! A line is written member by member in a fixed order, `hash` last:
+//!
+//! ```text
+//! {"v":1,"seq":1,"time":"…","host":"1.0.0","limits":{…},"as_of":"2026-11-23",
+//!  "policy":"…","plugin_version":"…","module_sha256":"…","params_sha256":"…",
+//!  "input":{…},"decision":{…},"prev":"…","hash":"…"}
+//! ```
+//!
+//! `hash` is the SHA-256 of the line's own bytes with the `,"hash":"…"`
+//! member cut out, so checking a line needs no JSON re-encoding (which
+//! could change a number's spelling): only a suffix cut and one digest.
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use verdict_sdk::Date;
+
+use verdict_engine::{DecisionRecord, Limits, is_sha256_hex};
+
+/// The `prev` of the first record: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The record format version, the `v` of every record.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How every line ends: `,"hash":"` + 64 hex digits + `"}`.
+const HASH_MEMBER_START: &[u8] = b",\"hash\":\"";
+const PREV_MEMBER_START: &[u8] = b",\"prev\":\"";
+const HASH_SUFFIX_LEN: usize = HASH_MEMBER_START.len() + 64 + 2;
+
+/// The sandbox bounds a decision was made under: fuel, memory and stack
+/// decide whether a plugin runs out of them, so they are part of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedLimits {
+    /// Fuel per call.
+    pub fuel: u64,
+    /// Largest linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Largest guest stack, in bytes.
+    pub stack_bytes: usize,
+}
+
+impl LoggedLimits {
+    /// The decision-relevant part of a sandbox's limits.
+    #[must_use]
+    pub fn of(limits: Limits) -> LoggedLimits {
+        LoggedLimits {
+            fuel: limits.fuel,
+            memory_bytes: limits.memory_bytes,
+            stack_bytes: limits.stack_bytes,
+        }
+    }
+
+    /// Sandbox limits that decide as these did (instance count is a
+    /// capacity setting, not part of a decision).
+    #[must_use]
+    pub fn to_limits(self) -> Limits {
+        Limits {
+            fuel: self.fuel,
+            memory_bytes: self.memory_bytes,
+            stack_bytes: self.stack_bytes,
+            ..Limits::default()
+        }
+    }
+}
+
+/// What one record says, before it is sealed into the chain.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    /// Position in the log, counting from 1.
+    pub seq: u64,
+    /// When the decision was logged (RFC 3339, UTC).
+    pub time: &'a str,
+    /// The host version that decided.
+    pub host: &'a str,
+    /// The sandbox bounds.
+    pub limits: LoggedLimits,
+    /// The evaluation date.
+    pub as_of: Date,
+    /// The policy name.
+    pub policy: &'a str,
+    /// The plugin's version.
+    pub plugin_version: &'a str,
+    /// SHA-256 of the module bytes.
+    pub module_sha256: &'a str,
+    /// SHA-256 of the parameter JSON the plugin received.
+    pub params_sha256: &'a str,
+    /// The customer profile as given, a JSON object.
+    pub input: &'a str,
+    /// The decision as reported.
+    pub decision: &'a DecisionRecord,
+    /// `decision` as `serde_json` encodes it, when the caller already has
+    /// it (the bytes it printed): written as is instead of encoded again.
+    pub decision_json: Option<&'a str>,
+}
+
+/// Appends one sealed record line (ending in a newline) to `out`, chained
+/// to the record whose hash is `prev`, and returns its hash in hex. The
+/// line is encoded in place and hashed as it stands, so a batch of records
+/// costs one buffer and no copies.
+pub fn write_record(
+    out: &mut Vec<u8>,
+    fields: &Fields<'_>,
+    prev: &str,
+) -> serde_json::Result<String> {
+    let start = out.len();
+    if let Err(error) = write_canonical(out, fields, prev) {
+        out.truncate(start);
+        return Err(error);
+    }
+    let mut digest = Sha256::new_with_prefix(&out[start..]);
+    digest.update(b"}");
+    let mut hash = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(digest.finalize(), &mut hash);
+    out.extend_from_slice(HASH_MEMBER_START);
+    out.extend_from_slice(&hash);
+    out.extend_from_slice(b"\"}\n");
+    Ok(String::from_utf8_lossy(&hash).into_owned())
+}
+
+/// The canonical bytes without their closing `}`: every member up to and
+/// including `prev`.
+fn write_canonical(out: &mut Vec<u8>, fields: &Fields<'_>, prev: &str) -> serde_json::Result<()> {
+    // Writing to a Vec cannot fail; strings go through serde_json so they
+    // are escaped.
+    let _ = write!(
+        out,
+        "{{\"v\":{FORMAT_VERSION},\"seq\":{},\"time\":",
+        fields.seq
+    );
+    serde_json::to_writer(&mut *out, fields.time)?;
+    out.extend_from_slice(b",\"host\":");
+    serde_json::to_writer(&mut *out, fields.host)?;
+    out.extend_from_slice(b",\"limits\":");
+    serde_json::to_writer(&mut *out, &fields.limits)?;
+    let _ = write!(out, ",\"as_of\":\"{}\",\"policy\":", fields.as_of);
+    serde_json::to_writer(&mut *out, fields.policy)?;
+    out.extend_from_slice(b",\"plugin_version\":");
+    serde_json::to_writer(&mut *out, fields.plugin_version)?;
+    out.extend_from_slice(b",\"module_sha256\":");
+    serde_json::to_writer(&mut *out, fields.module_sha256)?;
+    out.extend_from_slice(b",\"params_sha256\":");
+    serde_json::to_writer(&mut *out, fields.params_sha256)?;
+    out.extend_from_slice(b",\"input\":");
+    out.extend_from_slice(fields.input.as_bytes());
+    out.extend_from_slice(b",\"decision\":");
+    match fields.decision_json {
+        Some(json) => out.extend_from_slice(json.as_bytes()),
+        None => serde_json::to_writer(&mut *out, fields.decision)?,
+    }
+    out.extend_from_slice(PREV_MEMBER_START);
+    out.extend_from_slice(prev.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+/// A record as read back from a log line. Text fields borrow from the line
+/// where they hold no escapes; `input` and `decision` are the exact bytes
+/// that were written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record<'a> {
+    /// The record format version.
+    pub v: u32,
+    /// Position in the log, counting from 1.
+    pub seq: u64,
+    /// When the decision was logged.
+    #[serde(borrow)]
+    #[expect(
+        dead_code,
+        reason = "checked to be present and a string when a record is read; no tool reads it yet"
+    )]
+    pub time: Cow<'a, str>,
+    /// The host version that decided.
+    #[serde(borrow)]
+    #[expect(
+        dead_code,
+        reason = "checked to be present and a string when a record is read; no tool reads it yet"
+    )]
+    pub host: Cow<'a, str>,
+    /// The sandbox bounds.
+    pub limits: LoggedLimits,
+    /// The evaluation date, `YYYY-MM-DD`.
+    #[serde(borrow)]
+    pub as_of: Cow<'a, str>,
+    /// The policy name.
+    #[serde(borrow)]
+    pub policy: Cow<'a, str>,
+    /// The plugin's version.
+    #[serde(borrow)]
+    #[expect(
+        dead_code,
+        reason = "checked to be present and a string when a record is read; no tool reads it yet"
+    )]
+    pub plugin_version: Cow<'a, str>,
+    /// SHA-256 of the module bytes.
+    #[serde(borrow)]
+    pub module_sha256: Cow<'a, str>,
+    /// SHA-256 of the parameter JSON.
+    #[serde(borrow)]
+    pub params_sha256: Cow<'a, str>,
+    /// The customer profile as given.
+    #[serde(borrow)]
+    pub input: &'a RawValue,
+    /// The decision as reported.
+    #[serde(borrow)]
+    pub decision: &'a RawValue,
+    /// The previous record's hash (64 zeros for the first).
+    #[serde(borrow)]
+    pub prev: Cow<'a, str>,
+    /// This record's hash.
+    #[serde(borrow)]
+    pub hash: Cow<'a, str>,
+}
+
+impl Record<'_> {
+    /// The evaluation date.
+    pub fn as_of(&self) -> Result<Date, String> {
+        self.as_of.parse().map_err(|e| format!("bad `as_of`: {e}"))
+    }
+
+    /// The customer's `id`, from the input.
+    pub fn customer(&self) -> Result<String, String> {
+        #[derive(Deserialize)]
+        struct Id<'a> {
+            #[serde(borrow)]
+            id: Cow<'a, str>,
+        }
+        serde_json::from_str::<Id<'_>>(self.input.get())
+            .map(|input| input.id.into_owned())
+            .map_err(|e| format!("input has no customer `id`: {e}"))
+    }
+}
+
+/// A line read back: the record, and whether its content matches its hash.
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    /// The record.
+    pub record: Record<'a>,
+    /// Whether the line's bytes hash to its `hash`.
+    pub intact: bool,
+}
+
+/// Reads one line (without its newline). An error says why the line is not
+/// a record of this format at all.
+pub fn parse(line: &[u8]) -> Result<Parsed<'_>, String> {
+    if line.is_empty() {
+        return Err("empty line".to_owned());
+    }
+    let record: Record<'_> =
+        serde_json::from_slice(line).map_err(|e| format!("not a log record: {e}"))?;
+    if record.v != FORMAT_VERSION {
+        return Err(format!(
+            "record format v{} is not v{FORMAT_VERSION}, the one this host reads",
+            record.v
+        ));
+    }
+    for (name, value) in [
+        ("hash", &record.hash),
+        ("prev", &record.prev),
+        ("module_sha256", &record.module_sha256),
+        ("params_sha256", &record.params_sha256),
+    ] {
+        if !is_sha256_hex(value) || value.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(format!("`{name}` is not a lowercase hex SHA-256"));
+        }
+    }
+    let intact = content_hash(line).is_some_and(|hash| hash == record.hash);
+    Ok(Parsed { record, intact })
+}
+
+/// The SHA-256 (hex) of a line's canonical bytes: the line without its
+/// final `,"hash":"…"` member. `None` when the line does not end with one.
+#[must_use]
+pub fn content_hash(line: &[u8]) -> Option<String> {
+    let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
+    let suffix = &line[cut..];
+    if !suffix.starts_with(HASH_MEMBER_START) || !suffix.ends_with(b"\"}") {
+        return None;
+    }
+    let mut digest = Sha256::new_with_prefix(&line[..cut]);
+    digest.update(b"}");
+    Some(hex::encode(digest.finalize()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+
+    fn decision() -> DecisionRecord {
+        DecisionRecord {
+            customer: "C-1".into(),
+            policy: "p".into(),
+            plugin_version: "1.0.0".into(),
+            module_sha256: "a".repeat(64),
+            outcome: "approve".into(),
+            value: Map::new(),
+            reasons: Vec::new(),
+        }
+    }
+
+    fn line(prev: &str) -> (Vec<u8>, String) {
+        let decision = decision();
+        let module = "a".repeat(64);
+        let params = "b".repeat(64);
+        let fields = Fields {
+            seq: 1,
+            time: "2026-01-01T00:00:00.000000Z",
+            host: "1.0.0",
+            limits: LoggedLimits::of(Limits::default()),
+            as_of: Date::new(2026, 11, 23).unwrap(),
+            policy: "p",
+            plugin_version: "1.0.0",
+            module_sha256: &module,
+            params_sha256: &params,
+            input: r#"{"id":"C-1","x":1.5}"#,
+            decision: &decision,
+            decision_json: None,
+        };
+        let mut out = b"earlier bytes stay\n".to_vec();
+        let hash = write_record(&mut out, &fields, prev).unwrap();
+        (out[19..].to_vec(), hash)
+    }
+
+    #[test]
+    fn a_sealed_line_reads_back_intact() {
+        let (out, hash) = line(GENESIS);
+        assert_eq!(out.last(), Some(&b'\n'));
+        let text = &out[..out.len() - 1];
+        let parsed = parse(text).unwrap();
+        assert!(parsed.intact);
+        assert_eq!(parsed.record.hash, hash);
+        assert_eq!(parsed.record.prev, GENESIS);
+        assert_eq!(parsed.record.input.get(), r#"{"id":"C-1","x":1.5}"#);
+        assert_eq!(parsed.record.customer().unwrap(), "C-1");
+        assert_eq!(
+            parsed.record.decision.get(),
+            serde_json::to_string(&decision()).unwrap()
+        );
+        // The documented recipe: cut the hash member, hash the rest.
+        let canonical = String::from_utf8(text.to_vec())
+            .unwrap()
+            .replace(&format!(",\"hash\":\"{hash}\""), "");
+        assert_eq!(verdict_engine::sha256_hex(canonical.as_bytes()), hash);
+    }
+
+    #[test]
+    fn an_edited_byte_breaks_the_hash() {
+        let (mut out, _) = line(GENESIS);
+        out.pop();
+        let at = out.windows(3).position(|w| w == b"1.5").unwrap();
+        out[at + 2] = b'6';
+        assert!(!parse(&out).unwrap().intact);
+    }
+
+    #[test]
+    fn prev_is_part_of_the_hash() {
+        let (_, a) = line(GENESIS);
+        let (_, b) = line(&"1".repeat(64));
+        assert_ne!(a, b);
+    }
+}

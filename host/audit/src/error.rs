@@ -1,0 +1,91 @@
+//! What stops the audit tools: unreadable files, a locked or broken log, a
+//! damaged archive.
+
+use std::path::PathBuf;
+
+use crate::problem::Problem;
+
+/// Everything that stops a log from being appended to, read or replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// A file or directory could not be read or written.
+    #[error("cannot {action} `{}`", path.display())]
+    Io {
+        /// What was being done (`read`, `write`, `lock` ...).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another process holds the log's lock.
+    #[error("`{}` is locked by another process appending to it", path.display())]
+    Locked {
+        /// The log.
+        path: PathBuf,
+    },
+    /// The log's last record fails verification, so the chain cannot be
+    /// continued.
+    #[error(
+        "cannot append to `{}`: {problem}; run `verdict log verify {}`",
+        path.display(),
+        path.display()
+    )]
+    BrokenTail {
+        /// The log.
+        path: PathBuf,
+        /// What is wrong with its last record.
+        problem: Problem,
+    },
+    /// A log record could not be read (replay and diff check the chain
+    /// first, so this points at a line of a log that changed meanwhile).
+    #[error("`{}` line {line}: {message}", path.display())]
+    Record {
+        /// The log.
+        path: PathBuf,
+        /// The line, counting from 1.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An archived module or parameter set is missing or does not match its
+    /// SHA-256.
+    #[error("archive `{}`: {message}", path.display())]
+    Archive {
+        /// The archive entry.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A previous append failed part way, so the log may end with a torn
+    /// record; nothing more is appended by this handle.
+    #[error("`{}`: an earlier append failed; refusing to append more", path.display())]
+    Poisoned {
+        /// The log.
+        path: PathBuf,
+    },
+    /// The library was called with inconsistent arguments.
+    #[error("internal error: {0}")]
+    Misuse(String),
+    /// A record could not be encoded.
+    #[error("cannot encode a log record: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The engine could not be set up or refused an archived module.
+    #[error(transparent)]
+    Engine(#[from] verdict_engine::EngineError),
+}
+
+impl AuditError {
+    /// An I/O error while doing `action` on `path`.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> AuditError {
+        let path = path.into();
+        move |source| AuditError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

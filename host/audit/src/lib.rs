@@ -1,0 +1,34 @@
+//! The audit trail: a hash-chained decision log, the archive of the module
+//! bytes and parameters that made its decisions, and the tools that check it.
+//!
+//! A [`DecisionLog`] appends one line per decision (the full input, the exact
+//! module and parameters by SHA-256, the decision as reported, a timestamp)
+//! and seals each line into a hash chain; `host/audit/LOG.md` documents the
+//! format. [`decide_logged`] is the one place the rule "durable before
+//! reported" is kept, for `verdict eval` and `verdict serve` alike.
+//! Every module and parameter set it references is kept in an [`Archive`]
+//! beside the log. [`verify`](verify::verify) checks the chain and the
+//! archive, [`replay`](replay::replay) re-runs logged decisions on the
+//! archived bytes and compares them byte for byte, and
+//! [`what_if`](whatif::what_if) runs logged inputs through other policies.
+
+#![deny(missing_docs)]
+
+pub mod archive;
+mod compare;
+mod entry;
+mod error;
+mod lines;
+pub mod log;
+mod pipeline;
+mod problem;
+pub mod replay;
+mod timestamp;
+pub mod verify;
+pub mod whatif;
+
+pub use archive::Archive;
+pub use error::AuditError;
+pub use log::DecisionLog;
+pub use pipeline::{Chunk, Work, decide_logged};
+pub use problem::{Flaw, Kind, Problem, ProblemKind};

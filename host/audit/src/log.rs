@@ -1,0 +1,376 @@
+//! Appending to a decision log: the lock that keeps writers apart, picking
+//! up the chain from the last record, archiving what decided, and syncing
+//! every batch before its decisions may be reported.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use verdict_sdk::Date;
+
+use crate::archive::{self, Archive, Kind};
+use crate::entry::{self, Fields, GENESIS, LoggedLimits};
+use crate::error::AuditError;
+use crate::problem::{Problem, ProblemKind};
+use crate::timestamp;
+use verdict_engine::{DecisionRecord, Limits, Policy, Profile};
+
+/// What to do when another process holds the log's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Fail at once with [`AuditError::Locked`].
+    No,
+    /// Block until the other process is done.
+    Yes,
+}
+
+/// One decision to log: what went in and what came out.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The evaluation date.
+    pub as_of: Date,
+    /// The policy that decided (its plugin and parameters are archived).
+    pub policy: &'a Policy,
+    /// The customer profile as given, a JSON object.
+    pub input: &'a str,
+    /// The decision as reported.
+    pub decision: &'a DecisionRecord,
+    /// `decision` as the caller printed it (`serde_json`'s encoding), if it
+    /// has it: the log then stores exactly those bytes, encoded once.
+    pub decision_json: Option<&'a str>,
+}
+
+/// A decision log open for appending, locked against other writers for as
+/// long as it is open.
+#[derive(Debug)]
+pub struct DecisionLog {
+    path: PathBuf,
+    file: File,
+    archive: Archive,
+    limits: LoggedLimits,
+    next_seq: u64,
+    head: String,
+    /// (module SHA-256, parameter JSON) already archived -> parameter SHA-256.
+    archived: Vec<(String, Arc<str>, String)>,
+    buffer: Vec<u8>,
+    poisoned: bool,
+}
+
+impl DecisionLog {
+    /// Opens (creating if needed) the log at `path` for appending decisions
+    /// made under `limits`, with its modules and parameters kept in
+    /// `archive`. Takes the log's exclusive lock, then checks the last
+    /// record (it must be whole and match its hash) to continue the chain.
+    pub fn open(
+        path: &Path,
+        archive: Archive,
+        limits: Limits,
+        wait: Wait,
+    ) -> Result<DecisionLog, AuditError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(AuditError::io("open", path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) if wait == Wait::Yes => {
+                file.lock().map_err(AuditError::io("lock", path))?;
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(AuditError::Locked {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(TryLockError::Error(source)) => {
+                return Err(AuditError::Io {
+                    action: "lock",
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+        let (next_seq, head) = match tail(&file).map_err(AuditError::io("read", path))? {
+            None => {
+                // A new file: make its name durable too.
+                if let Some(parent) = path.parent() {
+                    let parent = if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        parent
+                    };
+                    archive::sync_dir(parent)?;
+                }
+                (1, GENESIS.to_owned())
+            }
+            Some(tail) => continue_after(path, &tail)?,
+        };
+        Ok(DecisionLog {
+            path: path.to_path_buf(),
+            file,
+            archive,
+            limits: LoggedLimits::of(limits),
+            next_seq,
+            head,
+            archived: Vec::new(),
+            buffer: Vec::new(),
+            poisoned: false,
+        })
+    }
+
+    /// The log file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The archive beside it.
+    #[must_use]
+    pub fn archive(&self) -> &Archive {
+        &self.archive
+    }
+
+    /// The hash of the last record (64 zeros while the log is empty).
+    #[must_use]
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    /// How many records the log holds.
+    #[must_use]
+    pub fn records(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// Appends the decisions of `customers` × `policies` as
+    /// [`evaluate_batch`](crate::evaluate::evaluate_batch) returns them:
+    /// customers in order, and for each customer the policies in order.
+    pub fn append_grid(
+        &mut self,
+        policies: &[Arc<Policy>],
+        customers: &[(Date, &Profile)],
+        records: &[DecisionRecord],
+    ) -> Result<(), AuditError> {
+        self.append_grid_encoded(policies, customers, records, &[])
+    }
+
+    /// Like [`append_grid`](Self::append_grid), with each record's JSON as
+    /// the caller already encoded and printed it (`encoded[i]` is
+    /// `records[i]`; empty to have the log encode them).
+    pub fn append_grid_encoded(
+        &mut self,
+        policies: &[Arc<Policy>],
+        customers: &[(Date, &Profile)],
+        records: &[DecisionRecord],
+        encoded: &[String],
+    ) -> Result<(), AuditError> {
+        if records.len() != customers.len() * policies.len()
+            || !(encoded.is_empty() || encoded.len() == records.len())
+        {
+            return Err(AuditError::Misuse(format!(
+                "{} decisions ({} encoded) for {} customers and {} policies",
+                records.len(),
+                encoded.len(),
+                customers.len(),
+                policies.len()
+            )));
+        }
+        let entries: Vec<Entry<'_>> = customers
+            .iter()
+            .flat_map(|&(as_of, profile)| {
+                policies.iter().map(move |policy| (as_of, profile, policy))
+            })
+            .zip(records)
+            .enumerate()
+            .map(|(i, ((as_of, profile, policy), decision))| Entry {
+                as_of,
+                policy,
+                input: &profile.json,
+                decision,
+                decision_json: encoded.get(i).map(String::as_str),
+            })
+            .collect();
+        self.append(&entries)
+    }
+
+    /// Appends decisions. Their modules and parameters are archived first;
+    /// the records are then written and synced to disk in one go, so when
+    /// this returns they are durable and may be reported. After a failed
+    /// write the log may end torn, and this handle refuses to append more.
+    pub fn append(&mut self, entries: &[Entry<'_>]) -> Result<(), AuditError> {
+        if self.poisoned {
+            return Err(AuditError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut sources: Vec<(&Policy, String)> = Vec::new();
+        for entry in entries {
+            if !sources.iter().any(|(p, _)| std::ptr::eq(*p, entry.policy)) {
+                sources.push((entry.policy, self.archive_policy(entry.policy)?));
+            }
+        }
+        let time = timestamp::now();
+        let host = env!("CARGO_PKG_VERSION");
+        // Encoded on the calling thread, on purpose: `eval` decides the next
+        // chunk on the thread pool meanwhile, and encoding is a few
+        // microseconds per record against tens for deciding it.
+        self.buffer.clear();
+        let mut head = self.head.clone();
+        for (i, entry) in entries.iter().enumerate() {
+            let params_sha256 = sources
+                .iter()
+                .find(|(p, _)| std::ptr::eq(*p, entry.policy))
+                .map_or("", |(_, sha)| sha.as_str());
+            let fields = Fields {
+                seq: self.next_seq + i as u64,
+                time: &time,
+                host,
+                limits: self.limits,
+                as_of: entry.as_of,
+                policy: &entry.policy.name,
+                plugin_version: &entry.policy.plugin.manifest.version,
+                module_sha256: &entry.policy.plugin.sha256,
+                params_sha256,
+                input: entry.input,
+                decision: entry.decision,
+                decision_json: entry.decision_json,
+            };
+            head = entry::write_record(&mut self.buffer, &fields, &head)?;
+        }
+        let written = self
+            .file
+            .write_all(&self.buffer)
+            .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            self.poisoned = true;
+            return Err(AuditError::Io {
+                action: "append to",
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.head = head;
+        self.next_seq += entries.len() as u64;
+        Ok(())
+    }
+
+    /// Archives a policy's module and parameters (once per log handle) and
+    /// returns the parameters' SHA-256.
+    fn archive_policy(&mut self, policy: &Policy) -> Result<String, AuditError> {
+        if let Some((_, _, sha)) = self.archived.iter().find(|(module, params, _)| {
+            *module == policy.plugin.sha256 && **params == *policy.params_json
+        }) {
+            return Ok(sha.clone());
+        }
+        if !self
+            .archived
+            .iter()
+            .any(|(module, _, _)| *module == policy.plugin.sha256)
+        {
+            self.archive.store(Kind::Module, &policy.plugin.bytes)?;
+        }
+        let sha = self
+            .archive
+            .store(Kind::Params, policy.params_json.as_bytes())?;
+        self.archived.push((
+            policy.plugin.sha256.clone(),
+            policy.params_json.clone(),
+            sha.clone(),
+        ));
+        Ok(sha)
+    }
+}
+
+/// The last line of a file: its bytes, where it starts, and whether it ends
+/// with a newline. `None` for an empty file.
+struct Tail {
+    line: Vec<u8>,
+    start: u64,
+    terminated: bool,
+    file: File,
+}
+
+fn tail(file: &File) -> std::io::Result<Option<Tail>> {
+    const BLOCK: u64 = 64 << 10;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut reader = file.try_clone()?;
+    let mut last = [0u8];
+    reader.seek(SeekFrom::Start(len - 1))?;
+    reader.read_exact(&mut last)?;
+    let terminated = last[0] == b'\n';
+    let end = if terminated { len - 1 } else { len };
+    // Walk back a block at a time to the newline before the last line.
+    let mut start = end;
+    let mut line = Vec::new();
+    while start > 0 {
+        let from = start.saturating_sub(BLOCK);
+        let mut block = vec![0; usize::try_from(start - from).unwrap_or(0)];
+        reader.seek(SeekFrom::Start(from))?;
+        reader.read_exact(&mut block)?;
+        match block.iter().rposition(|&b| b == b'\n') {
+            Some(at) => {
+                block.drain(..=at);
+                block.extend_from_slice(&line);
+                line = block;
+                start = from + at as u64 + 1;
+                break;
+            }
+            None => {
+                block.extend_from_slice(&line);
+                line = block;
+                start = from;
+            }
+        }
+    }
+    Ok(Some(Tail {
+        line,
+        start,
+        terminated,
+        file: reader,
+    }))
+}
+
+/// The sequence number and hash to continue from, or why the tail is bad.
+fn continue_after(path: &Path, tail: &Tail) -> Result<(u64, String), AuditError> {
+    let kind = if tail.terminated {
+        match entry::parse(&tail.line) {
+            Err(message) => ProblemKind::Malformed(message),
+            Ok(parsed) if !parsed.intact => ProblemKind::Edited,
+            Ok(parsed) => return Ok((parsed.record.seq + 1, parsed.record.hash.into_owned())),
+        }
+    } else {
+        ProblemKind::Torn
+    };
+    let line = line_number(&tail.file, tail.start).map_err(AuditError::io("read", path))?;
+    Err(AuditError::BrokenTail {
+        path: path.to_path_buf(),
+        problem: Problem { line, kind },
+    })
+}
+
+/// The line number of the line starting at byte `start`.
+fn line_number(file: &File, start: u64) -> std::io::Result<usize> {
+    let mut reader = file.try_clone()?;
+    reader.seek(SeekFrom::Start(0))?;
+    let mut newlines = 0;
+    let mut block = vec![0; 1 << 20];
+    let mut left = start;
+    while left > 0 {
+        let want = usize::try_from(left.min(block.len() as u64)).unwrap_or(block.len());
+        let read = reader.read(&mut block[..want])?;
+        if read == 0 {
+            break;
+        }
+        newlines += block[..read].iter().filter(|&&b| b == b'\n').count();
+        left -= read as u64;
+    }
+    Ok(newlines + 1)
+}

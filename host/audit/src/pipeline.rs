@@ -1,0 +1,91 @@
+//! The one rule between deciding and reporting: a decision is durable in
+//! the decision log before anyone is told it was made. `verdict eval` and
+//! `verdict serve` both decide through [`decide_logged`].
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use verdict_engine::{DecisionRecord, Policy, Profile, par_evaluate_batch};
+use verdict_sdk::Date;
+
+use crate::error::AuditError;
+use crate::log::DecisionLog;
+
+/// Customers, each with its evaluation date.
+pub type Work<'a> = [(Date, &'a Profile)];
+
+/// One chunk of decisions, durable in the log (when there is one) and
+/// ready to report.
+#[derive(Debug)]
+pub struct Chunk<'a> {
+    /// The customers decided, in order.
+    pub work: &'a Work<'a>,
+    /// Their decisions: customers in order, and for each customer the
+    /// policies in order.
+    pub records: Vec<DecisionRecord>,
+    /// Each record's JSON (`serde_json`'s encoding, the very bytes the log
+    /// stores) when encoding was asked for; else empty.
+    pub encoded: Vec<String>,
+}
+
+/// Decides `work` under `policies` in chunks of `chunk` customers (each
+/// chunk over every core), appends each chunk to `log` when there is one —
+/// written and synced — and only then hands it to `report`, in order.
+/// While one chunk is logged and reported, the next is decided. With
+/// `encode`, every record is encoded to JSON once, in parallel, for both the
+/// log and the caller.
+///
+/// When logging fails, the chunk is not reported and nothing more is
+/// decided; chunks reported before stay reported (they are in the log).
+pub fn decide_logged<'w, E>(
+    policies: &[Arc<Policy>],
+    work: &'w Work<'w>,
+    chunk: usize,
+    mut log: Option<&mut DecisionLog>,
+    encode: bool,
+    mut report: impl FnMut(Chunk<'w>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<AuditError> + Send,
+{
+    let encode = encode || log.is_some();
+    let decide = |work: &'w Work<'w>| -> Result<Chunk<'w>, AuditError> {
+        let records = par_evaluate_batch(policies, work);
+        let encoded = if encode {
+            records
+                .par_iter()
+                .map(serde_json::to_string)
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(Chunk {
+            work,
+            records,
+            encoded,
+        })
+    };
+    let mut chunks = work.chunks(chunk.max(1));
+    let mut decided = chunks.next().map(decide).transpose()?;
+    while let Some(current) = decided.take() {
+        decided = std::thread::scope(|scope| -> Result<_, E> {
+            let decide = &decide;
+            let next = chunks.next().map(|next| scope.spawn(move || decide(next)));
+            if let Some(log) = log.as_deref_mut() {
+                log.append_grid_encoded(
+                    policies,
+                    current.work,
+                    &current.records,
+                    &current.encoded,
+                )?;
+            }
+            report(current)?;
+            match next.map(std::thread::ScopedJoinHandle::join) {
+                None => Ok(None),
+                Some(Ok(decided)) => Ok(Some(decided?)),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+            }
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! Replay: re-running logged decisions on the archived module bytes and
+//! parameters that made them, and comparing the decision bytes.
+//!
+//! Nothing outside the log and its archive is read: not the policy files,
+//! not the plugins in the working tree. Each distinct (limits, module) is
+//! compiled once; decisions run in parallel, each in its own fresh instance.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use verdict_sdk::Date;
+
+use crate::archive::{Archive, Kind};
+use crate::compare::{Difference, differences, first_byte_difference};
+use crate::entry::{self, LoggedLimits};
+use crate::error::AuditError;
+use crate::lines::{Batch, Lines};
+use verdict_engine::{ModuleCache, Plugin, Sandbox, chain_text, decide};
+
+/// Which logged decisions to replay; empty lists select everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Only these customers.
+    pub customers: Vec<String>,
+    /// Only these policies.
+    pub policies: Vec<String>,
+    /// Only lines in this inclusive range (counting from 1).
+    pub lines: Option<(usize, usize)>,
+}
+
+impl Selection {
+    fn wants_line(&self, line: usize) -> bool {
+        self.lines
+            .is_none_or(|(first, last)| (first..=last).contains(&line))
+    }
+
+    fn wants(&self, customer: &str, policy: &str) -> bool {
+        (self.customers.is_empty() || self.customers.iter().any(|c| c == customer))
+            && (self.policies.is_empty() || self.policies.iter().any(|p| p == policy))
+    }
+}
+
+/// What a replay found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Decisions re-run.
+    pub replayed: usize,
+    /// Decisions whose bytes came out identical.
+    pub identical: usize,
+    /// Decisions that came out different.
+    pub mismatches: Vec<Mismatch>,
+    /// Decisions that could not be re-run (archive entry missing, module
+    /// refused).
+    pub unreplayable: Vec<Unreplayable>,
+}
+
+impl Report {
+    /// Whether every selected decision was re-run and came out identical.
+    #[must_use]
+    pub fn all_identical(&self) -> bool {
+        self.mismatches.is_empty() && self.unreplayable.is_empty()
+    }
+}
+
+/// A decision that came out different on replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    /// The log line, counting from 1.
+    pub line: usize,
+    /// The customer's `id`.
+    pub customer: String,
+    /// The policy.
+    pub policy: String,
+    /// The decision as logged.
+    pub logged: String,
+    /// The decision as replayed.
+    pub replayed: String,
+    /// Where they differ, field by field.
+    pub differences: Vec<Difference>,
+    /// The first differing byte, for differences JSON values hide (such as
+    /// how a number is spelled).
+    pub first_byte: Option<usize>,
+}
+
+/// A decision that could not be re-run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreplayable {
+    /// The log line, counting from 1.
+    pub line: usize,
+    /// The customer's `id`.
+    pub customer: String,
+    /// The policy.
+    pub policy: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One selected decision, with what it needs to run.
+struct Job<'a> {
+    line: usize,
+    customer: String,
+    policy: String,
+    as_of: Date,
+    limits: LoggedLimits,
+    module: String,
+    params: String,
+    input: &'a str,
+    logged: &'a str,
+}
+
+enum Outcome {
+    Identical,
+    Mismatch(Mismatch),
+    Unreplayable(Unreplayable),
+}
+
+/// Compiled modules and parameter sets read from the archive, each once.
+struct Resources<'a> {
+    archive: &'a Archive,
+    cache: &'a ModuleCache,
+    sandboxes: HashMap<LoggedLimits, Result<Sandbox, String>>,
+    plugins: HashMap<(LoggedLimits, String), Result<Arc<Plugin>, String>>,
+    params: HashMap<String, Result<Arc<str>, String>>,
+}
+
+impl Resources<'_> {
+    fn load(&mut self, job: &Job<'_>) {
+        let key = (job.limits, job.module.clone());
+        if !self.plugins.contains_key(&key) {
+            let sandbox = self.sandboxes.entry(job.limits).or_insert_with(|| {
+                Sandbox::new(job.limits.to_limits(), self.cache.clone()).map_err(|e| chain_text(&e))
+            });
+            let plugin = sandbox.clone().and_then(|sandbox| {
+                let bytes = self
+                    .archive
+                    .fetch(Kind::Module, &job.module)
+                    .map_err(|e| e.to_string())?;
+                let path = self.archive.path(Kind::Module, &job.module);
+                Plugin::from_bytes(&sandbox, &path, bytes.into())
+                    .map(Arc::new)
+                    .map_err(|e| chain_text(&e))
+            });
+            self.plugins.insert(key, plugin);
+        }
+        if !self.params.contains_key(&job.params) {
+            let params = self
+                .archive
+                .fetch(Kind::Params, &job.params)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    String::from_utf8(bytes)
+                        .map(Arc::from)
+                        .map_err(|_| "archived parameters are not UTF-8".to_owned())
+                });
+            self.params.insert(job.params.clone(), params);
+        }
+    }
+
+    fn run(&self, job: &Job<'_>, buffer: &mut Vec<u8>) -> Outcome {
+        let unreplayable = |reason: &str| {
+            Outcome::Unreplayable(Unreplayable {
+                line: job.line,
+                customer: job.customer.clone(),
+                policy: job.policy.clone(),
+                reason: reason.to_owned(),
+            })
+        };
+        let plugin = match self.plugins.get(&(job.limits, job.module.clone())) {
+            Some(Ok(plugin)) => plugin,
+            Some(Err(reason)) => return unreplayable(reason),
+            None => return unreplayable("module not loaded"),
+        };
+        let params = match self.params.get(&job.params) {
+            Some(Ok(params)) => params,
+            Some(Err(reason)) => return unreplayable(reason),
+            None => return unreplayable("parameters not loaded"),
+        };
+        let record = decide(
+            plugin,
+            &job.policy,
+            params,
+            job.as_of,
+            &job.customer,
+            job.input,
+            buffer,
+        );
+        let replayed = match serde_json::to_string(&record) {
+            Ok(text) => text,
+            Err(e) => return unreplayable(&format!("cannot encode the replayed decision: {e}")),
+        };
+        if replayed == job.logged {
+            return Outcome::Identical;
+        }
+        let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+        Outcome::Mismatch(Mismatch {
+            line: job.line,
+            customer: job.customer.clone(),
+            policy: job.policy.clone(),
+            differences: differences(&parse(job.logged), &parse(&replayed)),
+            first_byte: first_byte_difference(job.logged, &replayed),
+            logged: job.logged.to_owned(),
+            replayed,
+        })
+    }
+}
+
+/// Re-runs the selected decisions of the log at `path` on the modules and
+/// parameters in `archive`. Check the log with
+/// [`verify`](crate::verify::verify) first: this reads records, it
+/// does not check their chain. Modules are compiled through `cache`.
+pub fn replay(
+    path: &Path,
+    archive: &Archive,
+    cache: &ModuleCache,
+    selection: &Selection,
+) -> Result<Report, AuditError> {
+    let mut lines = Lines::open(path)?;
+    let mut resources = Resources {
+        archive,
+        cache,
+        sandboxes: HashMap::new(),
+        plugins: HashMap::new(),
+        params: HashMap::new(),
+    };
+    let mut report = Report::default();
+    while let Some(batch) = lines.next_batch()? {
+        let jobs = select(path, &batch, selection)?;
+        for job in &jobs {
+            resources.load(job);
+        }
+        let outcomes: Vec<Outcome> = jobs
+            .par_iter()
+            .with_min_len(16)
+            .map_init(Vec::new, |buffer, job| resources.run(job, buffer))
+            .collect();
+        report.replayed += outcomes.len();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Identical => report.identical += 1,
+                Outcome::Mismatch(mismatch) => report.mismatches.push(mismatch),
+                Outcome::Unreplayable(failure) => report.unreplayable.push(failure),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The selected records of a batch, read.
+fn select<'a>(
+    path: &Path,
+    batch: &'a Batch,
+    selection: &Selection,
+) -> Result<Vec<Job<'a>>, AuditError> {
+    let jobs: Vec<Option<Job<'a>>> = (0..batch.len())
+        .into_par_iter()
+        .with_min_len(64)
+        .filter(|&i| selection.wants_line(batch.first_line() + i))
+        .map(|i| {
+            let line = batch.first_line() + i;
+            let error = |message: String| AuditError::Record {
+                path: path.to_path_buf(),
+                line,
+                message,
+            };
+            let record = entry::parse(batch.line(i)).map_err(error)?.record;
+            let customer = record.customer().map_err(error)?;
+            if !selection.wants(&customer, &record.policy) {
+                return Ok(None);
+            }
+            Ok(Some(Job {
+                line,
+                as_of: record.as_of().map_err(error)?,
+                customer,
+                policy: record.policy.into_owned(),
+                limits: record.limits,
+                module: record.module_sha256.into_owned(),
+                params: record.params_sha256.into_owned(),
+                input: record.input.get(),
+                logged: record.decision.get(),
+            }))
+        })
+        .collect::<Result<_, AuditError>>()?;
+    Ok(jobs.into_iter().flatten().collect())
+}

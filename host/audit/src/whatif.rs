@@ -1,0 +1,230 @@
+//! The what-if diff: logged inputs run through other policies (a new
+//! plugin version, new parameters), and which decisions would change.
+//!
+//! A decision changes when its outcome, values or reasons differ; the
+//! plugin version and module SHA-256 are expected to differ and are not
+//! counted. Logged decisions whose policy the other set lacks are skipped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use verdict_sdk::Date;
+
+use crate::compare::{Difference, differences};
+use crate::entry;
+use crate::error::AuditError;
+use crate::lines::Lines;
+use verdict_engine::{DecisionRecord, Policy, PolicySet, decide};
+
+/// What running the logged inputs through other policies would change.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WhatIf {
+    /// Logged decisions re-decided.
+    pub compared: usize,
+    /// Of those, how many would change.
+    pub changed: usize,
+    /// Per policy, in name order.
+    pub policies: Vec<PolicyChanges>,
+    /// Logged decisions whose policy the other set lacks, per policy.
+    pub skipped: Vec<Skipped>,
+    /// Every decision that would change, in log order.
+    pub changes: Vec<Change>,
+}
+
+/// The changes for one policy.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PolicyChanges {
+    /// The policy.
+    pub policy: String,
+    /// The version of the plugin it would now run.
+    pub version: String,
+    /// Logged decisions re-decided.
+    pub compared: usize,
+    /// Of those, how many would change.
+    pub changed: usize,
+    /// Changed decisions by outcome before and after (the same outcome
+    /// when only values or reasons change).
+    pub transitions: Vec<Transition>,
+}
+
+/// How many changed decisions went from one outcome to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    /// The logged outcome.
+    pub from: String,
+    /// The outcome now.
+    pub to: String,
+    /// How many decisions.
+    pub count: usize,
+}
+
+/// Logged decisions left out because their policy is not in the set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The policy.
+    pub policy: String,
+    /// How many decisions.
+    pub decisions: usize,
+}
+
+/// One decision that would change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// The log line, counting from 1.
+    pub line: usize,
+    /// The customer's `id`.
+    pub customer: String,
+    /// The policy.
+    pub policy: String,
+    /// The logged outcome.
+    pub from: String,
+    /// The outcome now.
+    pub to: String,
+    /// The logged plugin version.
+    pub from_version: String,
+    /// The plugin version now.
+    pub to_version: String,
+    /// What differs in the outcome, values and reasons.
+    pub differences: Vec<Difference>,
+}
+
+/// Changed decisions by (old outcome, new outcome).
+type Transitions = BTreeMap<(String, String), usize>;
+
+/// A logged decision to re-decide.
+struct Job<'a> {
+    line: usize,
+    customer: String,
+    as_of: Date,
+    input: &'a str,
+    logged: DecisionRecord,
+    policy: &'a Arc<Policy>,
+}
+
+/// Runs the inputs of the log at `path` through `set` and reports which
+/// decisions would change.
+pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
+    let by_name: HashMap<&str, &Arc<Policy>> = set
+        .policies()
+        .iter()
+        .map(|policy| (policy.name.as_str(), policy))
+        .collect();
+    let mut per_policy: BTreeMap<String, (PolicyChanges, Transitions)> = BTreeMap::new();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut report = WhatIf::default();
+    let mut lines = Lines::open(path)?;
+    while let Some(batch) = lines.next_batch()? {
+        let read: Vec<Result<Job<'_>, String>> = (0..batch.len())
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|i| {
+                let line = batch.first_line() + i;
+                let error = |message: String| AuditError::Record {
+                    path: path.to_path_buf(),
+                    line,
+                    message,
+                };
+                let record = entry::parse(batch.line(i)).map_err(error)?.record;
+                let Some(&policy) = by_name.get(record.policy.as_ref()) else {
+                    return Ok(Err(record.policy.into_owned()));
+                };
+                let logged = serde_json::from_str(record.decision.get())
+                    .map_err(|e| error(format!("the logged decision does not read back: {e}")))?;
+                Ok(Ok(Job {
+                    line,
+                    customer: record.customer().map_err(error)?,
+                    as_of: record.as_of().map_err(error)?,
+                    input: record.input.get(),
+                    logged,
+                    policy,
+                }))
+            })
+            .collect::<Result<_, AuditError>>()?;
+        let mut jobs = Vec::with_capacity(read.len());
+        for job in read {
+            match job {
+                Ok(job) => jobs.push(job),
+                Err(policy) => *skipped.entry(policy).or_default() += 1,
+            }
+        }
+        let changes: Vec<Option<Change>> = jobs
+            .par_iter()
+            .with_min_len(16)
+            .map_init(Vec::new, |buffer, job| compare(job, buffer))
+            .collect();
+        for (job, change) in jobs.iter().zip(changes) {
+            let (summary, transitions) =
+                per_policy
+                    .entry(job.policy.name.clone())
+                    .or_insert_with(|| {
+                        (
+                            PolicyChanges {
+                                policy: job.policy.name.clone(),
+                                version: job.policy.plugin.manifest.version.clone(),
+                                ..PolicyChanges::default()
+                            },
+                            BTreeMap::new(),
+                        )
+                    });
+            summary.compared += 1;
+            report.compared += 1;
+            if let Some(change) = change {
+                summary.changed += 1;
+                report.changed += 1;
+                *transitions
+                    .entry((change.from.clone(), change.to.clone()))
+                    .or_default() += 1;
+                report.changes.push(change);
+            }
+        }
+    }
+    report.policies = per_policy
+        .into_values()
+        .map(|(mut summary, transitions)| {
+            summary.transitions = transitions
+                .into_iter()
+                .map(|((from, to), count)| Transition { from, to, count })
+                .collect();
+            summary
+        })
+        .collect();
+    report.skipped = skipped
+        .into_iter()
+        .map(|(policy, decisions)| Skipped { policy, decisions })
+        .collect();
+    Ok(report)
+}
+
+/// Re-decides one logged decision; `Some` when it would change.
+fn compare(job: &Job<'_>, buffer: &mut Vec<u8>) -> Option<Change> {
+    let policy = job.policy;
+    let now = decide(
+        &policy.plugin,
+        &policy.name,
+        &policy.params_json,
+        job.as_of,
+        &job.customer,
+        job.input,
+        buffer,
+    );
+    let gist =
+        |r: &DecisionRecord| json!({"outcome": r.outcome, "value": r.value, "reasons": r.reasons});
+    let found = differences(&gist(&job.logged), &gist(&now));
+    if found.is_empty() {
+        return None;
+    }
+    Some(Change {
+        line: job.line,
+        customer: job.customer.clone(),
+        policy: policy.name.clone(),
+        from: job.logged.outcome.clone(),
+        to: now.outcome,
+        from_version: job.logged.plugin_version.clone(),
+        to_version: now.plugin_version,
+        differences: found,
+    })
+}

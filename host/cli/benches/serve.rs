@@ -1,0 +1,403 @@
+//! `verdict serve` under load on loopback: requests per second and p50/p99
+//! latency of single-customer requests against the three reference
+//! policies, with and without a policy swap every second, and the time from
+//! a file change to the new version serving.
+//!
+//! Starts the release `verdict` binary on 127.0.0.1 with a free port; every
+//! request goes to that port only, and every loop is bounded in time.
+//! Needs the plugins built: `cargo plugins`. Run: `cargo bench -p verdict
+//! --bench serve`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "a bench reports and fails loudly"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long each load phase runs.
+const PHASE: Duration = Duration::from_secs(10);
+/// Connections of the closed-loop throughput phases.
+const CONNECTIONS: usize = 4;
+/// Request rate of the moderate-load phases (open loop).
+const MODERATE_RATE: u32 = 500;
+/// File changes timed until the new version serves.
+const CHANGES: usize = 10;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn module(name: &str) -> PathBuf {
+    let path = root()
+        .join("target/wasm32-unknown-unknown/plugin")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo plugins` first",
+        path.display()
+    );
+    path
+}
+
+/// The shipped bindings, pointed at the built modules; staff-allowance at
+/// `staff` with `staff_limit_usd = limit`.
+fn write_bindings(dir: &Path, staff: &Path, limit: u32) {
+    for name in ["loan-rates", "product-ladder"] {
+        let text =
+            std::fs::read_to_string(root().join("policies").join(format!("{name}.toml"))).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.toml")),
+            retarget(&text, &module(&name.replace('-', "_"))),
+        )
+        .unwrap();
+    }
+    write_staff(dir, staff, limit);
+}
+
+/// Replaces the staff-allowance binding in one step (write aside, rename).
+fn write_staff(dir: &Path, staff: &Path, limit: u32) {
+    let text = std::fs::read_to_string(root().join("policies/staff-allowance.toml")).unwrap();
+    let text = retarget(&text, staff).replace(
+        "staff_limit_usd = 2000",
+        &format!("staff_limit_usd = {limit}"),
+    );
+    let aside = dir.join(".staff-allowance.toml.tmp");
+    std::fs::write(&aside, text).unwrap();
+    std::fs::rename(aside, dir.join("staff-allowance.toml")).unwrap();
+}
+
+fn retarget(binding: &str, plugin: &Path) -> String {
+    binding
+        .lines()
+        .map(|line| {
+            if line.starts_with("plugin") {
+                format!("plugin = {:?}", plugin.display().to_string())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Two staff-allowance modules with different bytes (the second carries an
+/// extra custom section), so a swap between them is a real module change.
+fn staff_modules(dir: &Path) -> [PathBuf; 2] {
+    let bytes = std::fs::read(module("staff_allowance")).unwrap();
+    let mut other = bytes.clone();
+    let name = b"verdict-bench";
+    other.push(0); // custom section
+    other.push((1 + name.len() + 4) as u8);
+    other.push(name.len() as u8);
+    other.extend_from_slice(name);
+    other.extend_from_slice(b"v2\0\0");
+    let paths = [
+        dir.join("modules/staff-a.wasm"),
+        dir.join("modules/staff-b.wasm"),
+    ];
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    std::fs::write(&paths[0], bytes).unwrap();
+    std::fs::write(&paths[1], other).unwrap();
+    paths
+}
+
+fn start(dir: &Path, args: &[&std::ffi::OsStr]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--policies"])
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("the service prints its address")
+        .to_owned();
+    Server { child, base }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+fn customer(i: usize) -> String {
+    json!({
+        "customer": {
+            "id": format!("B-{i}"),
+            "birth_date": format!("{}-03-15", 1950 + i % 60),
+            "products": ["student-account"],
+            "stay": {"recovery_spent_usd": 1200.0, "requested_recovery_usd": 300.0, "requested_by": "staff"},
+            "loan_request": {"type": "car", "amount_usd": 15000},
+        },
+        "as_of": "2026-11-23",
+    })
+    .to_string()
+}
+
+/// Sends one request; its latency in seconds.
+fn request(agent: &ureq::Agent, url: &str, body: &str) -> f64 {
+    let started = Instant::now();
+    let mut response = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = response.status();
+    let text = response.body_mut().read_to_string().unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(status, 200, "{text}");
+    seconds
+}
+
+/// Latencies of one phase, and its requests per second.
+struct Phase {
+    latencies: Vec<f64>,
+    rate: f64,
+}
+
+impl Phase {
+    fn percentile(&self, p: f64) -> f64 {
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[index] * 1e3
+    }
+
+    fn row(&self, name: &str) -> String {
+        format!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            self.rate,
+            self.percentile(0.50),
+            self.percentile(0.99),
+            self.latencies.last().unwrap() * 1e3
+        )
+    }
+}
+
+/// `clients` threads send requests for `PHASE`: back to back (closed loop)
+/// when `rate` is `None`, else together `rate` requests per second on a
+/// fixed schedule (open loop).
+fn load(server: &Server, clients: usize, rate: Option<u32>) -> Phase {
+    let url = format!("{}/v1/evaluate", server.base);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|client| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let agent = agent();
+                let interval =
+                    rate.map(|rate| Duration::from_secs_f64(clients as f64 / f64::from(rate)));
+                let mut latencies = Vec::new();
+                let mut next = Instant::now();
+                let mut i = client;
+                while started.elapsed() < PHASE {
+                    if let Some(interval) = interval {
+                        next += interval;
+                        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
+                    latencies.push(request(&agent, &url, &customer(i)));
+                    i += clients;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<f64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    Phase {
+        rate: latencies.len() as f64 / elapsed,
+        latencies,
+    }
+}
+
+/// Runs `phase` while a binding change (parameters and module) lands every
+/// second; returns it and the number of changes.
+fn with_swaps(dir: &Path, modules: &[PathBuf; 2], phase: impl FnOnce() -> Phase) -> (Phase, usize) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (dir, modules, stop) = (dir.to_path_buf(), modules.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut swaps = 0;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                swaps += 1;
+                write_staff(&dir, &modules[swaps % 2], 2000 + 100 * (swaps as u32 % 2));
+            }
+            swaps
+        })
+    };
+    let result = phase();
+    stop.store(true, Ordering::Relaxed);
+    (result, swapper.join().unwrap())
+}
+
+/// Times file change -> first response from the new version, `CHANGES`
+/// times; answers the sorted times in milliseconds.
+fn change_to_serving(server: &Server, dir: &Path, modules: &[PathBuf; 2]) -> Vec<f64> {
+    let agent = agent();
+    let url = format!("{}/v1/evaluate", server.base);
+    let body = customer(7);
+    let mut times = Vec::new();
+    for change in 0..CHANGES {
+        std::thread::sleep(Duration::from_millis(300));
+        let limit = 3000 + change as u32;
+        let started = Instant::now();
+        write_staff(dir, &modules[change % 2], limit);
+        loop {
+            let mut response = agent.post(&url).send(&body).unwrap();
+            let records: Value =
+                serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+            let serving = records.as_array().unwrap().iter().any(|r| {
+                r["policy"] == "staff-allowance" && r["value"]["limit_usd"] == f64::from(limit)
+            });
+            if serving {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "change {change} never went live"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    times
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("serve: bench");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let modules = staff_modules(dir.path());
+    write_bindings(dir.path(), &modules[0], 2000);
+    let server = start(dir.path(), &[]);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "verdict serve on {} ({cores} cores, load average before: {}), 3 reference policies, \
+         single-customer requests, {PHASE:?} per phase",
+        server.base,
+        load_average()
+    );
+
+    // Warm up: connections, caches, both module versions compiled.
+    load_briefly(&server);
+    write_staff(dir.path(), &modules[1], 2100);
+    std::thread::sleep(Duration::from_millis(500));
+    load_briefly(&server);
+    write_staff(dir.path(), &modules[0], 2000);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let moderate = load(&server, 2, Some(MODERATE_RATE));
+    let (moderate_swapping, swaps_a) = with_swaps(dir.path(), &modules, || {
+        load(&server, 2, Some(MODERATE_RATE))
+    });
+    let saturated = load(&server, CONNECTIONS, None);
+    let (saturated_swapping, swaps_b) =
+        with_swaps(dir.path(), &modules, || load(&server, CONNECTIONS, None));
+    let changes = change_to_serving(&server, dir.path(), &modules);
+    drop(server);
+
+    // The same service appending every decision to a decision log, synced
+    // before each response.
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("decisions.jsonl");
+    let logging = start(dir.path(), &["--log".as_ref(), log.as_os_str()]);
+    load_briefly(&logging);
+    let logged_moderate = load(&logging, 2, Some(MODERATE_RATE));
+    let logged = load(&logging, CONNECTIONS, None);
+    drop(logging);
+
+    println!();
+    println!("| load | requests/s | p50 ms | p99 ms | max ms |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "{}",
+        moderate.row(&format!("moderate: {MODERATE_RATE} req/s, 2 clients"))
+    );
+    println!(
+        "{}",
+        moderate_swapping.row(&format!("moderate, swap every second ({swaps_a} swaps)"))
+    );
+    println!(
+        "{}",
+        saturated.row(&format!("saturated: {CONNECTIONS} clients back to back"))
+    );
+    println!(
+        "{}",
+        saturated_swapping.row(&format!("saturated, swap every second ({swaps_b} swaps)"))
+    );
+    println!(
+        "{}",
+        logged_moderate.row("moderate, with `--log` (fsync per request)")
+    );
+    println!("{}", logged.row("saturated, with `--log`"));
+    println!();
+    println!(
+        "throughput during swaps: {:.1}% of without",
+        100.0 * saturated_swapping.rate / saturated.rate
+    );
+    println!(
+        "file change -> new version serving ({CHANGES} changes, 200 ms debounce included): median {:.0} ms, max {:.0} ms",
+        changes[changes.len() / 2],
+        changes.last().unwrap()
+    );
+    println!("load average after: {}", load_average());
+}
+
+/// The 1-minute load average, when the system tells it: other work on the
+/// machine skews latency.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn load_briefly(server: &Server) {
+    let agent = agent();
+    let url = format!("{}/v1/evaluate", server.base);
+    for i in 0..500 {
+        request(&agent, &url, &customer(i));
+    }
+}

@@ -1,0 +1,100 @@
+//! `verdict diff`: run logged inputs through other policies and report
+//! which decisions would change.
+
+use std::io::Write;
+
+use verdict_audit::verify::verify;
+use verdict_audit::whatif::{WhatIf, what_if};
+use verdict_config::load_policies;
+use verdict_engine::Limits;
+
+use crate::cli::{DiffArgs, ReportFormat};
+use crate::commands;
+use crate::exit::Status;
+
+/// Runs `verdict diff`.
+pub fn run(args: &DiffArgs) -> anyhow::Result<Status> {
+    let sandbox = commands::sandbox(Limits::default())?;
+    let set = load_policies(&sandbox, &args.policies, &[])?;
+    let check = verify(&args.log, None, None)?;
+    if let Some(problem) = check.problem {
+        anyhow::bail!(
+            "`{}` fails verification: {problem}; run `verdict log verify {}`",
+            args.log.display(),
+            args.log.display()
+        );
+    }
+    let report = what_if(&args.log, &set)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Table => print_table(&mut out, &report, args)?,
+    }
+    Ok(Status::Success)
+}
+
+fn print_table(out: &mut impl Write, report: &WhatIf, args: &DiffArgs) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} logged decisions re-decided with the policies in `{}`: {} would change",
+        report.compared,
+        args.policies.display(),
+        report.changed
+    )?;
+    for policy in &report.policies {
+        writeln!(
+            out,
+            "\n{} (now {}): {} compared, {} changed",
+            policy.policy, policy.version, policy.compared, policy.changed
+        )?;
+        for transition in &policy.transitions {
+            let note = if transition.from == transition.to {
+                "   (values or reasons only)"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {} -> {}: {}{note}",
+                transition.from, transition.to, transition.count
+            )?;
+        }
+    }
+    for skipped in &report.skipped {
+        writeln!(
+            out,
+            "\n{}: {} decisions skipped (no such policy in `{}`)",
+            skipped.policy,
+            skipped.decisions,
+            args.policies.display()
+        )?;
+    }
+    if !report.changes.is_empty() {
+        writeln!(out, "\nchanged decisions:")?;
+    }
+    for change in &report.changes {
+        writeln!(
+            out,
+            "line {}  {}  {}  {} -> {}",
+            change.line, change.customer, change.policy, change.from, change.to
+        )?;
+        // Messages are long and follow the codes and values; JSON has them.
+        let (messages, shown): (Vec<_>, Vec<_>) = change
+            .differences
+            .iter()
+            .partition(|d| d.path.starts_with("reasons[") && d.path.ends_with(".message"));
+        for difference in shown {
+            writeln!(out, "    {difference}")?;
+        }
+        if !messages.is_empty() {
+            writeln!(
+                out,
+                "    (reason messages changed too; --format json shows them)"
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! `verdict eval`: evaluate profiles against the loaded policies.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use verdict_audit::decide_logged;
+use verdict_config::{Profiles, load_policies};
+use verdict_engine::{Limits, Profile};
+use verdict_sdk::Date;
+
+use crate::cli::{EvalArgs, Format};
+use crate::commands;
+use crate::exit::{PartWay, Status};
+use crate::output::{self, RecordWriter};
+
+/// Customers evaluated (in parallel) between two writes of output: bounds
+/// memory on huge files while keeping every core busy.
+const CHUNK: usize = 8192;
+
+/// Runs `verdict eval`.
+pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
+    let sandbox = commands::sandbox(Limits::default())?;
+    let set = load_policies(&sandbox, &args.policies, &[])?;
+    let policies = set.select(&args.policy)?;
+    let files = profile_files(&args.policies, &args.profiles)?;
+    // Every file is read and checked before anything is evaluated.
+    let profiles = files
+        .iter()
+        .map(|path| Profiles::load(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let today = today_utc()?;
+    let mut work: Vec<(Date, &Profile)> = Vec::new();
+    for file in &profiles {
+        let as_of = args.as_of.or(file.as_of).unwrap_or(today);
+        file.check_born_by(as_of)?;
+        work.extend(file.customers.iter().map(|customer| (as_of, customer)));
+    }
+    tracing::info!(
+        customers = work.len(),
+        policies = policies.len(),
+        "evaluating"
+    );
+
+    // Opened only once the input is known good, so bad input creates no log.
+    let mut log = match &args.log {
+        Some(path) => Some(commands::log::open_for_append(path, sandbox.limits())?),
+        None => None,
+    };
+
+    let stdout = std::io::stdout();
+    let mut writer = RecordWriter::new(args.format, stdout.lock(), &work, &policies);
+    let progress = output::progress_bar((work.len() * policies.len()) as u64);
+    let mut errors = 0usize;
+    // Records are encoded to JSON once, in parallel with the decisions, for
+    // both the output and the log: the log holds the very bytes printed.
+    decide_logged(
+        &policies,
+        &work,
+        CHUNK,
+        log.as_mut(),
+        args.format != Format::Table,
+        |chunk| -> anyhow::Result<()> {
+            errors += chunk.records.iter().filter(|r| r.is_error()).count();
+            writer.write(&chunk.records, &chunk.encoded)?;
+            progress.inc(chunk.records.len() as u64);
+            Ok(())
+        },
+    )
+    .context(PartWay)?;
+    progress.finish_and_clear();
+    writer.finish().context(PartWay)?;
+    Ok(if errors > 0 {
+        Status::Failure
+    } else {
+        Status::Success
+    })
+}
+
+/// The profiles files to read: those given, else `DIR/profiles/*.toml`.
+fn profile_files(policies: &Path, given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    let dir = policies.join("profiles");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot read sample profiles in `{}`", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "`{}` holds no profiles files; pass --profiles FILE",
+        dir.display()
+    );
+    Ok(files)
+}
+
+/// Today's date in UTC.
+fn today_utc() -> anyhow::Result<Date> {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs();
+    Ok(Date::from_unix_days(i64::try_from(seconds / 86_400)?)?)
+}

@@ -1,0 +1,73 @@
+//! `verdict serve`: the policies as an HTTP service.
+
+use std::io::Write;
+
+use anyhow::Context;
+use verdict_audit::log::Wait;
+use verdict_audit::{Archive, AuditError, DecisionLog};
+use verdict_serve::{Config, ServeError, Server, Token, shutdown_signal};
+
+use crate::commands;
+
+use crate::cli::ServeArgs;
+use crate::exit::Status;
+
+/// Runs `verdict serve` until SIGTERM or Ctrl-C.
+pub fn run(args: &ServeArgs) -> anyhow::Result<Status> {
+    let token = Token::from_file_or_env(args.token_file.as_deref())?;
+    if token.is_none() {
+        tracing::warn!(
+            "no token (--token-file or VERDICT_TOKEN): reload and rollback requests will be refused"
+        );
+    }
+    let mut config = Config::new(args.listen, args.policies.clone());
+    config.token = token;
+    config.cache = commands::module_cache();
+    if let Some(path) = &args.log {
+        let log = DecisionLog::open(path, Archive::beside(path), config.limits, Wait::No).map_err(
+            |error| match error {
+                AuditError::Locked { .. } => anyhow::anyhow!(
+                    "{error}: another process is appending to it; give every running \
+                     service its own decision log"
+                ),
+                other => other.into(),
+            },
+        )?;
+        tracing::info!(log = %path.display(), records = log.records(), "logging decisions");
+        config.log = Some(log);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("verdict-serve")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::bind(config).await.map_err(startup_error)?;
+        let addr = server.local_addr()?;
+        let snapshot = server.app().live.snapshot();
+        tracing::info!(
+            %addr,
+            policies = snapshot.set.policies().len(),
+            dir = %server.app().live.dir().display(),
+            "listening"
+        );
+        // The one line on stdout: scripts and tests read the address here
+        // (useful with --listen 127.0.0.1:0).
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{addr}")?;
+        stdout.flush()?;
+        drop(stdout);
+        server.run(shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(Status::Success)
+    })
+}
+
+/// A policy that fails to load at start is bad configuration: show its
+/// diagnostic like `verdict eval` does.
+fn startup_error(error: ServeError) -> anyhow::Error {
+    match error {
+        ServeError::Policies(error) => error.into(),
+        other => other.into(),
+    }
+}

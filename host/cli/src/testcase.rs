@@ -1,0 +1,1045 @@
+//! Test cases for policies (`verdict test`): case files in TOML, each case a
+//! customer, an evaluation date, optional parameter overrides and the
+//! expected decision; running them and explaining every difference.
+//!
+//! ```toml
+//! binding = "../loan-rates.toml"   # or: plugin = "path/to/module.wasm"
+//! as_of = 2026-11-23               # default date of every case
+//!
+//! [[case]]
+//! name = "minor at 17"
+//! customer = { id = "T-1", birth_date = 2008-11-24, loan_request = { type = "car" } }
+//! params = { min_age = 18 }        # optional overrides, checked like a binding's
+//! expect = { outcome = "deny", codes = ["minor"] }
+//! ```
+//!
+//! The format is described in full in `plugin-sdk/README.md`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use toml::Spanned;
+use toml::de::DeValue;
+use verdict_sdk::Date;
+
+use verdict_config::{
+    self as document, Binding, ConfigError, Document, ParamSite, Table, TomlProfile,
+};
+use verdict_engine::{
+    DecisionRecord, EngineError, ParamAt, ParamError, Plugin, Policy, Sandbox, evaluate_one,
+    is_kebab_case,
+};
+
+/// Where `verdict test` looks for case files inside a directory, in order:
+/// a plugin crate's `policies/tests`, a policies directory's `tests`.
+const CASE_DIRS: [&str; 2] = ["policies/tests", "tests"];
+
+/// A case file, read and checked; nothing is loaded or run yet.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    doc: Document,
+    subject: Subject,
+    subject_span: Range<usize>,
+    /// The cases, in file order.
+    pub cases: Vec<Case>,
+}
+
+/// What the cases of a file run against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A binding file: its plugin and its parameters.
+    Binding(PathBuf),
+    /// A plugin module, with the parameter defaults it declares.
+    Plugin(PathBuf),
+}
+
+/// One test case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// What the case is called; unique within its file.
+    pub name: String,
+    /// Where the case starts, as `file:line:col`.
+    pub location: String,
+    /// The evaluation date.
+    pub as_of: Date,
+    /// The customer, checked like an entry of a profiles file.
+    pub customer: TomlProfile,
+    /// Parameters replacing those of the binding (or the defaults).
+    pub overrides: Map<String, Value>,
+    /// What the decision must be.
+    pub expect: Expect,
+    index: usize,
+}
+
+/// What a case expects of the decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    /// The outcome word, exactly.
+    pub outcome: String,
+    /// The reason codes, exactly and in order, when given.
+    pub codes: Option<Vec<String>>,
+    /// What to compare the decision's value with, when given.
+    pub value: Option<ValueExpect>,
+    /// Texts that must each appear in some reason message.
+    pub message_contains: Vec<String>,
+}
+
+/// How a case checks the decision's value (numbers compare by value, so
+/// `2000` matches `2000.0`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueExpect {
+    /// `value`: exactly these keys with these values.
+    Exact(Map<String, Value>),
+    /// `value_includes`: at least these keys with these values.
+    Includes(Map<String, Value>),
+}
+
+/// A case file joined to its loaded policy: ready to run.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The case file.
+    pub path: PathBuf,
+    /// The policy as bound (before any case's overrides).
+    pub policy: Arc<Policy>,
+    runs: Vec<(Case, Arc<Policy>)>,
+}
+
+/// What one case did.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case's name.
+    pub name: String,
+    /// Where the case starts, as `file:line:col`.
+    pub location: String,
+    /// The decision the policy made.
+    pub record: DecisionRecord,
+    /// Every way the decision differs from the expectation (none: passed).
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// One way a decision differs from what its case expects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mismatch {
+    /// Another outcome.
+    Outcome {
+        /// Expected.
+        expected: String,
+        /// Made.
+        actual: String,
+    },
+    /// Other reason codes.
+    Codes {
+        /// Expected.
+        expected: Vec<String>,
+        /// Made.
+        actual: Vec<String>,
+    },
+    /// Other values: one line per differing key.
+    Value {
+        /// Whether the expectation was exact (`value`) or a subset.
+        exact: bool,
+        /// The differences, in key order.
+        lines: Vec<ValueLine>,
+    },
+    /// No reason message contains this text.
+    Message(String),
+}
+
+/// One key of a value difference: what was expected and what came out
+/// (`None`: the key is absent on that side).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueLine {
+    /// The key.
+    pub key: String,
+    /// The expected value.
+    pub expected: Option<Value>,
+    /// The value the policy gave.
+    pub actual: Option<Value>,
+}
+
+impl CaseFile {
+    /// Reads and checks a case file: its format, every customer (as a
+    /// profiles file's), dates and expectations. Problems point into it.
+    pub fn load(path: &Path) -> Result<CaseFile, ConfigError> {
+        CaseFile::parse(Document::read(path)?)
+    }
+
+    /// Checks a case file's document.
+    pub fn parse(doc: Document) -> Result<CaseFile, ConfigError> {
+        let root = doc.parse()?;
+        let table = root.get_ref();
+        doc.deny_unknown_keys(
+            table,
+            &["binding", "plugin", "as_of", "case"],
+            "a case file",
+        )?;
+        let (subject, subject_span) = match (table.get("binding"), table.get("plugin")) {
+            (Some(_), Some(plugin)) => {
+                return Err(doc.error(plugin.span(), "give `binding` or `plugin`, not both", ""));
+            }
+            (Some(value), None) => (
+                Subject::Binding(document::resolve(
+                    doc.path(),
+                    &text(&doc, value, "binding")?,
+                )),
+                value.span(),
+            ),
+            (None, Some(value)) => (
+                Subject::Plugin(document::resolve(doc.path(), &text(&doc, value, "plugin")?)),
+                value.span(),
+            ),
+            (None, None) => {
+                return Err(doc.error(
+                    0..0,
+                    "a case file names the policy it tests",
+                    "add `binding = \"../my-policy.toml\"` (a binding, relative to this file) \
+                     or `plugin = \"my_policy.wasm\"` (a module with its default parameters)",
+                ));
+            }
+        };
+        let as_of = table.get("as_of").map(|v| date(&doc, v)).transpose()?;
+        let entries = match table.get("case") {
+            Some(value) => value
+                .get_ref()
+                .as_array()
+                .filter(|entries| entries.iter().all(|e| e.get_ref().is_table()))
+                .ok_or_else(|| {
+                    doc.error(
+                        value.span(),
+                        "`case` must be an array of tables: write `[[case]]`",
+                        "",
+                    )
+                })?,
+            None => {
+                return Err(doc.error(
+                    0..0,
+                    "a case file holds at least one case",
+                    "add a `[[case]]` table",
+                ));
+            }
+        };
+        let mut cases: Vec<Case> = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let case = parse_case(&doc, index, entry, as_of)?;
+            if let Some(first) = cases.iter().find(|c| c.name == case.name) {
+                let span = field(entry, "name").map_or(entry.span(), Spanned::span);
+                return Err(doc.error(
+                    span,
+                    format!("duplicate case name `{}`", case.name),
+                    &format!("already used at {}", first.location),
+                ));
+            }
+            cases.push(case);
+        }
+        Ok(CaseFile {
+            subject,
+            subject_span,
+            cases,
+            doc: doc.clone(),
+        })
+    }
+
+    /// The file the cases came from.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        self.doc.path()
+    }
+
+    /// What the cases run against.
+    #[must_use]
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+
+    /// Loads the binding or plugin and checks every case's overrides;
+    /// `plugins` keeps modules already compiled, by path, for the next
+    /// file.
+    pub fn bind(
+        &self,
+        sandbox: &Sandbox,
+        plugins: &mut HashMap<PathBuf, Plugin>,
+    ) -> Result<Suite, ConfigError> {
+        let policy = match &self.subject {
+            Subject::Binding(path) => {
+                if !path.is_file() {
+                    return Err(self.doc.error(
+                        self.subject_span.clone(),
+                        format!("binding `{}` does not exist", path.display()),
+                        "a path relative to this file",
+                    ));
+                }
+                let binding = Binding::load(path)?;
+                let plugin =
+                    load_plugin(sandbox, plugins, &binding.plugin).map_err(
+                        |error| match error {
+                            LoadError::Missing => binding.plugin_problem(
+                                format!("plugin `{}` does not exist", binding.plugin.display()),
+                                NOT_BUILT,
+                            ),
+                            LoadError::Refused(error) => binding.plugin_error(&error),
+                        },
+                    )?;
+                binding.with_plugin(plugin)?
+            }
+            Subject::Plugin(path) => {
+                let plugin = load_plugin(sandbox, plugins, path).map_err(|error| match error {
+                    LoadError::Missing => self.doc.error(
+                        self.subject_span.clone(),
+                        format!("plugin `{}` does not exist", path.display()),
+                        NOT_BUILT,
+                    ),
+                    LoadError::Refused(error) => {
+                        self.doc
+                            .error(self.subject_span.clone(), document::refusal(&error), "")
+                    }
+                })?;
+                let site = AtSpan {
+                    doc: &self.doc,
+                    span: self.subject_span.clone(),
+                };
+                Policy::with_defaults(plugin, self.path()).map_err(|e| site.param_error(e))?
+            }
+        };
+        let policy = Arc::new(policy);
+        let mut runs = Vec::with_capacity(self.cases.len());
+        for case in &self.cases {
+            let case_policy = if case.overrides.is_empty() {
+                Arc::clone(&policy)
+            } else {
+                let site = CaseParams {
+                    doc: &self.doc,
+                    index: case.index,
+                };
+                Arc::new(
+                    policy
+                        .with_overrides(&case.overrides)
+                        .map_err(|e| site.param_error(e))?,
+                )
+            };
+            runs.push((case.clone(), case_policy));
+        }
+        Ok(Suite {
+            path: self.path().to_path_buf(),
+            policy,
+            runs,
+        })
+    }
+}
+
+const NOT_BUILT: &str = "build it first: `verdict build CRATE_DIR` for a plugin crate, \
+                         `cargo plugins` for the reference plugins";
+
+enum LoadError {
+    Missing,
+    Refused(EngineError),
+}
+
+fn load_plugin(
+    sandbox: &Sandbox,
+    plugins: &mut HashMap<PathBuf, Plugin>,
+    path: &Path,
+) -> Result<Plugin, LoadError> {
+    if let Some(plugin) = plugins.get(path) {
+        return Ok(plugin.clone());
+    }
+    if !path.is_file() {
+        return Err(LoadError::Missing);
+    }
+    let plugin = Plugin::load(sandbox, path).map_err(LoadError::Refused)?;
+    plugins.insert(path.to_path_buf(), plugin.clone());
+    Ok(plugin)
+}
+
+impl Suite {
+    /// Runs the cases whose name contains `filter` (every case when it is
+    /// empty), in file order.
+    #[must_use]
+    pub fn run(&self, filter: &str) -> Vec<CaseResult> {
+        let mut buffer = Vec::new();
+        self.runs
+            .iter()
+            .filter(|(case, _)| case.name.contains(filter))
+            .map(|(case, policy)| {
+                let record = evaluate_one(policy, case.as_of, &case.customer.profile, &mut buffer);
+                CaseResult {
+                    name: case.name.clone(),
+                    location: case.location.clone(),
+                    mismatches: compare(&case.expect, &record),
+                    record,
+                }
+            })
+            .collect()
+    }
+}
+
+impl CaseResult {
+    /// Whether the decision is the one expected.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+
+    /// Why the case failed, for people: where it is, each difference, and
+    /// the reasons the policy gave. Lines end with a newline.
+    #[must_use]
+    pub fn explain(&self) -> String {
+        let mut text = String::new();
+        let _ = writeln!(text, "  --> {}", self.location);
+        for mismatch in &self.mismatches {
+            // Writing to a String cannot fail.
+            let _ = match mismatch {
+                Mismatch::Outcome { expected, actual } => {
+                    writeln!(text, "  outcome: expected `{expected}`, got `{actual}`")
+                }
+                Mismatch::Codes { expected, actual } => writeln!(
+                    text,
+                    "  codes: expected [{}], got [{}]",
+                    expected.join(", "),
+                    actual.join(", ")
+                ),
+                Mismatch::Value { exact, lines } => {
+                    let what = if *exact { "value" } else { "value_includes" };
+                    let _ = writeln!(text, "  {what} (- expected, + actual):");
+                    for line in lines {
+                        for (sign, side) in [('-', &line.expected), ('+', &line.actual)] {
+                            let _ = match side {
+                                Some(value) => {
+                                    writeln!(text, "    {sign} {} = {value}", line.key)
+                                }
+                                None => writeln!(text, "    {sign} {} (absent)", line.key),
+                            };
+                        }
+                    }
+                    Ok(())
+                }
+                Mismatch::Message(wanted) => writeln!(
+                    text,
+                    "  message_contains: no reason message contains {wanted:?}"
+                ),
+            };
+        }
+        if self.record.reasons.is_empty() {
+            let _ = writeln!(text, "  reasons: (none)");
+        } else {
+            let _ = writeln!(text, "  reasons:");
+            for reason in &self.record.reasons {
+                let _ = writeln!(text, "    {}: {}", reason.code, reason.message);
+            }
+        }
+        text
+    }
+}
+
+/// Every difference between what `expect` says and the decision made.
+#[must_use]
+pub fn compare(expect: &Expect, record: &DecisionRecord) -> Vec<Mismatch> {
+    let mut mismatches = Vec::new();
+    if expect.outcome != record.outcome {
+        mismatches.push(Mismatch::Outcome {
+            expected: expect.outcome.clone(),
+            actual: record.outcome.clone(),
+        });
+    }
+    let codes: Vec<String> = record.reasons.iter().map(|r| r.code.clone()).collect();
+    if let Some(expected) = expect.codes.as_ref().filter(|e| **e != codes) {
+        mismatches.push(Mismatch::Codes {
+            expected: expected.clone(),
+            actual: codes,
+        });
+    }
+    if let Some(value) = &expect.value {
+        let (expected, exact) = match value {
+            ValueExpect::Exact(map) => (map, true),
+            ValueExpect::Includes(map) => (map, false),
+        };
+        let mut keys: Vec<&String> = expected.keys().collect();
+        if exact {
+            keys.extend(record.value.keys().filter(|k| !expected.contains_key(*k)));
+        }
+        keys.sort();
+        let lines: Vec<ValueLine> = keys
+            .into_iter()
+            .filter_map(|key| {
+                let want = expected.get(key);
+                let got = record.value.get(key);
+                let same = match (want, got) {
+                    (Some(want), Some(got)) => same_value(want, got),
+                    _ => false,
+                };
+                (!same).then(|| ValueLine {
+                    key: key.clone(),
+                    expected: want.cloned(),
+                    actual: got.cloned(),
+                })
+            })
+            .collect();
+        if !lines.is_empty() {
+            mismatches.push(Mismatch::Value { exact, lines });
+        }
+    }
+    for wanted in &expect.message_contains {
+        if !record
+            .reasons
+            .iter()
+            .any(|r| r.message.contains(wanted.as_str()))
+        {
+            mismatches.push(Mismatch::Message(wanted.clone()));
+        }
+    }
+    mismatches
+}
+
+/// JSON equality where numbers compare by value (`2000` = `2000.0`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Array(xs), Value::Array(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same_value(x, y))
+        }
+        (Value::Object(xs), Value::Object(ys)) => {
+            xs.len() == ys.len()
+                && xs
+                    .iter()
+                    .all(|(k, x)| ys.get(k).is_some_and(|y| same_value(x, y)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Why the case files to run could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseFilesError {
+    /// A path that does not exist.
+    #[error("`{}` is neither a case file nor a directory", path.display())]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A directory without case files.
+    #[error("no case files (*.toml) in `{}`", dir.display())]
+    Empty {
+        /// The directory searched.
+        dir: PathBuf,
+    },
+    /// A directory could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The case files `verdict test` runs for `paths`: a file is itself; a
+/// directory holds them in `policies/tests/` (a plugin crate), `tests/` (a
+/// policies directory), or else anywhere below it. Sorted, no repeats.
+pub fn case_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CaseFilesError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            files.push(path.clone());
+            continue;
+        }
+        if !path.is_dir() {
+            return Err(CaseFilesError::NotFound { path: path.clone() });
+        }
+        let dir = CASE_DIRS
+            .iter()
+            .map(|sub| path.join(sub))
+            .find(|dir| dir.is_dir())
+            .unwrap_or_else(|| path.clone());
+        let mut found = Vec::new();
+        toml_files_under(&dir, &mut found)?;
+        if found.is_empty() {
+            return Err(CaseFilesError::Empty { dir });
+        }
+        found.sort();
+        files.extend(found);
+    }
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|file| seen.insert(file.clone()));
+    Ok(files)
+}
+
+/// Every `*.toml` below `dir`, skipping hidden folders and `target`.
+fn toml_files_under(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), CaseFilesError> {
+    let io = |source| CaseFilesError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let skip = name
+            .as_deref()
+            .is_none_or(|n| n.starts_with('.') || n == "target");
+        if skip {
+            continue;
+        }
+        if path.is_dir() {
+            toml_files_under(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn field<'a, 'de>(
+    value: &'a Spanned<DeValue<'de>>,
+    key: &str,
+) -> Option<&'a Spanned<DeValue<'de>>> {
+    value.get_ref().as_table()?.get(key)
+}
+
+fn text(doc: &Document, value: &Spanned<DeValue<'_>>, key: &str) -> Result<String, ConfigError> {
+    value
+        .get_ref()
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| doc.error(value.span(), format!("`{key}` must be a string"), ""))
+}
+
+fn date(doc: &Document, value: &Spanned<DeValue<'_>>) -> Result<Date, ConfigError> {
+    document::local_date(value.get_ref()).ok_or_else(|| {
+        doc.error(
+            value.span(),
+            "`as_of` must be a date such as 2026-11-23",
+            &format!("found {}", value.get_ref().type_str()),
+        )
+    })
+}
+
+fn table<'a, 'de>(
+    doc: &Document,
+    value: &'a Spanned<DeValue<'de>>,
+    key: &str,
+) -> Result<&'a Table<'de>, ConfigError> {
+    value.get_ref().as_table().ok_or_else(|| {
+        doc.error(
+            value.span(),
+            format!("`{key}` must be a table"),
+            &format!("found {}", value.get_ref().type_str()),
+        )
+    })
+}
+
+fn parse_case(
+    doc: &Document,
+    index: usize,
+    entry: &Spanned<DeValue<'_>>,
+    file_as_of: Option<Date>,
+) -> Result<Case, ConfigError> {
+    let span = entry.span();
+    let (line, col) = doc.line_col(span.start);
+    let location = format!("{}:{line}:{col}", doc.path().display());
+    let case = table(doc, entry, "case")?;
+    doc.deny_unknown_keys(
+        case,
+        &["name", "as_of", "customer", "params", "expect"],
+        "a case",
+    )?;
+    let missing =
+        |key: &str, hint: &str| doc.error(span.clone(), format!("case lacks `{key}`"), hint);
+    let name = case
+        .get("name")
+        .ok_or_else(|| missing("name", "add `name = \"what this case shows\"`"))?;
+    let name_text = text(doc, name, "name")?;
+    if name_text.trim().is_empty() {
+        return Err(doc.error(name.span(), "`name` must not be empty", ""));
+    }
+    let as_of = match case.get("as_of") {
+        Some(value) => date(doc, value)?,
+        None => file_as_of.ok_or_else(|| {
+            missing(
+                "as_of",
+                "add `as_of = 2026-11-23` to the case, or once at the top of the file",
+            )
+        })?,
+    };
+    let customer_value = case.get("customer").ok_or_else(|| {
+        missing(
+            "customer",
+            "add `customer = { id = \"T-1\", birth_date = 1990-01-01 }`",
+        )
+    })?;
+    let customer = TomlProfile::from_toml(doc, customer_value)?;
+    customer.check_born_by(doc, as_of)?;
+    let overrides = match case.get("params") {
+        Some(value) => document::table_to_json(table(doc, value, "params")?)
+            .map_err(|(span, message)| doc.error(span, message, ""))?,
+        None => Map::new(),
+    };
+    let expect = case.get("expect").ok_or_else(|| {
+        missing(
+            "expect",
+            "add `expect = { outcome = \"approve\" }` or an `[case.expect]` table",
+        )
+    })?;
+    Ok(Case {
+        name: name_text,
+        location,
+        as_of,
+        customer,
+        overrides,
+        expect: parse_expect(doc, expect)?,
+        index,
+    })
+}
+
+fn parse_expect(doc: &Document, value: &Spanned<DeValue<'_>>) -> Result<Expect, ConfigError> {
+    let expect = table(doc, value, "expect")?;
+    doc.deny_unknown_keys(
+        expect,
+        &[
+            "outcome",
+            "codes",
+            "value",
+            "value_includes",
+            "message_contains",
+        ],
+        "`expect`",
+    )?;
+    let outcome = expect.get("outcome").ok_or_else(|| {
+        doc.error(
+            value.span(),
+            "`expect` lacks `outcome`",
+            "add `outcome = \"approve\"` (the outcome word the policy must give)",
+        )
+    })?;
+    let outcome_text = text(doc, outcome, "outcome")?;
+    if !is_kebab_case(&outcome_text) {
+        return Err(doc.error(
+            outcome.span(),
+            "`outcome` must be a kebab-case word such as `approve` or `not-applicable`",
+            "",
+        ));
+    }
+    let codes = expect
+        .get("codes")
+        .map(|codes| strings(doc, codes, "codes"))
+        .transpose()?;
+    let value_expect = match (expect.get("value"), expect.get("value_includes")) {
+        (Some(_), Some(includes)) => {
+            return Err(doc.error(
+                includes.span(),
+                "give `value` (exact) or `value_includes` (a subset), not both",
+                "",
+            ));
+        }
+        (Some(exact), None) => Some(ValueExpect::Exact(json_table(doc, exact, "value")?)),
+        (None, Some(includes)) => Some(ValueExpect::Includes(json_table(
+            doc,
+            includes,
+            "value_includes",
+        )?)),
+        (None, None) => None,
+    };
+    let message_contains = match expect.get("message_contains") {
+        None => Vec::new(),
+        Some(value) => match value.get_ref().as_str() {
+            Some(one) => vec![one.to_owned()],
+            None => strings(doc, value, "message_contains")?,
+        },
+    };
+    Ok(Expect {
+        outcome: outcome_text,
+        codes,
+        value: value_expect,
+        message_contains,
+    })
+}
+
+/// A value expectation: a table, or a string holding a JSON object for
+/// values TOML cannot write (`null`).
+fn json_table(
+    doc: &Document,
+    value: &Spanned<DeValue<'_>>,
+    key: &str,
+) -> Result<Map<String, Value>, ConfigError> {
+    if let Some(json) = value.get_ref().as_str() {
+        return serde_json::from_str(json).map_err(|e| {
+            doc.error(
+                value.span(),
+                format!("`{key}` is neither a table nor a JSON object: {e}"),
+                "such as '{\"stage\": null}'",
+            )
+        });
+    }
+    let table = value.get_ref().as_table().ok_or_else(|| {
+        doc.error(
+            value.span(),
+            format!("`{key}` must be a table, or a JSON object in a string"),
+            &format!("found {}", value.get_ref().type_str()),
+        )
+    })?;
+    document::table_to_json(table).map_err(|(span, message)| doc.error(span, message, ""))
+}
+
+fn strings(
+    doc: &Document,
+    value: &Spanned<DeValue<'_>>,
+    key: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let wrong = || {
+        doc.error(
+            value.span(),
+            format!("`{key}` must be a list of strings"),
+            &format!("found {}", value.get_ref().type_str()),
+        )
+    };
+    value
+        .get_ref()
+        .as_array()
+        .ok_or_else(wrong)?
+        .iter()
+        .map(|item| item.get_ref().as_str().map(str::to_owned).ok_or_else(wrong))
+        .collect()
+}
+
+/// A case's `params` table, where its overrides' problems are reported.
+struct CaseParams<'a> {
+    doc: &'a Document,
+    index: usize,
+}
+
+impl CaseParams<'_> {
+    fn span(&self, path: &str, key_only: bool) -> Range<usize> {
+        let Ok(root) = self.doc.parse() else {
+            return 0..0;
+        };
+        let Some(case) = root
+            .get_ref()
+            .get("case")
+            .and_then(|cases| cases.get_ref().as_array())
+            .and_then(|cases| cases.get(self.index))
+        else {
+            return 0..0;
+        };
+        let Some(params) = field(case, "params") else {
+            return case.span();
+        };
+        if key_only {
+            return params
+                .get_ref()
+                .as_table()
+                .and_then(|t| document::key_span(t, path))
+                .unwrap_or_else(|| params.span());
+        }
+        document::locate(params, path)
+    }
+}
+
+impl ParamSite for CaseParams<'_> {
+    fn param_error(&self, error: ParamError) -> ConfigError {
+        let span = match &error.at {
+            ParamAt::Key(name) => self.span(name, true),
+            ParamAt::Value(path) => self.span(path, false),
+            ParamAt::All => self.span("", false),
+        };
+        self.doc.error(span, error.message, &error.hint)
+    }
+}
+
+/// Reports every parameter problem at one place (the `plugin = ...` line
+/// of a case file whose module's own defaults fail its check).
+struct AtSpan<'a> {
+    doc: &'a Document,
+    span: Range<usize>,
+}
+
+impl ParamSite for AtSpan<'_> {
+    fn param_error(&self, error: ParamError) -> ConfigError {
+        self.doc
+            .error(self.span.clone(), error.message, &error.hint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<CaseFile, ConfigError> {
+        CaseFile::parse(Document::from_text(Path::new("cases.toml"), text))
+    }
+
+    fn problem(text: &str) -> String {
+        match parse(text) {
+            Ok(_) => String::from("(parsed)"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    const CASE: &str = r#"
+binding = "../loan-rates.toml"
+as_of = 2026-11-23
+
+[[case]]
+name = "minor"
+customer = { id = "T-1", birth_date = 2008-11-24, loan_request = { type = "car" } }
+params = { min_age = 17 }
+expect = { outcome = "deny", codes = ["minor"], message_contains = "18" }
+
+[[case]]
+name = "quote"
+as_of = 2027-01-01
+[case.customer]
+id = "T-2"
+birth_date = 1990-01-01
+[case.expect]
+outcome = "quote"
+value_includes = { age_band = "35-49" }
+
+[[case]]
+name = "json"
+customer = { id = "T-3", birth_date = 1990-01-01 }
+expect = { outcome = "none", value = '{"stage": null, "products": []}' }
+"#;
+
+    #[test]
+    fn parses_cases() {
+        let file = parse(CASE).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            file.subject(),
+            &Subject::Binding(PathBuf::from("../loan-rates.toml"))
+        );
+        assert_eq!(file.cases.len(), 3);
+        let minor = &file.cases[0];
+        assert_eq!(minor.name, "minor");
+        assert_eq!(minor.location, "cases.toml:5:1");
+        assert_eq!(minor.as_of.to_string(), "2026-11-23");
+        assert_eq!(minor.overrides.get("min_age"), Some(&Value::from(17)));
+        assert_eq!(minor.expect.codes, Some(vec!["minor".to_owned()]));
+        assert_eq!(minor.expect.message_contains, vec!["18".to_owned()]);
+        let quote = &file.cases[1];
+        assert_eq!(quote.as_of.to_string(), "2027-01-01");
+        assert_eq!(quote.customer.profile.id, "T-2");
+        assert!(matches!(quote.expect.value, Some(ValueExpect::Includes(_))));
+        let json = serde_json::json!({"stage": null, "products": []});
+        assert_eq!(
+            file.cases[2].expect.value,
+            Some(ValueExpect::Exact(
+                json.as_object().cloned().unwrap_or_default()
+            ))
+        );
+    }
+
+    #[test]
+    fn refuses_bad_files_at_their_line() {
+        let cases = [
+            ("[[case]]\nname = \"x\"\n", "names the policy it tests"),
+            ("plugin = \"a.wasm\"\n", "at least one case"),
+            (
+                "plugin = \"a.wasm\"\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\" }\n",
+                "cases.toml:2:1: case lacks `as_of`",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = \"2000-01-01\" }\nexpect = { outcome = \"ok\" }\n",
+                "cases.toml:5:37: `birth_date` in customer must be a date",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2021-01-01 }\nexpect = { outcome = \"ok\" }\n",
+                "after the evaluation date",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\", valeu = {} }\n",
+                "cases.toml:6:28: unknown key `valeu` in `expect`",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\" }\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\" }\n",
+                "cases.toml:8:8: duplicate case name `x`",
+            ),
+        ];
+        for (text, wanted) in cases {
+            let problem = problem(text);
+            assert!(problem.contains(wanted), "{problem:?} lacks {wanted:?}");
+        }
+    }
+
+    fn record(outcome: &str, value: Value, codes: &[&str]) -> DecisionRecord {
+        DecisionRecord {
+            customer: "T-1".to_owned(),
+            policy: "p".to_owned(),
+            plugin_version: "1.0.0".to_owned(),
+            module_sha256: String::new(),
+            outcome: outcome.to_owned(),
+            value: value.as_object().cloned().unwrap_or_default(),
+            reasons: codes
+                .iter()
+                .map(|code| verdict_sdk::Reason {
+                    code: (*code).to_owned(),
+                    message: format!("because {code}"),
+                })
+                .collect(),
+        }
+    }
+
+    fn expect(value: Option<ValueExpect>) -> Expect {
+        Expect {
+            outcome: "quote".to_owned(),
+            codes: Some(vec!["rate-quoted".to_owned()]),
+            value,
+            message_contains: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn numbers_compare_by_value_and_subsets_ignore_other_keys() {
+        let actual = record(
+            "quote",
+            serde_json::json!({"limit_usd": 2000.0, "band": "18-24"}),
+            &["rate-quoted"],
+        );
+        let includes = serde_json::json!({"limit_usd": 2000});
+        let map = includes.as_object().cloned().unwrap_or_default();
+        assert!(compare(&expect(Some(ValueExpect::Includes(map.clone()))), &actual).is_empty());
+        let exact = compare(&expect(Some(ValueExpect::Exact(map))), &actual);
+        assert_eq!(
+            exact,
+            vec![Mismatch::Value {
+                exact: true,
+                lines: vec![ValueLine {
+                    key: "band".to_owned(),
+                    expected: None,
+                    actual: Some(Value::from("18-24")),
+                }],
+            }]
+        );
+    }
+
+    #[test]
+    fn a_failure_explains_every_difference() {
+        let actual = record("deny", serde_json::json!({"rate": 3.15}), &["minor"]);
+        let mut wanted = expect(Some(ValueExpect::Exact(
+            serde_json::json!({"rate": 3.4})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        )));
+        wanted.message_contains = vec!["zzz".to_owned()];
+        let result = CaseResult {
+            name: "x".to_owned(),
+            location: "cases.toml:3:1".to_owned(),
+            mismatches: compare(&wanted, &actual),
+            record: actual,
+        };
+        assert!(!result.passed());
+        assert_eq!(
+            result.explain(),
+            "  --> cases.toml:3:1\n\
+             \x20 outcome: expected `quote`, got `deny`\n\
+             \x20 codes: expected [rate-quoted], got [minor]\n\
+             \x20 value (- expected, + actual):\n\
+             \x20   - rate = 3.4\n\
+             \x20   + rate = 3.15\n\
+             \x20 message_contains: no reason message contains \"zzz\"\n\
+             \x20 reasons:\n\
+             \x20   minor: because minor\n"
+        );
+    }
+}

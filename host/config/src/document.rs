@@ -1,0 +1,234 @@
+//! TOML files the user wrote, parsed with byte spans so every problem can be
+//! reported at its file, line and column; and the conversion of TOML values
+//! to the JSON the plugins read.
+
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Number, Value};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+use verdict_sdk::Date;
+
+use crate::diagnostic::Diagnostic;
+use crate::error::ConfigError;
+
+/// A TOML file's path and text.
+#[derive(Debug, Clone)]
+pub struct Document {
+    path: PathBuf,
+    text: Arc<str>,
+}
+
+/// A parsed TOML table whose keys and values carry their spans.
+pub type Table<'a> = DeTable<'a>;
+
+impl Document {
+    /// Reads a file.
+    pub fn read(path: &Path) -> Result<Document, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(ConfigError::io(path))?;
+        Ok(Document::from_text(path, text))
+    }
+
+    /// A document from text already in memory (`path` names it in errors).
+    #[must_use]
+    pub fn from_text(path: &Path, text: impl Into<Arc<str>>) -> Document {
+        Document {
+            path: path.to_path_buf(),
+            text: text.into(),
+        }
+    }
+
+    /// Where the document came from.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The document's text.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// One-based line and column of byte `offset`.
+    #[must_use]
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        crate::diagnostic::line_col(&self.text, offset)
+    }
+
+    /// Parses the whole document as a table.
+    pub fn parse(&self) -> Result<Spanned<Table<'_>>, ConfigError> {
+        DeTable::parse(&self.text).map_err(|error| {
+            let span = error.span().unwrap_or(0..0);
+            self.error(span, error.message().trim_end().to_owned(), "")
+        })
+    }
+
+    /// A problem at `span` of this document.
+    #[must_use]
+    pub fn error(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        label: &str,
+    ) -> ConfigError {
+        ConfigError::Diagnostic(Box::new(Diagnostic::new(
+            &self.path,
+            Arc::clone(&self.text),
+            span,
+            message,
+            label,
+        )))
+    }
+
+    /// Rejects any key of `table` not in `known`, naming the known ones.
+    pub fn deny_unknown_keys(
+        &self,
+        table: &Table<'_>,
+        known: &[&str],
+        what: &str,
+    ) -> Result<(), ConfigError> {
+        match table
+            .iter()
+            .find(|(key, _)| !known.contains(&key.get_ref().as_ref()))
+        {
+            Some((key, _)) => Err(self.error(
+                key.span(),
+                format!("unknown key `{}` in {what}", key.get_ref()),
+                &format!("expected one of: {}", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The span of a key (for "unknown key" style errors) in a table.
+#[must_use]
+pub fn key_span(table: &Table<'_>, key: &str) -> Option<Range<usize>> {
+    table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == key)
+        .map(|(k, _)| k.span())
+}
+
+/// The path `written` in the file at `file`: relative paths are taken from
+/// the file's directory, and `.` and `..` steps are resolved lexically
+/// (symbolic links untouched), so messages show a clean path.
+#[must_use]
+pub fn resolve(file: &Path, written: &str) -> PathBuf {
+    let base = file.parent().unwrap_or(Path::new(""));
+    normalize(&base.join(written))
+}
+
+/// `path` with `.` and `..` steps resolved lexically (symbolic links
+/// untouched); a `..` that would climb above a relative path's start stays.
+#[must_use]
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// A TOML local date (no time, no offset), such as `2026-11-23`.
+#[must_use]
+pub fn local_date(value: &DeValue<'_>) -> Option<Date> {
+    let datetime = value.as_datetime()?;
+    match (datetime.date, datetime.time, datetime.offset) {
+        (Some(date), None, None) => Date::new(i32::from(date.year), date.month, date.day).ok(),
+        _ => None,
+    }
+}
+
+/// The span of the value at `path` under `value` (`name`, then `.field`
+/// and `[index]` steps, as in `surcharge_bands[2].min_age`): as deep as the
+/// path leads, so a path that goes nowhere still points at `value`.
+#[must_use]
+pub fn locate(value: &Spanned<DeValue<'_>>, path: &str) -> Range<usize> {
+    let mut current = value;
+    for step in path_steps(path) {
+        let next = match step {
+            Step::Key(key) => current.get_ref().as_table().and_then(|t| t.get(key)),
+            Step::Index(index) => current.get_ref().as_array().and_then(|a| a.get(index)),
+        };
+        match next {
+            Some(value) => current = value,
+            None => break,
+        }
+    }
+    current.span()
+}
+
+enum Step<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// Splits `bands[2].min_age` into `bands`, `2`, `min_age`.
+fn path_steps(path: &str) -> Vec<Step<'_>> {
+    let mut steps = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let mut pieces = part.split('[');
+        if let Some(key) = pieces.next().filter(|k| !k.is_empty()) {
+            steps.push(Step::Key(key));
+        }
+        steps.extend(
+            pieces
+                .filter_map(|p| p.trim_end_matches(']').parse().ok())
+                .map(Step::Index),
+        );
+    }
+    steps
+}
+
+/// Converts a TOML value to JSON: local dates become `"YYYY-MM-DD"`, other
+/// date-times their RFC 3339 text; non-finite floats have no JSON form and
+/// are refused with the span of the offending value.
+pub fn to_json(value: &Spanned<DeValue<'_>>) -> Result<Value, (Range<usize>, String)> {
+    Ok(match value.get_ref() {
+        DeValue::String(text) => Value::String(text.to_string()),
+        DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix())
+            .map(Value::from)
+            .map_err(|_| (value.span(), "integer does not fit in 64 bits".to_owned()))?,
+        DeValue::Float(float) => float
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| {
+                (
+                    value.span(),
+                    format!("`{float}` has no JSON form; use a finite number"),
+                )
+            })?,
+        DeValue::Boolean(flag) => Value::Bool(*flag),
+        DeValue::Datetime(datetime) => Value::String(datetime.to_string()),
+        DeValue::Array(items) => Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
+        DeValue::Table(table) => Value::Object(table_to_json(table)?),
+    })
+}
+
+/// Converts a TOML table to a JSON object (see [`to_json`]).
+pub fn table_to_json(table: &Table<'_>) -> Result<Map<String, Value>, (Range<usize>, String)> {
+    table
+        .iter()
+        .map(|(key, value)| Ok((key.get_ref().to_string(), to_json(value)?)))
+        .collect()
+}

@@ -1,0 +1,80 @@
+//! What stops a configuration from loading: a problem at a place in a file,
+//! a file that cannot be read, a directory without bindings, a module the
+//! engine refuses, a customer given as JSON that fails its checks.
+
+use std::path::PathBuf;
+
+use verdict_engine::EngineError;
+
+use crate::diagnostic::Diagnostic;
+
+/// Everything that stops bindings, profiles or test files from loading.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A problem at a place in a file the user wrote.
+    #[error("{0}")]
+    Diagnostic(Box<Diagnostic>),
+    /// A file or directory could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A policies directory holds no bindings.
+    #[error("`{}` holds no policy bindings (*.toml)", dir.display())]
+    NoBindings {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The engine refused something not tied to a place in a file.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A customer given as JSON (an HTTP request body) fails its checks.
+    #[error("{0}")]
+    Input(InputError),
+}
+
+/// A problem in JSON input, located by customer index and field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The index of the customer in the request, when it is about one.
+    pub customer: Option<usize>,
+    /// The field's dotted path (`birth_date`, `stay.requested_by`), when
+    /// it is about one field.
+    pub field: Option<String>,
+    /// The problem.
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    /// `customer 2, field `birth_date`: problem`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.customer, &self.field) {
+            (Some(index), Some(field)) => write!(f, "customer {index}, field `{field}`: ")?,
+            (Some(index), None) => write!(f, "customer {index}: ")?,
+            (None, Some(field)) => write!(f, "field `{field}`: ")?,
+            (None, None) => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl ConfigError {
+    /// The diagnostic behind this error, when it points into a file.
+    #[must_use]
+    pub fn diagnostic(&self) -> Option<&Diagnostic> {
+        match self {
+            ConfigError::Diagnostic(diagnostic) => Some(diagnostic),
+            _ => None,
+        }
+    }
+
+    /// A file that could not be read.
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ConfigError {
+        let path = path.to_path_buf();
+        move |source| ConfigError::Io { path, source }
+    }
+}

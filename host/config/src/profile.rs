@@ -1,0 +1,680 @@
+//! Customer profiles: validation of customers given in a TOML profiles file
+//! or as JSON (the HTTP service's request bodies), and the JSON each plugin
+//! receives for a customer. Both formats go through one set of checks
+//! (`check_customer`); only where a problem is reported differs: a file
+//! position for TOML, the customer's index and field for JSON.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde_json::Value;
+use toml::Spanned;
+use toml::de::DeValue;
+use verdict_engine::Profile;
+use verdict_sdk::Date;
+
+use crate::document::{self, Document};
+use crate::error::{ConfigError, InputError};
+
+/// A profiles file, validated: every customer has a unique `id` and a real
+/// `birth_date`, and every field the SDK knows has the right type.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    doc: Document,
+    /// The file's own evaluation date, if it gives one.
+    pub as_of: Option<Date>,
+    /// The customers, in file order.
+    pub customers: Vec<Profile>,
+    /// Where each customer's checked fields are in the file.
+    spans: Vec<ProfileSpans>,
+}
+
+/// A customer read from a TOML document (an entry of a profiles file, or a
+/// test case's `customer`), with where its checked fields are.
+#[derive(Debug, Clone)]
+pub struct TomlProfile {
+    /// The evaluation input.
+    pub profile: Profile,
+    spans: ProfileSpans,
+}
+
+/// Where a customer's `id` and `birth_date` are in its document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ProfileSpans {
+    id: Range<usize>,
+    birth_date: Range<usize>,
+}
+
+impl ProfileSpans {
+    /// Moves the spans by `offset` bytes: from a part of a file to the file.
+    fn shift(&mut self, offset: usize) {
+        for span in [&mut self.id, &mut self.birth_date] {
+            *span = span.start + offset..span.end + offset;
+        }
+    }
+}
+
+/// The shape a known field must have.
+#[derive(Clone, Copy)]
+enum Shape {
+    Text,
+    Number,
+    LocalDate,
+    TextList,
+    Table,
+}
+
+impl Shape {
+    fn describe<N: Node>(self) -> &'static str {
+        match self {
+            Shape::Text => "a string",
+            Shape::Number => "a number",
+            Shape::LocalDate => N::DATE,
+            Shape::TextList => "a list of strings",
+            Shape::Table => N::TABLE,
+        }
+    }
+
+    fn fits<N: Node>(self, value: &N) -> bool {
+        match self {
+            Shape::Text => value.as_text().is_some(),
+            Shape::Number => value.is_number(),
+            Shape::LocalDate => value.as_date().is_some(),
+            Shape::TextList => value.is_text_list(),
+            Shape::Table => value.is_table(),
+        }
+    }
+}
+
+/// Known customer fields: (key, shape, required).
+const CUSTOMER_FIELDS: &[(&str, Shape, bool)] = &[
+    ("id", Shape::Text, true),
+    ("name", Shape::Text, false),
+    ("birth_date", Shape::LocalDate, true),
+    ("language", Shape::Text, false),
+    ("products", Shape::TextList, false),
+    ("stay", Shape::Table, false),
+    ("loan_request", Shape::Table, false),
+];
+const STAY_FIELDS: &[(&str, Shape, bool)] = &[
+    ("recovery_spent_usd", Shape::Number, false),
+    ("requested_recovery_usd", Shape::Number, false),
+    ("requested_by", Shape::Text, false),
+];
+const LOAN_FIELDS: &[(&str, Shape, bool)] = &[
+    ("type", Shape::Text, true),
+    ("amount_usd", Shape::Number, false),
+];
+
+impl Profiles {
+    /// Reads and validates a profiles file.
+    pub fn load(path: &Path) -> Result<Profiles, ConfigError> {
+        Profiles::parse(Document::read(path)?)
+    }
+
+    /// Validates a profiles document. A large file is parsed in parts, in
+    /// parallel (see [`split_at_customers`]); if any part fails, the whole
+    /// file is parsed again in one piece, so every problem is reported
+    /// exactly as a one-piece parse reports it.
+    pub fn parse(doc: Document) -> Result<Profiles, ConfigError> {
+        let parts = split_at_customers(doc.text(), PART_BYTES);
+        let in_parts = (parts.len() > 1)
+            .then(|| {
+                parts
+                    .par_iter()
+                    .map(|range| {
+                        let part = Document::from_text(doc.path(), &doc.text()[range.clone()]);
+                        let (as_of, mut customers) = read_customers(&part)?;
+                        for customer in &mut customers {
+                            customer.spans.shift(range.start);
+                        }
+                        Ok((as_of, customers))
+                    })
+                    .collect::<Result<Vec<_>, ConfigError>>()
+                    .ok()
+            })
+            .flatten();
+        let (as_of, customers) = match in_parts {
+            // Every part but the first starts inside a `[[customer]]`
+            // table, so only the first can hold the file's `as_of`.
+            Some(parts) => (parts[0].0, parts.into_iter().flat_map(|(_, c)| c).collect()),
+            None => read_customers(&doc)?,
+        };
+        let mut first_seen: HashMap<&str, &Range<usize>> = HashMap::with_capacity(customers.len());
+        for customer in &customers {
+            let id = &customer.profile.id;
+            if let Some(first) = first_seen.insert(id, &customer.spans.id) {
+                let (line, _) = doc.line_col(first.start);
+                return Err(doc.error(
+                    customer.spans.id.clone(),
+                    duplicate_message(id),
+                    &format!("already used on line {line}"),
+                ));
+            }
+        }
+        let (customers, spans) = customers
+            .into_iter()
+            .map(|customer| (customer.profile, customer.spans))
+            .unzip();
+        Ok(Profiles {
+            doc,
+            as_of,
+            customers,
+            spans,
+        })
+    }
+
+    /// The file the profiles came from.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        self.doc.path()
+    }
+
+    /// Refuses the file when a customer is born after the evaluation date.
+    pub fn check_born_by(&self, as_of: Date) -> Result<(), ConfigError> {
+        match self
+            .customers
+            .iter()
+            .zip(&self.spans)
+            .find(|(customer, _)| customer.birth_date > as_of)
+        {
+            Some((customer, spans)) => Err(self.doc.error(
+                spans.birth_date.clone(),
+                born_after_message(customer, as_of),
+                "after the evaluation date",
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TomlProfile {
+    /// Validates one customer table of a TOML document (an entry of a
+    /// profiles file, or a test case's `customer`) with the checks of a
+    /// profiles file; a problem points at its place in the document.
+    pub fn from_toml(
+        doc: &Document,
+        customer: &Spanned<DeValue<'_>>,
+    ) -> Result<TomlProfile, ConfigError> {
+        if !customer.is_table() {
+            return Err(doc.error(customer.span(), "a customer must be a table", ""));
+        }
+        let checked = check_customer(customer).map_err(|problem| {
+            let span = problem.at.map_or(customer.span(), Spanned::span);
+            doc.error(span, problem.message, &problem.label)
+        })?;
+        let json =
+            document::to_json(customer).map_err(|(span, message)| doc.error(span, message, ""))?;
+        Ok(TomlProfile {
+            profile: Profile {
+                id: checked.id_text.to_owned(),
+                birth_date: checked.birth_date,
+                json: json.to_string().into(),
+            },
+            spans: ProfileSpans {
+                id: customer.field("id").map_or(customer.span(), Spanned::span),
+                birth_date: checked.birth.span(),
+            },
+        })
+    }
+
+    /// Refuses the customer when born after the evaluation date; `doc` is
+    /// the document it was read from.
+    pub fn check_born_by(&self, doc: &Document, as_of: Date) -> Result<(), ConfigError> {
+        if self.profile.birth_date > as_of {
+            return Err(doc.error(
+                self.spans.birth_date.clone(),
+                born_after_message(&self.profile, as_of),
+                "after the evaluation date",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Validates customers given as JSON objects (an HTTP request body) with
+/// the same checks as a profiles file, plus the evaluation date: ids
+/// unique, no one born after `as_of`. A problem names the customer's index
+/// and the field.
+pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>, ConfigError> {
+    let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(values.len());
+    let mut customers = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let problem = |field: &str, message: String| {
+            ConfigError::Input(InputError {
+                customer: Some(index),
+                field: (!field.is_empty()).then(|| field.to_owned()),
+                message,
+            })
+        };
+        if !value.is_table() {
+            return Err(problem(
+                "",
+                format!(
+                    "each customer must be a JSON object, found {}",
+                    value.type_name()
+                ),
+            ));
+        }
+        let checked = check_customer(value).map_err(|p| {
+            let message = if p.label.is_empty() {
+                p.message
+            } else {
+                format!("{} ({})", p.message, p.label)
+            };
+            problem(&p.field, message)
+        })?;
+        if let Some(first) = first_seen.insert(checked.id_text, index) {
+            return Err(problem(
+                "id",
+                format!(
+                    "{} (also customer {first})",
+                    duplicate_message(checked.id_text)
+                ),
+            ));
+        }
+        let profile = Profile {
+            id: checked.id_text.to_owned(),
+            birth_date: checked.birth_date,
+            json: value.to_string().into(),
+        };
+        if profile.birth_date > as_of {
+            return Err(problem("birth_date", born_after_message(&profile, as_of)));
+        }
+        customers.push(profile);
+    }
+    Ok(customers)
+}
+
+/// Bytes of a profiles file below which it is parsed in one piece; larger
+/// files are parsed in parts of about this size. Parsing is a third of
+/// `verdict eval`'s time on one core (see the README's performance section).
+const PART_BYTES: usize = 256 << 10;
+
+/// Reads the evaluation date and the customers of a profiles document (a
+/// whole file, or a part of one), without the duplicate-id check.
+fn read_customers(doc: &Document) -> Result<(Option<Date>, Vec<TomlProfile>), ConfigError> {
+    let root = doc.parse()?;
+    let root = root.get_ref();
+    doc.deny_unknown_keys(root, &["as_of", "customer"], "a profiles file")?;
+    let as_of = match root.get("as_of") {
+        Some(value) => Some(value.as_date().ok_or_else(|| {
+            doc.error(
+                value.span(),
+                "`as_of` must be a date such as 2026-11-23",
+                "not a date",
+            )
+        })?),
+        None => None,
+    };
+    let Some(entries) = root.get("customer") else {
+        return Ok((as_of, Vec::new()));
+    };
+    let entries = entries.get_ref().as_array().ok_or_else(|| {
+        doc.error(
+            entries.span(),
+            "`customer` must be an array of tables: write `[[customer]]`",
+            "",
+        )
+    })?;
+    let customers = entries
+        .iter()
+        .map(|entry| {
+            if entry.is_table() {
+                TomlProfile::from_toml(doc, entry)
+            } else {
+                Err(doc.error(entry.span(), "each `customer` must be a table", ""))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((as_of, customers))
+}
+
+/// Cuts `text` into parts of about `part_bytes` each, every part but the
+/// first starting at a line that begins with `[[customer]]`. Each part of a
+/// valid file is a valid TOML document holding whole customers: a header
+/// line cannot sit inside a value of a valid file except in a multi-line
+/// string, and a cut there leaves that string unterminated, so the part
+/// fails to parse and the caller parses the whole file instead.
+fn split_at_customers(text: &str, part_bytes: usize) -> Vec<Range<usize>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if offset - start >= part_bytes && line.trim_start().starts_with("[[customer]]") {
+            parts.push(start..offset);
+            start = offset;
+        }
+        offset += line.len();
+    }
+    parts.push(start..text.len());
+    parts
+}
+
+fn duplicate_message(id: &str) -> String {
+    format!("duplicate customer id `{id}`")
+}
+
+fn born_after_message(customer: &Profile, as_of: Date) -> String {
+    format!(
+        "customer `{}` has birth_date {} after the evaluation date {as_of}",
+        customer.id, customer.birth_date
+    )
+}
+
+/// A customer's fields as validation sees them, whichever format they came
+/// in: a TOML value with its span, or a JSON value.
+trait Node: Sized {
+    /// How a date is written in this format.
+    const DATE: &'static str;
+    /// What a table is called in this format.
+    const TABLE: &'static str;
+    /// The value under `key`, when this is a table.
+    fn field(&self, key: &str) -> Option<&Self>;
+    fn is_table(&self) -> bool;
+    fn as_text(&self) -> Option<&str>;
+    fn is_number(&self) -> bool;
+    fn is_text_list(&self) -> bool;
+    fn as_date(&self) -> Option<Date>;
+    /// The value's type, for "found ..." labels.
+    fn type_name(&self) -> &'static str;
+}
+
+impl Node for Spanned<DeValue<'_>> {
+    const DATE: &'static str = "a date such as 2012-05-04 (no quotes, no time)";
+    const TABLE: &'static str = "a table";
+
+    fn field(&self, key: &str) -> Option<&Self> {
+        self.get_ref().as_table()?.get(key)
+    }
+
+    fn is_table(&self) -> bool {
+        self.get_ref().is_table()
+    }
+
+    fn as_text(&self) -> Option<&str> {
+        self.get_ref().as_str()
+    }
+
+    fn is_number(&self) -> bool {
+        self.get_ref().is_integer() || self.get_ref().is_float()
+    }
+
+    fn is_text_list(&self) -> bool {
+        self.get_ref()
+            .as_array()
+            .is_some_and(|items| items.iter().all(|item| item.get_ref().is_str()))
+    }
+
+    /// A TOML local date (no time, no offset).
+    fn as_date(&self) -> Option<Date> {
+        document::local_date(self.get_ref())
+    }
+
+    fn type_name(&self) -> &'static str {
+        self.get_ref().type_str()
+    }
+}
+
+impl Node for Value {
+    const DATE: &'static str = "a date string such as \"2012-05-04\"";
+    const TABLE: &'static str = "an object";
+
+    fn field(&self, key: &str) -> Option<&Self> {
+        self.as_object()?.get(key)
+    }
+
+    fn is_table(&self) -> bool {
+        self.is_object()
+    }
+
+    fn as_text(&self) -> Option<&str> {
+        self.as_str()
+    }
+
+    fn is_number(&self) -> bool {
+        Value::is_number(self)
+    }
+
+    fn is_text_list(&self) -> bool {
+        self.as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string))
+    }
+
+    /// A `"YYYY-MM-DD"` string.
+    fn as_date(&self) -> Option<Date> {
+        self.as_str()?.parse().ok()
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+}
+
+/// A customer that passed [`check_customer`].
+struct Checked<'n, N> {
+    id_text: &'n str,
+    birth: &'n N,
+    birth_date: Date,
+}
+
+/// What is wrong with a customer, and where: `at` is the offending value
+/// (`None`: the customer as a whole), `field` its dotted path.
+struct Problem<'n, N> {
+    at: Option<&'n N>,
+    field: String,
+    message: String,
+    label: String,
+}
+
+/// The checks every customer passes, whatever its format: known fields
+/// have the right shape, `id` and `birth_date` are present, `id` is not
+/// blank and `birth_date` is a real date.
+fn check_customer<N: Node>(customer: &N) -> Result<Checked<'_, N>, Problem<'_, N>> {
+    check_fields(customer, "", CUSTOMER_FIELDS, "customer")?;
+    for (key, fields, what) in [
+        ("stay", STAY_FIELDS, "customer.stay"),
+        ("loan_request", LOAN_FIELDS, "customer.loan_request"),
+    ] {
+        if let Some(inner) = customer.field(key).filter(|inner| inner.is_table()) {
+            check_fields(inner, key, fields, what)?;
+        }
+    }
+    let (Some(id), Some(birth)) = (customer.field("id"), customer.field("birth_date")) else {
+        return Err(Problem {
+            at: None,
+            field: String::new(),
+            message: "customer lacks `id` or `birth_date`".to_owned(),
+            label: String::new(),
+        });
+    };
+    let id_text = id.as_text().unwrap_or_default();
+    if id_text.trim().is_empty() {
+        return Err(Problem {
+            at: Some(id),
+            field: "id".to_owned(),
+            message: "`id` must not be empty".to_owned(),
+            label: String::new(),
+        });
+    }
+    let birth_date = birth.as_date().ok_or_else(|| Problem {
+        at: Some(birth),
+        field: "birth_date".to_owned(),
+        message: "`birth_date` is not a date".to_owned(),
+        label: String::new(),
+    })?;
+    Ok(Checked {
+        id_text,
+        birth,
+        birth_date,
+    })
+}
+
+fn check_fields<'n, N: Node>(
+    table: &'n N,
+    path: &str,
+    fields: &[(&str, Shape, bool)],
+    what: &str,
+) -> Result<(), Problem<'n, N>> {
+    let field_path = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    for &(key, shape, required) in fields {
+        match table.field(key) {
+            Some(value) if !shape.fits(value) => {
+                return Err(Problem {
+                    at: Some(value),
+                    field: field_path(key),
+                    message: format!("`{key}` in {what} must be {}", shape.describe::<N>()),
+                    label: format!("found {}", value.type_name()),
+                });
+            }
+            None if required => {
+                return Err(Problem {
+                    at: (!path.is_empty()).then_some(table),
+                    field: field_path(key),
+                    message: format!("{what} is missing required key `{key}`"),
+                    label: String::new(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    /// A profiles file of `n` customers, several parts long; `edit` may
+    /// change the text of customer `i`.
+    fn big_file(n: usize, edit: impl Fn(usize, &mut String)) -> Document {
+        let mut text = String::from("as_of = 2026-11-23\n\n");
+        for i in 0..n {
+            let mut customer = String::new();
+            write!(
+                customer,
+                "[[customer]]\nid = \"C-{i}\"\nname = \"Customer {i}\"\nbirth_date = 19{:02}-0{}-1{}\n\
+                 products = [\"cash-account\"]\n[customer.stay]\nrecovery_spent_usd = {}.5\n\n",
+                i % 100,
+                1 + i % 9,
+                i % 10,
+                i % 2000
+            )
+            .unwrap();
+            edit(i, &mut customer);
+            text.push_str(&customer);
+        }
+        assert!(text.len() > 4 * PART_BYTES, "not several parts");
+        Document::from_text(Path::new("big.toml"), text)
+    }
+
+    /// The error's rendering: position, message and label.
+    fn error_text<T>(result: Result<T, ConfigError>) -> String {
+        match result {
+            Err(ConfigError::Diagnostic(diagnostic)) => diagnostic.render(false),
+            Err(other) => panic!("not a diagnostic: {other}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn parts_cover_the_text_and_start_at_customers() {
+        let doc = big_file(12_000, |_, _| {});
+        let parts = split_at_customers(doc.text(), PART_BYTES);
+        assert!(parts.len() >= 4, "{}", parts.len());
+        assert_eq!(parts[0].start, 0);
+        assert_eq!(parts.last().unwrap().end, doc.text().len());
+        for pair in parts.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+            assert!(doc.text()[pair[1].clone()].starts_with("[[customer]]\n"));
+            assert!(pair[0].len() >= PART_BYTES);
+        }
+        assert_eq!(split_at_customers("as_of = 2026-01-01\n", 10), vec![0..19]);
+    }
+
+    #[test]
+    fn a_file_read_in_parts_equals_the_file_read_whole() {
+        let doc = big_file(12_000, |_, _| {});
+        let parsed = Profiles::parse(doc.clone()).unwrap();
+        let (as_of, whole) = read_customers(&doc).unwrap();
+        assert_eq!(parsed.as_of, as_of);
+        assert_eq!(parsed.customers.len(), whole.len());
+        let whole_profiles: Vec<&Profile> = whole.iter().map(|c| &c.profile).collect();
+        let whole_spans: Vec<&ProfileSpans> = whole.iter().map(|c| &c.spans).collect();
+        assert_eq!(parsed.customers.iter().collect::<Vec<_>>(), whole_profiles);
+        assert_eq!(parsed.spans.iter().collect::<Vec<_>>(), whole_spans);
+    }
+
+    #[test]
+    fn problems_deep_in_a_large_file_name_their_line() {
+        // Customer i starts on line 3 + 8 i.
+        let bad_type = big_file(12_000, |i, c| {
+            if i == 9_000 {
+                *c = c.replace("name = \"Customer 9000\"", "name = 9000");
+            }
+        });
+        let message = error_text(Profiles::parse(bad_type));
+        assert!(message.contains("big.toml:72005:8"), "{message}");
+
+        let duplicate = big_file(12_000, |i, c| {
+            if i == 11_000 {
+                *c = c.replace("\"C-11000\"", "\"C-7\"");
+            }
+        });
+        let message = error_text(Profiles::parse(duplicate));
+        assert!(message.contains("big.toml:88004:6"), "{message}");
+        assert!(message.contains("already used on line 60"), "{message}");
+
+        let young = big_file(12_000, |i, c| {
+            if i == 10_000 {
+                *c = c.replace("birth_date = 1900-02-10", "birth_date = 2030-01-01");
+            }
+        });
+        let profiles = Profiles::parse(young).unwrap();
+        let as_of = profiles.as_of.unwrap();
+        let message = error_text(profiles.check_born_by(as_of));
+        assert!(message.contains("big.toml:80006:14"), "{message}");
+    }
+
+    #[test]
+    fn a_header_inside_a_multi_line_string_is_not_a_cut() {
+        // Each customer keeps a long note ending in a whole customer written
+        // as text, so some cuts fall inside a note; the file still holds
+        // exactly its real customers.
+        let note = format!(
+            "note = '''\n{}\n[[customer]]\nid = \"fake\"\nbirth_date = 2000-01-01\n'''\nproducts",
+            "x".repeat(2_000)
+        );
+        let doc = big_file(2_000, |_, c| *c = c.replacen("products", &note, 1));
+        let parts = split_at_customers(doc.text(), PART_BYTES);
+        assert!(
+            parts
+                .iter()
+                .any(|part| doc.text()[part.clone()].starts_with("[[customer]]\nid = \"fake\"")),
+            "no cut inside a note"
+        );
+        let profiles = Profiles::parse(doc).unwrap();
+        assert_eq!(profiles.customers.len(), 2_000);
+        assert!(profiles.customers.iter().all(|c| c.id != "fake"));
+        assert!(profiles.customers[1_500].json.contains("[[customer]]"));
+    }
+}

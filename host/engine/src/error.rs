@@ -1,0 +1,141 @@
+//! What stops the engine: an engine that cannot start, a module it refuses,
+//! parameters a plugin does not accept, a policy it does not have.
+
+use std::path::PathBuf;
+
+use crate::sandbox::Fault;
+
+/// Everything that stops the engine from loading or selecting policies.
+/// Messages name the problem; causes (I/O, wasmtime) stay in the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The WebAssembly engine could not be configured.
+    #[error("cannot set up the WebAssembly engine")]
+    Setup(#[source] wasmtime::Error),
+    /// A module file could not be read.
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A module is not a usable plugin.
+    #[error("plugin `{}` refused: {problem}", path.display())]
+    Plugin {
+        /// The module file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        problem: PluginError,
+    },
+    /// Parameters the plugin does not accept.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// A policy name that is not loaded.
+    #[error("no policy named `{name}`; loaded: {}", loaded.join(", "))]
+    UnknownPolicy {
+        /// The name asked for.
+        name: String,
+        /// The names loaded.
+        loaded: Vec<String>,
+    },
+}
+
+/// Why a module is not a usable plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// Not WebAssembly, or not valid under the engine's features.
+    #[error("is not a valid WebAssembly module")]
+    Invalid(#[source] wasmtime::Error),
+    /// The module imports something; plugins get no imports.
+    #[error(
+        "imports {}, but Verdict ABI v{} offers plugins no imports (no file system, network, \
+         clock or randomness)",
+        .imports.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
+        verdict_sdk::abi::VERSION
+    )]
+    Imports {
+        /// The imports, as `module.name`.
+        imports: Vec<String>,
+    },
+    /// An export the ABI requires is missing.
+    #[error(
+        "lacks the export `{name}`: it was not built for Verdict ABI v{}",
+        verdict_sdk::abi::VERSION
+    )]
+    MissingExport {
+        /// The export's name.
+        name: &'static str,
+    },
+    /// The module could not be prepared for instantiation.
+    #[error("cannot be prepared for instantiation")]
+    Prepare(#[source] wasmtime::Error),
+    /// Calling `verdict_manifest` failed.
+    #[error("manifest call failed: {0}")]
+    ManifestCall(Fault),
+    /// The manifest is not the JSON the ABI describes.
+    #[error("manifest is not valid JSON of ABI v{}", verdict_sdk::abi::VERSION)]
+    ManifestJson(#[source] serde_json::Error),
+    /// The module was built for another ABI version.
+    #[error(
+        "was built for ABI v{found}, this host speaks v{}",
+        verdict_sdk::abi::VERSION
+    )]
+    Abi {
+        /// The version it declares.
+        found: u32,
+    },
+    /// The declared name is not kebab-case.
+    #[error("declares the name `{0}`, which is not kebab-case")]
+    Name(String),
+    /// The declared version is not semver.
+    #[error("declares the version `{version}`, which is not semver")]
+    Version {
+        /// The declared version.
+        version: String,
+        /// Why it does not parse.
+        #[source]
+        source: semver::Error,
+    },
+}
+
+/// Where in a parameter set a [`ParamError`] is: what a caller that knows
+/// where the parameters were written points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamAt {
+    /// The key of the parameter with this name.
+    Key(String),
+    /// The value at this path (`name`, then `.field` and `[index]` steps).
+    Value(String),
+    /// The parameters as a whole.
+    All,
+}
+
+/// A parameter set a plugin does not accept.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ParamError {
+    /// Where the problem is.
+    pub at: ParamAt,
+    /// The problem.
+    pub message: String,
+    /// A hint for the place (what is declared, what the parameter means);
+    /// may be empty.
+    pub hint: String,
+}
+
+/// `error` and its causes, joined by `: ` (what a message shows of an error
+/// it reports as text, such as a diagnostic at a place in a file).
+#[must_use]
+pub fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

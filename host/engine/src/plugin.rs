@@ -1,0 +1,179 @@
+//! A plugin module: its bytes and digest, what it declares about itself,
+//! and calls into it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use verdict_sdk::{Decision, Manifest, ParamError, abi};
+use wasmtime::ExternType;
+
+use crate::digest::sha256_hex;
+use crate::error::{EngineError, PluginError};
+use crate::record::ERROR_OUTCOME;
+use crate::sandbox::{Export, Fault, Guest, Sandbox};
+
+/// A loaded, checked plugin module.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// SHA-256 of the module bytes, hex.
+    pub sha256: String,
+    /// The module bytes exactly as loaded.
+    pub bytes: Arc<[u8]>,
+    /// What the plugin declares: name, version, parameters.
+    pub manifest: Manifest,
+    /// The parsed `version` of the manifest.
+    pub version: semver::Version,
+    /// Exports as `name: type`.
+    pub exports: Vec<String>,
+    guest: Guest,
+}
+
+/// What `verdict_evaluate` answers when the plugin cannot decide.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Failure {
+    error: String,
+}
+
+impl Plugin {
+    /// Reads, compiles and checks a module file.
+    pub fn load(sandbox: &Sandbox, path: &Path) -> Result<Plugin, EngineError> {
+        let bytes = std::fs::read(path).map_err(|source| EngineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Plugin::from_bytes(sandbox, path, bytes.into())
+    }
+
+    /// Compiles and checks module bytes; `path` names them in errors.
+    pub fn from_bytes(
+        sandbox: &Sandbox,
+        path: &Path,
+        bytes: Arc<[u8]>,
+    ) -> Result<Plugin, EngineError> {
+        Plugin::check(sandbox, path, bytes).map_err(|problem| EngineError::Plugin {
+            path: path.to_path_buf(),
+            problem,
+        })
+    }
+
+    fn check(sandbox: &Sandbox, path: &Path, bytes: Arc<[u8]>) -> Result<Plugin, PluginError> {
+        let module = sandbox.compile(&bytes)?;
+        let exports = module
+            .exports()
+            .map(|e| format!("{}: {}", e.name(), describe(&e.ty())))
+            .collect();
+        let guest = sandbox.prepare(&module)?;
+        let answer = guest
+            .call(Export::Manifest, &[])
+            .map_err(PluginError::ManifestCall)?;
+        let manifest: Manifest =
+            serde_json::from_slice(&answer).map_err(PluginError::ManifestJson)?;
+        if manifest.abi != abi::VERSION {
+            return Err(PluginError::Abi {
+                found: manifest.abi,
+            });
+        }
+        if !is_kebab_case(&manifest.name) {
+            return Err(PluginError::Name(manifest.name));
+        }
+        let version =
+            semver::Version::parse(&manifest.version).map_err(|source| PluginError::Version {
+                version: manifest.version.clone(),
+                source,
+            })?;
+        Ok(Plugin {
+            path: path.to_path_buf(),
+            sha256: sha256_hex(&bytes),
+            bytes,
+            manifest,
+            version,
+            exports,
+            guest,
+        })
+    }
+
+    /// Asks the plugin to check a full parameter set.
+    pub(crate) fn check_params(
+        &self,
+        params: &Map<String, Value>,
+    ) -> Result<Vec<ParamError>, Fault> {
+        let input = serde_json::to_vec(params).map_err(|e| Fault::Malformed(e.to_string()))?;
+        let answer = self.guest.call(Export::CheckParams, &input)?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| Fault::Malformed(format!("parameter check answer: {e}")))
+    }
+
+    /// Evaluates one encoded input (see `ABI.md`) and checks the answer.
+    pub fn evaluate(&self, input: &[u8]) -> Result<Decision, Fault> {
+        let answer = self.guest.call(Export::Evaluate, input)?;
+        // A decision is by far the common answer: decode it directly rather
+        // than through an untagged enum, which would buffer every answer.
+        if let Ok(decision) = serde_json::from_slice::<Decision>(&answer) {
+            return check_decision(decision);
+        }
+        match serde_json::from_slice::<Failure>(&answer) {
+            Ok(Failure { error }) => Err(Fault::Plugin(error)),
+            Err(_) => Err(Fault::Malformed(format!(
+                "expected a decision object, got `{}`",
+                String::from_utf8_lossy(&answer[..answer.len().min(120)])
+            ))),
+        }
+    }
+}
+
+fn check_decision(decision: Decision) -> Result<Decision, Fault> {
+    if decision.outcome == ERROR_OUTCOME {
+        return Err(Fault::Malformed(format!(
+            "outcome `{ERROR_OUTCOME}` is reserved for decisions the host could not get from the plugin"
+        )));
+    }
+    if !is_kebab_case(&decision.outcome) {
+        return Err(Fault::Malformed(format!(
+            "outcome `{}` is not a kebab-case word",
+            decision.outcome
+        )));
+    }
+    if let Some(reason) = decision.reasons.iter().find(|r| !is_kebab_case(&r.code)) {
+        return Err(Fault::Malformed(format!(
+            "reason code `{}` is not kebab-case",
+            reason.code
+        )));
+    }
+    Ok(decision)
+}
+
+/// Lowercase ASCII words joined by single hyphens, such as `over-allowance`.
+#[must_use]
+pub fn is_kebab_case(word: &str) -> bool {
+    !word.is_empty()
+        && word.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+fn describe(ty: &ExternType) -> String {
+    match ty {
+        ExternType::Func(func) => {
+            let list = |types: &mut dyn Iterator<Item = wasmtime::ValType>| {
+                types.map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            };
+            format!(
+                "func({}) -> ({})",
+                list(&mut func.params()),
+                list(&mut func.results())
+            )
+        }
+        ExternType::Memory(memory) => format!("memory({} pages min)", memory.minimum()),
+        ExternType::Global(_) => "global".to_owned(),
+        ExternType::Table(_) => "table".to_owned(),
+        ExternType::Tag(_) => "tag".to_owned(),
+    }
+}

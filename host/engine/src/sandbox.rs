@@ -1,0 +1,317 @@
+//! The WebAssembly engine and the isolated call: every call runs in a fresh
+//! instance with a fuel budget and a memory cap, so nothing survives from
+//! one evaluation to the next and no plugin can run away with the host.
+
+use std::fmt;
+
+use verdict_sdk::abi;
+use wasmtime::{
+    Config, Enabled, Engine, Extern, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    ModuleExport, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+
+use crate::error::{EngineError, PluginError};
+use crate::module_cache::ModuleCache;
+
+/// Resource bounds for one call into a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel (roughly, WebAssembly instructions) one call may use.
+    pub fuel: u64,
+    /// Largest linear memory one instance may have, in bytes.
+    pub memory_bytes: usize,
+    /// Largest native stack the guest may use, in bytes.
+    pub stack_bytes: usize,
+    /// Instances that may be alive at once (one per worker thread or
+    /// in-flight request); sizes the instance pool.
+    pub concurrent_instances: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            // The reference policies use well under 100,000 per decision.
+            fuel: 20_000_000,
+            memory_bytes: 32 << 20,
+            stack_bytes: 512 << 10,
+            concurrent_instances: 256,
+        }
+    }
+}
+
+/// Why a call into a plugin produced no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The call used its whole fuel budget (an endless or too-long loop).
+    OutOfFuel,
+    /// The instance asked for more memory than allowed.
+    MemoryLimit(usize),
+    /// The plugin trapped (a panic, `unreachable`, a bad memory access...).
+    Trap(String),
+    /// The plugin answered, but not in the form the ABI requires.
+    Malformed(String),
+    /// The plugin decoded its input and refused it.
+    Plugin(String),
+}
+
+impl Fault {
+    /// The stable reason code an `error` decision carries for this fault.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Fault::OutOfFuel => "out-of-fuel",
+            Fault::MemoryLimit(_) => "memory-limit",
+            Fault::Trap(_) => "trap",
+            Fault::Malformed(_) => "malformed-output",
+            Fault::Plugin(_) => "plugin-error",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::OutOfFuel => f.write_str("plugin ran out of fuel (CPU budget exhausted)"),
+            Fault::MemoryLimit(limit) => {
+                write!(
+                    f,
+                    "plugin tried to use more than {} MiB of memory",
+                    limit >> 20
+                )
+            }
+            Fault::Trap(message) => write!(f, "plugin trapped: {message}"),
+            Fault::Malformed(message) => write!(f, "plugin returned malformed output: {message}"),
+            Fault::Plugin(message) => write!(f, "plugin refused the input: {message}"),
+        }
+    }
+}
+
+/// The engine every plugin is compiled and run with.
+#[derive(Clone)]
+pub struct Sandbox {
+    engine: Engine,
+    limits: Limits,
+    cache: ModuleCache,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// An engine tuned for many short, isolated calls, compiling through
+    /// `cache`.
+    pub fn new(limits: Limits, cache: ModuleCache) -> Result<Sandbox, EngineError> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(limits.concurrent_instances)
+            .total_memories(limits.concurrent_instances)
+            .total_tables(limits.concurrent_instances)
+            .max_memory_size(limits.memory_bytes)
+            // Reuse a slot's pages instead of returning them to the kernel,
+            // and reset only the pages the last call dirtied.
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(Enabled::Auto);
+        let mut config = Config::new();
+        config
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .memory_init_cow(true)
+            // Fuel stops a runaway plugin at the same instruction every time,
+            // which keeps replay exact; an epoch deadline would not.
+            .consume_fuel(true)
+            .cranelift_nan_canonicalization(true)
+            .wasm_relaxed_simd(false)
+            .max_wasm_stack(limits.stack_bytes);
+        let engine = Engine::new(&config).map_err(EngineError::Setup)?;
+        Ok(Sandbox {
+            engine,
+            limits,
+            cache,
+        })
+    }
+
+    /// The bounds every call gets.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Prepares a compiled module for fast instantiation. The module must
+    /// import nothing: ABI v1 offers plugins no host functions, so no file
+    /// system, network, clock or randomness.
+    pub(crate) fn prepare(&self, module: &Module) -> Result<Guest, PluginError> {
+        let imports: Vec<String> = module
+            .imports()
+            .map(|i| format!("{}.{}", i.module(), i.name()))
+            .collect();
+        if !imports.is_empty() {
+            return Err(PluginError::Imports { imports });
+        }
+        let export = |name: &'static str| {
+            module
+                .get_export_index(name)
+                .ok_or(PluginError::MissingExport { name })
+        };
+        export(abi::MARKER)?;
+        let linker = Linker::new(&self.engine);
+        let pre = linker
+            .instantiate_pre(module)
+            .map_err(PluginError::Prepare)?;
+        Ok(Guest {
+            sandbox: self.clone(),
+            pre,
+            memory: export(abi::MEMORY)?,
+            alloc: export(abi::ALLOC)?,
+            manifest: export(abi::MANIFEST)?,
+            check_params: export(abi::CHECK_PARAMS)?,
+            evaluate: export(abi::EVALUATE)?,
+        })
+    }
+
+    /// Compiles module bytes (binary or WebAssembly text), through the
+    /// compiled-module cache.
+    pub(crate) fn compile(&self, bytes: &[u8]) -> Result<Module, PluginError> {
+        self.cache
+            .compile(&self.engine, bytes)
+            .map_err(PluginError::Invalid)
+    }
+}
+
+/// A compiled plugin ready to be instantiated once per call.
+#[derive(Clone)]
+pub(crate) struct Guest {
+    sandbox: Sandbox,
+    pre: InstancePre<CallState>,
+    memory: ModuleExport,
+    alloc: ModuleExport,
+    manifest: ModuleExport,
+    check_params: ModuleExport,
+    evaluate: ModuleExport,
+}
+
+impl fmt::Debug for Guest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guest").finish_non_exhaustive()
+    }
+}
+
+/// Which ABI export a call goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Export {
+    /// `verdict_manifest`, no input.
+    Manifest,
+    /// `verdict_check_params`.
+    CheckParams,
+    /// `verdict_evaluate`.
+    Evaluate,
+}
+
+/// Per-call store data: the memory cap and whether it was hit.
+struct CallState {
+    memory_limit: usize,
+    hit_memory_limit: bool,
+}
+
+impl ResourceLimiter for CallState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            self.hit_memory_limit = true;
+            return Err(wasmtime::Error::msg("memory limit reached"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl Guest {
+    /// Calls one export in a fresh instance and returns the bytes it
+    /// answered. `input` is written into guest memory first (for every
+    /// export but the manifest).
+    pub(crate) fn call(&self, export: Export, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        let limits = self.sandbox.limits;
+        let mut store = Store::new(
+            &self.sandbox.engine,
+            CallState {
+                memory_limit: limits.memory_bytes,
+                hit_memory_limit: false,
+            },
+        );
+        store.limiter(|state| state);
+        let outcome = (|| {
+            store.set_fuel(limits.fuel)?;
+            let instance = self.pre.instantiate(&mut store)?;
+            let get = |store: &mut Store<CallState>, export: &ModuleExport| {
+                instance
+                    .get_module_export(store, export)
+                    .and_then(Extern::into_func)
+                    .ok_or_else(|| wasmtime::Error::msg("export is not a function"))
+            };
+            let memory = instance
+                .get_module_export(&mut store, &self.memory)
+                .and_then(Extern::into_memory)
+                .ok_or_else(|| wasmtime::Error::msg("`memory` is not a memory"))?;
+            let packed = match export {
+                Export::Manifest => get(&mut store, &self.manifest)?
+                    .typed::<(), u64>(&store)?
+                    .call(&mut store, ())?,
+                Export::CheckParams | Export::Evaluate => {
+                    let len = u32::try_from(input.len())
+                        .map_err(|_| wasmtime::Error::msg("input too large"))?;
+                    let ptr = get(&mut store, &self.alloc)?
+                        .typed::<u32, u32>(&store)?
+                        .call(&mut store, len)?;
+                    memory.write(&mut store, ptr as usize, input)?;
+                    let target = if export == Export::Evaluate {
+                        &self.evaluate
+                    } else {
+                        &self.check_params
+                    };
+                    get(&mut store, target)?
+                        .typed::<(u32, u32), u64>(&store)?
+                        .call(&mut store, (ptr, len))?
+                }
+            };
+            let (ptr, len) = abi::unpack(packed);
+            let start = ptr as usize;
+            Ok(memory
+                .data(&store)
+                .get(start..start + len as usize)
+                .map(<[u8]>::to_vec))
+        })();
+        match outcome {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Fault::Malformed(
+                "the answer lies outside the plugin's memory".into(),
+            )),
+            Err(error) => Err(classify(&store, &error)),
+        }
+    }
+}
+
+fn classify(store: &Store<CallState>, error: &wasmtime::Error) -> Fault {
+    if store.data().hit_memory_limit {
+        return Fault::MemoryLimit(store.data().memory_limit);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Fault::OutOfFuel,
+        Some(trap) => Fault::Trap(trap.to_string()),
+        None => Fault::Trap(format!("{error:#}")),
+    }
+}

@@ -1,0 +1,119 @@
+//! The state every handler shares — live policies, metrics, the token,
+//! the evaluation slots, the decision log — and the changes to it (reload, rollback) with
+//! the log lines and metrics they leave.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::auth::Token;
+use crate::live::{Live, Reload, Rollback, RollbackError};
+use crate::metrics::Metrics;
+use verdict_audit::DecisionLog;
+use verdict_config::ConfigError;
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct App {
+    /// The policies.
+    pub live: Live,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// The token state-changing endpoints require; without one they
+    /// refuse every request.
+    pub token: Option<Token>,
+    /// The decision log, if decisions are logged.
+    pub log: Option<Mutex<DecisionLog>>,
+    slots: Arc<Semaphore>,
+}
+
+impl App {
+    /// The shared state; at most `slots` evaluations run at once.
+    #[must_use]
+    pub fn new(live: Live, token: Option<Token>, slots: usize, log: Option<DecisionLog>) -> App {
+        let metrics = Metrics::new();
+        let snapshot = live.snapshot();
+        metrics.set_active(snapshot.generation, &snapshot.set);
+        App {
+            live,
+            metrics,
+            token,
+            log: log.map(Mutex::new),
+            slots: Arc::new(Semaphore::new(slots)),
+        }
+    }
+
+    /// Waits for an evaluation slot. Every plugin call needs an instance
+    /// from the engine's fixed pool, so the number of evaluations running
+    /// at once must stay below its size whatever the number of requests;
+    /// the others wait here without holding a thread. `None` once the
+    /// service is shutting down.
+    pub async fn evaluation_slot(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.slots).acquire_owned().await.ok()
+    }
+
+    /// Reloads the policies directory (blocking: call it off the request
+    /// path), logs and counts the outcome. `cause` says what asked for it.
+    pub fn reload(&self, cause: &str) -> Result<Reload, ConfigError> {
+        let started = Instant::now();
+        match self.live.reload() {
+            Ok(report) => {
+                if report.swapped() {
+                    let snapshot = self.live.snapshot();
+                    self.metrics.record_swap(snapshot.generation, &snapshot.set);
+                    tracing::info!(
+                        cause,
+                        generation = report.generation,
+                        added = ?report.added,
+                        changed = ?report.changed,
+                        removed = ?report.removed,
+                        millis = started.elapsed().as_millis(),
+                        "policies swapped"
+                    );
+                    for policy in snapshot.set.policies().iter().filter(|p| {
+                        report.added.contains(&p.name) || report.changed.contains(&p.name)
+                    }) {
+                        tracing::info!(
+                            policy = %policy.name,
+                            version = %policy.plugin.version,
+                            sha256 = %policy.plugin.sha256,
+                            params = %policy.params_json,
+                            "now serving"
+                        );
+                    }
+                } else {
+                    tracing::debug!(cause, "policies unchanged");
+                }
+                Ok(report)
+            }
+            Err(error) => {
+                self.metrics.record_rejected_swap();
+                tracing::error!(
+                    cause,
+                    "reload rejected, the previous policies keep serving: {error}"
+                );
+                Err(error)
+            }
+        }
+    }
+
+    /// Rolls `name` back to its previous version, logs and counts it.
+    pub fn rollback(&self, name: &str) -> Result<Rollback, RollbackError> {
+        let rollback = self.live.rollback(name)?;
+        let snapshot = self.live.snapshot();
+        self.metrics
+            .record_rollback(snapshot.generation, &snapshot.set);
+        tracing::warn!(
+            policy = name,
+            from_version = %rollback.from.plugin.version,
+            from_sha256 = %rollback.from.plugin.sha256,
+            to_version = %rollback.to.plugin.version,
+            to_sha256 = %rollback.to.plugin.sha256,
+            params = %rollback.to.params_json,
+            generation = rollback.generation,
+            "rolled back"
+        );
+        Ok(rollback)
+    }
+}

@@ -1,0 +1,232 @@
+//! `verdict serve`: the policies as a long-running HTTP service that swaps
+//! them while it serves.
+//!
+//! The service holds the active policies in [`live::Live`]: an atomic
+//! pointer to a [`live::Snapshot`] that each request loads once and keeps
+//! to its end, so no request sees two versions of a policy. A reload (a
+//! file change seen by [`watch`], or `POST /v1/reload`) loads and checks
+//! the whole directory off the request path and swaps it in only when all
+//! of it loads; a rollback switches one policy back to its previous
+//! version. Evaluations run on threads allowed to block, at most a fixed
+//! number at once ([`app::App::evaluation_slot`]), so request load can
+//! never exhaust the engine's instance pool. With a decision log, each request's
+//! decisions are appended and synced before its response is sent.
+//!
+//! | route | does |
+//! | --- | --- |
+//! | `POST /v1/evaluate` | decide `{"customer": {...}}` or `{"customers": [...]}` (optional `as_of`, `policies`) |
+//! | `GET /v1/policies` | the active policies: version, module SHA-256, params, history depth |
+//! | `POST /v1/reload` | reload the policies directory now (token) |
+//! | `POST /v1/policies/{name}/rollback` | switch a policy back to its previous version (token) |
+//! | `GET /healthz` | liveness |
+//! | `GET /metrics` | Prometheus metrics ([`metrics`]) |
+
+#![deny(missing_docs)]
+
+mod api;
+mod app;
+mod auth;
+mod decide;
+mod live;
+mod metrics;
+mod routes;
+mod watch;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use verdict_audit::DecisionLog;
+use verdict_config::ConfigError;
+use verdict_engine::{EngineError, Limits, ModuleCache, Sandbox};
+
+pub use crate::app::App;
+pub use crate::auth::{TOKEN_ENV, Token, TokenError};
+pub use crate::live::{Live, Snapshot};
+
+/// Largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 4 << 20;
+
+/// How long the policy files must be quiet before a change is loaded.
+pub const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// How the service runs.
+#[derive(Debug)]
+pub struct Config {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The policies directory, watched for changes.
+    pub policies: PathBuf,
+    /// The token state-changing endpoints require (none: they are off).
+    pub token: Option<Token>,
+    /// Bounds of each plugin call.
+    pub limits: Limits,
+    /// Where compiled modules are kept.
+    pub cache: ModuleCache,
+    /// Quiet time before a file change is loaded.
+    pub debounce: Duration,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// The decision log every decision is appended to (durably, before
+    /// its response is sent), if any.
+    pub log: Option<DecisionLog>,
+}
+
+impl Config {
+    /// The defaults, for `policies` on `listen`.
+    #[must_use]
+    pub fn new(listen: SocketAddr, policies: PathBuf) -> Config {
+        Config {
+            listen,
+            policies,
+            token: None,
+            limits: Limits::default(),
+            cache: ModuleCache::disabled(),
+            debounce: DEBOUNCE,
+            body_limit: BODY_LIMIT,
+            log: None,
+        }
+    }
+}
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The policies did not load at start.
+    #[error(transparent)]
+    Policies(#[from] ConfigError),
+    /// The engine could not be set up.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The policies directory could not be watched.
+    #[error("cannot watch the policies for changes")]
+    Watch(#[from] notify::Error),
+    /// Serving failed.
+    #[error("the service failed")]
+    Io(#[from] std::io::Error),
+    /// A startup task did not finish.
+    #[error("a startup task failed: {0}")]
+    Task(String),
+}
+
+/// A service that is listening, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    app: Arc<App>,
+    watch: watch::Watch,
+    body_limit: usize,
+}
+
+impl Server {
+    /// Loads and checks every policy, binds the address and starts
+    /// watching the policies. Must run inside a multi-threaded tokio
+    /// runtime.
+    pub async fn bind(config: Config) -> Result<Server, ServeError> {
+        // Absolute paths make file events and log lines unambiguous.
+        let dir = std::fs::canonicalize(&config.policies).map_err(|source| ConfigError::Io {
+            path: config.policies.clone(),
+            source,
+        })?;
+        let sandbox = Sandbox::new(config.limits, config.cache)?;
+        let live = tokio::task::spawn_blocking(move || Live::load(sandbox, &dir))
+            .await
+            .map_err(|e| ServeError::Task(e.to_string()))??;
+        let app = Arc::new(App::new(
+            live,
+            config.token,
+            evaluation_slots(config.limits),
+            config.log,
+        ));
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let watch = watch::spawn(Arc::clone(&app), config.debounce)?;
+        Ok(Server {
+            listener,
+            app,
+            watch,
+            body_limit: config.body_limit,
+        })
+    }
+
+    /// The address it listens on (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The shared state (policies, metrics).
+    #[must_use]
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Serves until `shutdown` completes, then stops taking connections
+    /// and returns once every request in flight has been answered.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let router = routes::router(Arc::clone(&self.app), self.body_limit);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        drop(self.watch);
+        Ok(())
+    }
+}
+
+/// How many evaluations may run at once: enough to keep every core busy
+/// and let short requests pass a long one, far below the instance pool
+/// (each evaluation holds one instance at a time; big batches also use
+/// the rayon pool, one instance per core; reloads use one more).
+fn evaluation_slots(limits: Limits) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let pool = usize::try_from(limits.concurrent_instances).unwrap_or(usize::MAX);
+    (cores * 4).min(pool.saturating_sub(cores + 8) / 2).max(1)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {error}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!("cannot listen for SIGTERM: {error}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

@@ -1,0 +1,378 @@
+//! The live policy set: the snapshot every request reads, the bounded
+//! version history of each policy, and the two ways the snapshot changes —
+//! a reload from the policies directory and a rollback of one policy.
+//!
+//! Requests never lock: they load the current [`Snapshot`] (one atomic
+//! pointer read) and keep it to the end, so a request sees exactly one
+//! version of every policy. Changes are serialized by a mutex, built off to
+//! the side and published with one atomic store.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use arc_swap::ArcSwap;
+
+use verdict_config::{ConfigError, load_policies};
+use verdict_engine::{Plugin, Policy, PolicySet, Sandbox};
+
+/// Versions kept per policy, the active one included.
+pub const HISTORY: usize = 10;
+
+/// One consistent state of the service's policies.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Counts swaps since start (0: the set loaded at start).
+    pub generation: u64,
+    /// The active policies.
+    pub set: PolicySet,
+    /// Versions kept per policy (the active one included).
+    pub history: BTreeMap<String, usize>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reload {
+    /// The generation now serving.
+    pub generation: u64,
+    /// Policies that were not active before.
+    pub added: Vec<String>,
+    /// Policies whose module or parameters changed on disk.
+    pub changed: Vec<String>,
+    /// Policies whose binding is gone.
+    pub removed: Vec<String>,
+}
+
+impl Reload {
+    /// Whether the reload swapped in a new set.
+    #[must_use]
+    pub fn swapped(&self) -> bool {
+        !(self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty())
+    }
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone)]
+pub struct Rollback {
+    /// The generation now serving.
+    pub generation: u64,
+    /// The version that was active and is dropped.
+    pub from: Arc<Policy>,
+    /// The version active now.
+    pub to: Arc<Policy>,
+    /// Versions left in the policy's history, the active one included.
+    pub history: usize,
+}
+
+/// Why a rollback did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RollbackError {
+    /// No active policy has that name.
+    #[error("no active policy named `{0}`")]
+    Unknown(String),
+    /// The active version is the oldest one kept.
+    #[error("policy `{0}` has no earlier version to roll back to")]
+    NoEarlier(String),
+}
+
+/// What identifies a version as loaded from disk: a new module or new
+/// parameters make a new version; anything else (a comment, a wider
+/// version range) does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    sha256: String,
+    params: Arc<str>,
+}
+
+impl Fingerprint {
+    fn of(policy: &Policy) -> Fingerprint {
+        Fingerprint {
+            sha256: policy.plugin.sha256.clone(),
+            params: Arc::clone(&policy.params_json),
+        }
+    }
+}
+
+/// One policy's versions, oldest first; the last one is active.
+#[derive(Debug)]
+struct History {
+    versions: VecDeque<Arc<Policy>>,
+    /// What the policy's files said at the last load. A reload makes a new
+    /// version only when this changes, so a rollback survives reloads
+    /// caused by other policies' files.
+    on_disk: Fingerprint,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    generation: u64,
+    histories: BTreeMap<String, History>,
+}
+
+/// The service's policies: the live snapshot and what can change it.
+#[derive(Debug)]
+pub struct Live {
+    sandbox: Sandbox,
+    dir: PathBuf,
+    current: ArcSwap<Snapshot>,
+    state: Mutex<State>,
+}
+
+impl Live {
+    /// Loads every binding of `dir`; fails when any does not load.
+    pub fn load(sandbox: Sandbox, dir: &Path) -> Result<Live, ConfigError> {
+        let set = load_policies(&sandbox, dir, &[])?;
+        let histories = set
+            .policies()
+            .iter()
+            .map(|policy| {
+                (
+                    policy.name.clone(),
+                    History {
+                        versions: VecDeque::from([Arc::clone(policy)]),
+                        on_disk: Fingerprint::of(policy),
+                    },
+                )
+            })
+            .collect();
+        let state = State {
+            generation: 0,
+            histories,
+        };
+        Ok(Live {
+            current: ArcSwap::from_pointee(snapshot(&state)),
+            state: Mutex::new(state),
+            sandbox,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The policies directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The state a request should use from its start to its end.
+    #[must_use]
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is only replaced whole, after every fallible step, so
+        // a panic elsewhere cannot leave it half changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Loads the directory again and, when the whole set loads, swaps it
+    /// in. Only policies whose module or parameters changed on disk get a
+    /// new version; the others keep theirs (a rolled-back one included).
+    /// On error nothing changes. Blocks while it compiles new modules: call
+    /// it off the request path.
+    pub fn reload(&self) -> Result<Reload, ConfigError> {
+        let mut state = self.lock();
+        // Every module kept in a history is compiled already; reuse them.
+        let known: Vec<&Plugin> = state
+            .histories
+            .values()
+            .flat_map(|history| history.versions.iter().map(|policy| &policy.plugin))
+            .collect();
+        let loaded = load_policies(&self.sandbox, &self.dir, &known)?;
+        let mut report = Reload::default();
+        let mut histories = BTreeMap::new();
+        let mut old = std::mem::take(&mut state.histories);
+        for policy in loaded.policies() {
+            let fingerprint = Fingerprint::of(policy);
+            let history = match old.remove(&policy.name) {
+                Some(history) if history.on_disk == fingerprint => history,
+                // The files now say what is active already (they were put
+                // back after a rollback): nothing to swap.
+                Some(mut history)
+                    if history
+                        .versions
+                        .back()
+                        .is_some_and(|active| Fingerprint::of(active) == fingerprint) =>
+                {
+                    history.on_disk = fingerprint;
+                    history
+                }
+                Some(mut history) => {
+                    history.versions.push_back(Arc::clone(policy));
+                    while history.versions.len() > HISTORY {
+                        history.versions.pop_front();
+                    }
+                    history.on_disk = fingerprint;
+                    report.changed.push(policy.name.clone());
+                    history
+                }
+                None => {
+                    report.added.push(policy.name.clone());
+                    History {
+                        versions: VecDeque::from([Arc::clone(policy)]),
+                        on_disk: fingerprint,
+                    }
+                }
+            };
+            histories.insert(policy.name.clone(), history);
+        }
+        report.removed = old.into_keys().collect();
+        state.histories = histories;
+        if report.swapped() {
+            state.generation += 1;
+            self.current.store(Arc::new(snapshot(&state)));
+        }
+        report.generation = state.generation;
+        Ok(report)
+    }
+
+    /// Switches `name` back to its previous version (module and
+    /// parameters) and drops the version that was active.
+    pub fn rollback(&self, name: &str) -> Result<Rollback, RollbackError> {
+        let mut state = self.lock();
+        let history = state
+            .histories
+            .get_mut(name)
+            .ok_or_else(|| RollbackError::Unknown(name.to_owned()))?;
+        if history.versions.len() < 2 {
+            return Err(RollbackError::NoEarlier(name.to_owned()));
+        }
+        let (Some(from), Some(to)) = (
+            history.versions.pop_back(),
+            history.versions.back().cloned(),
+        ) else {
+            return Err(RollbackError::NoEarlier(name.to_owned()));
+        };
+        let remaining = history.versions.len();
+        state.generation += 1;
+        self.current.store(Arc::new(snapshot(&state)));
+        Ok(Rollback {
+            generation: state.generation,
+            from,
+            to,
+            history: remaining,
+        })
+    }
+}
+
+/// The snapshot of a state: the newest version of each policy.
+fn snapshot(state: &State) -> Snapshot {
+    Snapshot {
+        generation: state.generation,
+        set: PolicySet::from_policies(
+            state
+                .histories
+                .values()
+                .filter_map(|history| history.versions.back().cloned())
+                .collect(),
+        ),
+        history: state
+            .histories
+            .iter()
+            .map(|(name, history)| (name.clone(), history.versions.len()))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+mod tests {
+    use std::path::Path;
+
+    use super::{HISTORY, Live, RollbackError};
+    use verdict_engine::{Limits, ModuleCache, Sandbox};
+
+    /// A directory with `hello.toml` bound to the hand-written plugin at
+    /// `version` (1.0.0 or 1.1.0).
+    fn bind_hello(dir: &Path, version: &str) {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/plugins/hello.wat");
+        let text = std::fs::read_to_string(source)
+            .unwrap()
+            .replace("1.0.0", version);
+        let module = dir.join(format!("hello-{version}.wat"));
+        std::fs::write(&module, text).unwrap();
+        std::fs::write(
+            dir.join("hello.toml"),
+            format!(
+                "plugin = {:?}\nversion = \"^1.0\"\n",
+                module.display().to_string()
+            ),
+        )
+        .unwrap();
+    }
+
+    fn active_version(live: &Live) -> String {
+        live.snapshot().set.policies()[0]
+            .plugin
+            .manifest
+            .version
+            .clone()
+    }
+
+    #[test]
+    fn reload_versions_only_what_changed_and_rollback_steps_back() {
+        let dir = tempfile::tempdir().unwrap();
+        bind_hello(dir.path(), "1.0.0");
+        let live = Live::load(
+            Sandbox::new(Limits::default(), ModuleCache::disabled()).unwrap(),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(live.snapshot().generation, 0);
+
+        // Same module and parameters: no new version, no swap.
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        let report = live.reload().unwrap();
+        assert!(!report.swapped());
+        assert_eq!(live.snapshot().history["hello"], 1);
+
+        bind_hello(dir.path(), "1.1.0");
+        let report = live.reload().unwrap();
+        assert_eq!(report.changed, ["hello"]);
+        assert_eq!(
+            (report.generation, active_version(&live)),
+            (1, "1.1.0".to_owned())
+        );
+        assert_eq!(live.snapshot().history["hello"], 2);
+
+        let rollback = live.rollback("hello").unwrap();
+        assert_eq!(rollback.from.plugin.manifest.version, "1.1.0");
+        assert_eq!(rollback.to.plugin.manifest.version, "1.0.0");
+        assert_eq!((rollback.generation, rollback.history), (2, 1));
+        assert_eq!(active_version(&live), "1.0.0");
+        assert!(matches!(
+            live.rollback("hello"),
+            Err(RollbackError::NoEarlier(_))
+        ));
+        assert!(matches!(
+            live.rollback("nope"),
+            Err(RollbackError::Unknown(_))
+        ));
+
+        // The files still say 1.1.0, but they have not changed since: a
+        // reload keeps the rollback.
+        assert!(!live.reload().unwrap().swapped());
+        assert_eq!(active_version(&live), "1.0.0");
+
+        // A broken binding changes nothing.
+        std::fs::write(dir.path().join("broken.toml"), "plugin = 7\n").unwrap();
+        assert!(live.reload().is_err());
+        assert_eq!(
+            (live.snapshot().generation, active_version(&live)),
+            (2, "1.0.0".to_owned())
+        );
+        std::fs::remove_file(dir.path().join("broken.toml")).unwrap();
+
+        // Files put back to what is active: no new version.
+        bind_hello(dir.path(), "1.0.0");
+        assert!(!live.reload().unwrap().swapped());
+        assert_eq!(live.snapshot().history["hello"], 1);
+
+        // The history is bounded.
+        for i in 0..HISTORY + 3 {
+            bind_hello(dir.path(), if i % 2 == 0 { "1.1.0" } else { "1.0.0" });
+            assert!(live.reload().unwrap().swapped());
+        }
+        assert_eq!(live.snapshot().history["hello"], HISTORY);
+    }
+}

@@ -1,0 +1,241 @@
+//! The service's Prometheus metrics: decisions by policy and outcome,
+//! request latency, in-flight requests, swaps, rejected swaps and
+//! rollbacks, and which policy versions are active.
+
+use std::fmt;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use verdict_engine::{DecisionRecord, PolicySet};
+
+/// The `Content-Type` of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    policy: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResponseLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyLabels {
+    policy: String,
+    version: String,
+    sha256: String,
+}
+
+/// Latency buckets: 50 µs doubling to about 1.6 s.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(50e-6, 2.0, 16))
+}
+
+/// Every metric the service keeps, and the registry that renders them.
+pub struct Metrics {
+    registry: Registry,
+    decisions: Family<DecisionLabels, Counter>,
+    requests: Family<ResponseLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+    swaps: Counter,
+    rejected_swaps: Counter,
+    rollbacks: Counter,
+    active: Family<PolicyLabels, Gauge>,
+    generation: Gauge,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Every metric at zero, registered under the `verdict_` prefix.
+    #[must_use]
+    pub fn new() -> Metrics {
+        let metrics = Metrics {
+            registry: Registry::with_prefix("verdict"),
+            decisions: Family::default(),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            in_flight: Gauge::default(),
+            swaps: Counter::default(),
+            rejected_swaps: Counter::default(),
+            rollbacks: Counter::default(),
+            active: Family::default(),
+            generation: Gauge::default(),
+        };
+        metrics.registered()
+    }
+
+    fn registered(mut self) -> Metrics {
+        let registry = &mut self.registry;
+        registry.register(
+            "decisions",
+            "Decisions made, by policy and outcome",
+            self.decisions.clone(),
+        );
+        registry.register(
+            "requests",
+            "HTTP requests answered, by route and status",
+            self.requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time from a request's arrival to its response, by route",
+            self.latency.clone(),
+        );
+        registry.register(
+            "in_flight_requests",
+            "Requests being served now",
+            self.in_flight.clone(),
+        );
+        registry.register(
+            "swaps",
+            "Policy sets swapped in (reloads that changed something, and rollbacks)",
+            self.swaps.clone(),
+        );
+        registry.register(
+            "rejected_swaps",
+            "Reloads refused because a binding or plugin failed to load",
+            self.rejected_swaps.clone(),
+        );
+        registry.register(
+            "rollbacks",
+            "Policies switched back to their previous version",
+            self.rollbacks.clone(),
+        );
+        registry.register(
+            "policy_active",
+            "1 for each active policy, labelled with its plugin version and module SHA-256",
+            self.active.clone(),
+        );
+        registry.register(
+            "policy_set_generation",
+            "Counts every swap of the active policy set since start",
+            self.generation.clone(),
+        );
+        self
+    }
+
+    /// Counts the decisions of one response.
+    pub fn record_decisions(&self, records: &[DecisionRecord]) {
+        // Records come grouped by customer, so the same few (policy,
+        // outcome) pairs repeat: count them first, touch the family once
+        // per pair.
+        let mut counts: Vec<(&str, &str, u64)> = Vec::new();
+        for record in records {
+            match counts
+                .iter_mut()
+                .find(|(p, o, _)| *p == record.policy && *o == record.outcome)
+            {
+                Some((_, _, n)) => *n += 1,
+                None => counts.push((&record.policy, &record.outcome, 1)),
+            }
+        }
+        for (policy, outcome, n) in counts {
+            self.decisions
+                .get_or_create(&DecisionLabels {
+                    policy: policy.to_owned(),
+                    outcome: outcome.to_owned(),
+                })
+                .inc_by(n);
+        }
+    }
+
+    /// Counts one answered request and its latency.
+    pub fn record_response(&self, route: &'static str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&ResponseLabels { route, status })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(seconds);
+    }
+
+    /// A request starts; the returned guard marks its end when dropped
+    /// (also when the client goes away mid-request).
+    #[must_use]
+    pub fn start_request(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight {
+            gauge: self.in_flight.clone(),
+        }
+    }
+
+    /// A new policy set went live.
+    pub fn record_swap(&self, generation: u64, set: &PolicySet) {
+        self.swaps.inc();
+        self.set_active(generation, set);
+    }
+
+    /// A reload was refused.
+    pub fn record_rejected_swap(&self) {
+        self.rejected_swaps.inc();
+    }
+
+    /// A policy was rolled back (also counted as a swap).
+    pub fn record_rollback(&self, generation: u64, set: &PolicySet) {
+        self.rollbacks.inc();
+        self.record_swap(generation, set);
+    }
+
+    /// Labels the active policies (at start, and after every swap).
+    pub fn set_active(&self, generation: u64, set: &PolicySet) {
+        self.active.clear();
+        for policy in set.policies() {
+            self.active
+                .get_or_create(&PolicyLabels {
+                    policy: policy.name.clone(),
+                    version: policy.plugin.manifest.version.clone(),
+                    sha256: policy.plugin.sha256.clone(),
+                })
+                .set(1);
+        }
+        self.generation
+            .set(i64::try_from(generation).unwrap_or(i64::MAX));
+    }
+
+    /// Every metric in the OpenMetrics text format Prometheus scrapes.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Marks one request in flight until dropped.
+#[derive(Debug)]
+pub struct InFlight {
+    gauge: Gauge,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}

@@ -1,0 +1,231 @@
+//! The HTTP routes and their handlers; a layer that counts every request
+//! and its latency.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::api::{ApiError, PolicyInfo};
+use crate::app::App;
+use crate::decide::decide;
+use crate::live::RollbackError;
+use crate::metrics;
+
+/// Every route of the service. Request bodies larger than `body_limit`
+/// bytes are refused with 413.
+pub fn router(app: Arc<App>, body_limit: usize) -> Router {
+    Router::new()
+        .route("/v1/evaluate", post(evaluate))
+        .route("/v1/policies", get(policies))
+        .route("/v1/reload", post(reload))
+        .route("/v1/policies/{name}/rollback", post(rollback))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(render_metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            body_limit,
+            refuse_declared_oversize,
+        ))
+        .layer(middleware::from_fn_with_state(Arc::clone(&app), track))
+        .with_state(app)
+}
+
+/// Counts the request in flight while it runs, then its status and
+/// latency under a fixed route label (never the raw path, which would
+/// let clients create label values).
+async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = route_label(request.uri().path());
+    let in_flight = app.metrics.start_request();
+    let response = next.run(request).await;
+    drop(in_flight);
+    app.metrics.record_response(
+        route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// Refuses a request whose `Content-Length` is over the limit before any of
+/// its body is read: a client that waits for `100 Continue` (as curl does
+/// for large bodies) gets the 413 at once and sends nothing. Bodies of
+/// undeclared length are cut off by the extractor's limit instead.
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is {length} bytes; at most {limit} are accepted"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/v1/evaluate" => "evaluate",
+        "/v1/policies" => "policies",
+        "/v1/reload" => "reload",
+        "/healthz" => "healthz",
+        "/metrics" => "metrics",
+        path if path.starts_with("/v1/policies/") && path.ends_with("/rollback") => "rollback",
+        _ => "other",
+    }
+}
+
+async fn evaluate(
+    State(app): State<Arc<App>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body =
+        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    let records = decide(&app, &body).await?;
+    Ok(Json(records).into_response())
+}
+
+async fn policies(State(app): State<Arc<App>>) -> Response {
+    let snapshot = app.live.snapshot();
+    let policies: Vec<PolicyInfo> = snapshot
+        .set
+        .policies()
+        .iter()
+        .map(|policy| {
+            PolicyInfo::new(
+                policy,
+                snapshot.history.get(&policy.name).copied().unwrap_or(1),
+            )
+        })
+        .collect();
+    Json(json!({
+        "generation": snapshot.generation,
+        "policies": policies,
+    }))
+    .into_response()
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let snapshot = app.live.snapshot();
+    Json(json!({
+        "status": "ok",
+        "generation": snapshot.generation,
+        "policies": snapshot.set.policies().len(),
+    }))
+    .into_response()
+}
+
+async fn render_metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Refuses the request unless it carries the service's token.
+fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &app.token else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this service has no token, so changes are disabled: start it with \
+             --token-file FILE or VERDICT_TOKEN",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    match given {
+        Some(given) if token.accepts(given) => Ok(()),
+        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong token")),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this endpoint changes the service: send `Authorization: Bearer TOKEN`",
+        )),
+    }
+}
+
+async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&app, &headers)?;
+    let task = Arc::clone(&app);
+    let outcome = tokio::task::spawn_blocking(move || task.reload("reload request"))
+        .await
+        .map_err(|e| ApiError::internal(format!("the reload task failed: {e}")))?;
+    match outcome {
+        Ok(report) => Ok(Json(json!({
+            "swapped": report.swapped(),
+            "generation": report.generation,
+            "added": report.added,
+            "changed": report.changed,
+            "removed": report.removed,
+        }))
+        .into_response()),
+        Err(error) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("reload rejected, the previous policies keep serving: {error}"),
+        )),
+    }
+}
+
+async fn rollback(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&app, &headers)?;
+    let rollback = app.rollback(&name).map_err(|error| {
+        let status = match error {
+            RollbackError::Unknown(_) => StatusCode::NOT_FOUND,
+            RollbackError::NoEarlier(_) => StatusCode::CONFLICT,
+        };
+        ApiError::new(status, error.to_string())
+    })?;
+    let version = |policy: &verdict_engine::Policy| {
+        json!({
+            "plugin_version": policy.plugin.manifest.version,
+            "module_sha256": policy.plugin.sha256,
+            "params": policy.params,
+        })
+    };
+    Ok(Json(json!({
+        "policy": name,
+        "generation": rollback.generation,
+        "from": version(&rollback.from),
+        "to": version(&rollback.to),
+        "history": rollback.history,
+    }))
+    .into_response())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see `verdict serve --help`",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint does not take that method",
+    )
+}
