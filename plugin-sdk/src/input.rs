@@ -1,15 +1,19 @@
 //! What a policy reads: the evaluation date and one customer profile.
 
-use std::fmt;
-
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::domain::hotel::Stay;
+use crate::domain::lending::LoanRequest;
+use crate::schema::{self, Shape, known_fields};
 use crate::{Date, Lang};
 
 /// Everything one evaluation sees besides the parameters.
+///
+/// `#[non_exhaustive]`: build one with [`Input::new`]; its fields can be
+/// read and assigned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Input {
     /// The evaluation date: ages and deadlines are computed on it.
     pub as_of: Date,
@@ -39,9 +43,32 @@ impl Input {
 
 /// A customer profile, as written in a profiles file.
 ///
-/// Keys the SDK does not know are kept in [`Customer::extra`], so a policy
-/// can read fields no one planned for.
+/// The typed fields are the known fields of [`schema::CUSTOMER`], decoded
+/// from the same declaration. Keys the SDK does not know are kept in
+/// [`Customer::extra`], so a policy can read fields no one planned for.
+///
+/// `stay` and `loan_request` belong to the reference policies' domains
+/// ([`crate::domain`]); a policy that does not need them ignores them.
+///
+/// `#[non_exhaustive]`: the SDK can learn a new field without breaking
+/// plugins. Build a customer with [`Customer::new`] and the `with_*`
+/// setters; read and assign its fields as usual.
+///
+/// ```
+/// use verdict_sdk::domain::lending::LoanRequest;
+/// use verdict_sdk::{Customer, Date};
+///
+/// let born = Date::new(1992, 12, 1)?;
+/// let customer = Customer::new("C-5", born)
+///     .with_language("id")
+///     .with_products(["credit-card"])
+///     .with_loan_request(LoanRequest::new("car").with_amount_usd(18_000.0))
+///     .with_extra("loyalty_tier", "gold");
+/// assert_eq!(customer.extra["loyalty_tier"], "gold");
+/// # Ok::<(), verdict_sdk::DateError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Customer {
     /// Unique identifier within its file.
     pub id: String,
@@ -55,15 +82,28 @@ pub struct Customer {
     pub language: Option<String>,
     /// Products the customer already holds.
     pub products: Vec<String>,
-    /// A hotel guest's current stay.
+    /// A hotel guest's current stay (the hotel domain).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stay: Option<Stay>,
-    /// A loan being asked for.
+    /// A loan being asked for (the lending domain).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loan_request: Option<LoanRequest>,
     /// Every other key of the profile, unchanged.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+known_fields! {
+    /// The known fields of a customer; [`schema::CUSTOMER`].
+    pub(crate) const CUSTOMER_FIELDS for Customer {
+        id: "id" as Shape::Text;
+        name: "name" as Shape::Text, or None;
+        birth_date: "birth_date" as Shape::Date;
+        language: "language" as Shape::Text, or None;
+        products: "products" as Shape::TextList, or Vec::new();
+        stay: "stay" as Shape::Table(schema::STAY), or None;
+        loan_request: "loan_request" as Shape::Table(schema::LOAN_REQUEST), or None;
+    }
 }
 
 impl Customer {
@@ -81,119 +121,52 @@ impl Customer {
             extra: Map::new(),
         }
     }
-}
 
-/// A hotel guest's stay and the service-recovery spend asked for now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Stay {
-    /// Already spent by staff on this guest, in USD.
-    pub recovery_spent_usd: f64,
-    /// The spend being asked for now, in USD.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requested_recovery_usd: Option<f64>,
-    /// Who asks: `staff` (the default) or `manager`.
-    pub requested_by: String,
-    /// Every other key of the stay, unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
+    /// Sets the display name.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Customer {
+        self.name = Some(name.into());
+        self
+    }
 
-fn staff() -> String {
-    "staff".to_owned()
-}
+    /// Sets the language tag, such as `pt` or `pt-BR`.
+    #[must_use]
+    pub fn with_language(mut self, tag: impl Into<String>) -> Customer {
+        self.language = Some(tag.into());
+        self
+    }
 
-impl Default for Stay {
-    fn default() -> Stay {
-        Stay {
-            recovery_spent_usd: 0.0,
-            requested_recovery_usd: None,
-            requested_by: staff(),
-            extra: Map::new(),
-        }
+    /// Sets the products the customer already holds.
+    #[must_use]
+    pub fn with_products<P: Into<String>>(
+        mut self,
+        products: impl IntoIterator<Item = P>,
+    ) -> Customer {
+        self.products = products.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the hotel stay.
+    #[must_use]
+    pub fn with_stay(mut self, stay: Stay) -> Customer {
+        self.stay = Some(stay);
+        self
+    }
+
+    /// Sets the loan request.
+    #[must_use]
+    pub fn with_loan_request(mut self, loan_request: LoanRequest) -> Customer {
+        self.loan_request = Some(loan_request);
+        self
+    }
+
+    /// Adds (or replaces) a key the SDK does not know.
+    #[must_use]
+    pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Customer {
+        self.extra.insert(key.into(), value.into());
+        self
     }
 }
-
-/// A loan the customer asks for.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LoanRequest {
-    /// `student`, `personal`, `car`, `mortgage`, or another word a policy
-    /// may not know.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The amount asked for, in USD.
-    pub amount_usd: f64,
-    /// Every other key of the request, unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Implements `Deserialize` for a struct whose unknown keys are kept in its
-/// `extra` map, without serde's `flatten`: `flatten` buffers the whole
-/// object before reading it, which made a native `loan-rates` decision
-/// through JSON take 7.2 µs instead of 4.2 µs (see the README's performance
-/// section). Each field names its key and the value it takes when the key
-/// is absent.
-macro_rules! deserialize_keeping_extra {
-    ($name:ident { $($field:ident: $key:literal or $missing:expr),* $(,)? }) => {
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
-                struct Fields;
-
-                impl<'de> Visitor<'de> for Fields {
-                    type Value = $name;
-
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str(concat!("a ", stringify!($name), " table"))
-                    }
-
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
-                        $(let mut $field = None;)*
-                        let mut extra = Map::new();
-                        while let Some(key) = map.next_key::<String>()? {
-                            match key.as_str() {
-                                $($key => $field = Some(map.next_value()?),)*
-                                _ => {
-                                    let value = map.next_value()?;
-                                    extra.insert(key, value);
-                                }
-                            }
-                        }
-                        Ok($name {
-                            $($field: match $field {
-                                Some(value) => value,
-                                None => $missing,
-                            },)*
-                            extra,
-                        })
-                    }
-                }
-
-                deserializer.deserialize_map(Fields)
-            }
-        }
-    };
-}
-
-deserialize_keeping_extra!(Customer {
-    id: "id" or return Err(de::Error::missing_field("id")),
-    name: "name" or None,
-    birth_date: "birth_date" or return Err(de::Error::missing_field("birth_date")),
-    language: "language" or None,
-    products: "products" or Vec::new(),
-    stay: "stay" or None,
-    loan_request: "loan_request" or None,
-});
-
-deserialize_keeping_extra!(Stay {
-    recovery_spent_usd: "recovery_spent_usd" or 0.0,
-    requested_recovery_usd: "requested_recovery_usd" or None,
-    requested_by: "requested_by" or staff(),
-});
-
-deserialize_keeping_extra!(LoanRequest {
-    kind: "type" or return Err(de::Error::missing_field("type")),
-    amount_usd: "amount_usd" or 0.0,
-});
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,30 @@
 //! Languages for reason messages, with English as the fallback.
 
-/// A language a reference policy writes its messages in.
+/// A language the SDK recognizes in a customer's `language` tag.
 ///
 /// Policies match on it to pick a message; a customer whose `language` is
-/// missing or not listed here gets [`Lang::En`]. A policy that translates
-/// only some languages ends its `match` with `_ =>` English.
+/// missing or not listed here gets [`Lang::En`].
+///
+/// `#[non_exhaustive]`: the SDK may recognize more languages in a later
+/// version without breaking plugins, so every `match` outside the SDK ends
+/// with a `_ =>` arm, which should give the English text (a customer in a
+/// language the policy does not translate gets English, as one whose tag
+/// the SDK does not know does):
+///
+/// ```
+/// use verdict_sdk::Lang;
+///
+/// fn greeting(lang: Lang) -> &'static str {
+///     match lang {
+///         Lang::Pt => "Olá",
+///         Lang::Fr => "Bonjour",
+///         _ => "Hello",
+///     }
+/// }
+/// assert_eq!(greeting(Lang::Sv), "Hello");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Lang {
     /// English, the fallback.
     #[default]
@@ -23,8 +42,9 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Every language, English first.
-    pub const ALL: [Lang; 6] = [Lang::En, Lang::Pt, Lang::Fr, Lang::Sv, Lang::Hu, Lang::Id];
+    /// Every language the SDK recognizes, English first. A slice, so that
+    /// recognizing one more is not a change of type.
+    pub const ALL: &'static [Lang] = &[Lang::En, Lang::Pt, Lang::Fr, Lang::Sv, Lang::Hu, Lang::Id];
 
     /// Reads a language tag such as `pt`, `pt-BR` or `FR`; anything else,
     /// or no tag, is English.
@@ -32,7 +52,8 @@ impl Lang {
     pub fn from_tag(tag: Option<&str>) -> Lang {
         let primary = tag.unwrap_or("").split(['-', '_']).next().unwrap_or("");
         Lang::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|lang| lang.code().eq_ignore_ascii_case(primary))
             .unwrap_or_default()
     }

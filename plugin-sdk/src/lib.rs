@@ -37,30 +37,66 @@
 //! (`plugin-sdk/ABI.md`) and the SDK installs a bump allocator, since every
 //! instance lives for one call. Natively the same crate is a plain library,
 //! so the policy is unit-tested with `cargo test`.
+//!
+//! # What is generic, what is a domain
+//!
+//! Every plugin uses the generic part: [`Input`], [`Customer`] (`id`,
+//! `name`, `birth_date`, `language`, `products`, and `extra` for every key
+//! the SDK does not know), [`Decision`], [`Params`], [`Date`] and [`Lang`].
+//!
+//! The [`schema`] module lists the customer fields the SDK knows, with
+//! their shapes and which are required, as data. It is the one definition
+//! of a profile: the decoder of [`Customer`] and of its tables is generated
+//! from the same declaration, and the host validates profiles against it.
+//!
+//! The [`domain`] module holds what only the reference policies need: a
+//! hotel guest's stay ([`domain::hotel::Stay`]), a loan request
+//! ([`domain::lending::LoanRequest`]), and US dollars in cents
+//! ([`domain::money::Cents`]). A customer's `stay` and `loan_request`
+//! decode to those types; a policy that does not need them ignores them.
+//! They are also re-exported at the crate root, where SDK 1.0 had them.
+//!
+//! So that the SDK can grow without breaking plugins, the types a plugin
+//! reads are `#[non_exhaustive]`: [`Input`], [`Customer`], the domain
+//! tables and [`Lang`]. A plugin builds them with constructors and `with_*`
+//! setters (`Customer::new(..).with_language("pt")`), reads and assigns
+//! their public fields, and ends every `match` on a language with a
+//! `_ =>` arm giving English. A new known field, or one more recognized
+//! language, is then an addition: plugins keep compiling, and a language
+//! a plugin does not translate gets its English text.
 
 #![deny(missing_docs)]
 
 pub mod abi;
 mod date;
 mod decision;
+pub mod domain;
 #[doc(hidden)]
 pub mod glue;
 mod input;
 mod lang;
 mod manifest;
-mod money;
 mod params;
+pub mod schema;
 
 #[cfg(target_arch = "wasm32")]
 mod bump;
 
 pub use date::{Date, DateError};
 pub use decision::{Decision, Reason};
-pub use input::{Customer, Input, LoanRequest, Stay};
+pub use input::{Customer, Input};
 pub use lang::Lang;
 pub use manifest::Manifest;
-pub use money::{Cents, MoneyError};
 pub use params::{ParamError, ParamKind, ParamSpec, Params};
+
+// The domain types where SDK 1.0 had them, so plugins written against it
+// keep their imports. New code names them through `domain`.
+#[doc(no_inline)]
+pub use domain::hotel::Stay;
+#[doc(no_inline)]
+pub use domain::lending::LoanRequest;
+#[doc(no_inline)]
+pub use domain::money::{Cents, MoneyError};
 
 /// Re-exported so the [`policy!`] macro and policies share one JSON crate.
 pub use serde_json;

@@ -11,7 +11,8 @@ mod messages;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use verdict_sdk::{Cents, Decision, Input, ParamError, ParamSpec};
+use verdict_sdk::domain::money::Cents;
+use verdict_sdk::{Decision, Input, ParamError, ParamSpec};
 
 /// The rate card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

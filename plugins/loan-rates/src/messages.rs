@@ -2,6 +2,10 @@
 //!
 //! Rates are written from whole basis points with two decimals and the
 //! decimal separator of the language (`3.15%`, `3,15 %`).
+//!
+//! Each `match` on the language ends with English as `_`: the text for
+//! English and for any language the SDK recognizes that is not translated
+//! here yet (`Lang` is `#[non_exhaustive]`).
 
 use verdict_sdk::Lang;
 
@@ -13,20 +17,16 @@ fn pct(lang: Lang, bp: i64) -> String {
     let bp = bp.unsigned_abs();
     let (whole, hundredths) = (bp / 100, bp % 100);
     match lang {
-        Lang::En => format!("{sign}{whole}.{hundredths:02}%"),
         // French and Swedish put a (non-breaking) space before the sign.
         Lang::Fr | Lang::Sv => format!("{sign}{whole},{hundredths:02}\u{a0}%"),
         Lang::Pt | Lang::Hu | Lang::Id => format!("{sign}{whole},{hundredths:02}%"),
+        _ => format!("{sign}{whole}.{hundredths:02}%"),
     }
 }
 
 /// The name of a loan type, in lower case, as the sentences below use it.
 fn loan(lang: Lang, kind: Kind<'_>) -> String {
     let name = match (lang, kind) {
-        (Lang::En, Kind::Student) => "student loan",
-        (Lang::En, Kind::Car) => "car loan",
-        (Lang::En, Kind::Mortgage) => "mortgage",
-        (Lang::En, Kind::Personal) => "personal loan",
         (Lang::Pt, Kind::Student) => "empréstimo estudantil",
         (Lang::Pt, Kind::Car) => "financiamento de veículo",
         (Lang::Pt, Kind::Mortgage) => "financiamento imobiliário",
@@ -47,14 +47,18 @@ fn loan(lang: Lang, kind: Kind<'_>) -> String {
         (Lang::Id, Kind::Car) => "kredit kendaraan",
         (Lang::Id, Kind::Mortgage) => "kredit pemilikan rumah",
         (Lang::Id, Kind::Personal) => "pinjaman pribadi",
+        (_, Kind::Student) => "student loan",
+        (_, Kind::Car) => "car loan",
+        (_, Kind::Mortgage) => "mortgage",
+        (_, Kind::Personal) => "personal loan",
         (_, Kind::Other(other)) => {
             return match lang {
-                Lang::En => format!("\"{other}\" loan"),
                 Lang::Pt => format!("empréstimo do tipo \"{other}\""),
                 Lang::Fr => format!("prêt de type « {other} »"),
                 Lang::Sv => format!("lån av typen ”{other}”"),
                 Lang::Hu => format!("„{other}” típusú kölcsön"),
                 Lang::Id => format!("pinjaman jenis \"{other}\""),
+                _ => format!("\"{other}\" loan"),
             };
         }
     };
@@ -64,12 +68,12 @@ fn loan(lang: Lang, kind: Kind<'_>) -> String {
 /// `no-loan-request`.
 pub(crate) fn no_loan_request(lang: Lang) -> String {
     match lang {
-        Lang::En => "The customer has not requested a loan.",
         Lang::Pt => "O cliente não solicitou um empréstimo.",
         Lang::Fr => "Le client n'a pas demandé de prêt.",
         Lang::Sv => "Kunden har inte ansökt om något lån.",
         Lang::Hu => "Az ügyfél nem igényelt kölcsönt.",
         Lang::Id => "Nasabah tidak mengajukan pinjaman.",
+        _ => "The customer has not requested a loan.",
     }
     .to_owned()
 }
@@ -77,7 +81,6 @@ pub(crate) fn no_loan_request(lang: Lang) -> String {
 /// `minor`: younger than the youngest age that may borrow.
 pub(crate) fn minor(lang: Lang, age: u32, min_age: u32) -> String {
     match lang {
-        Lang::En => format!("Loans are available from age {min_age}; the customer is {age}."),
         Lang::Pt => format!(
             "Os empréstimos só estão disponíveis a partir dos {min_age} anos; o cliente tem {age} anos."
         ),
@@ -91,6 +94,7 @@ pub(crate) fn minor(lang: Lang, age: u32, min_age: u32) -> String {
         Lang::Id => format!(
             "Pinjaman hanya tersedia mulai usia {min_age} tahun; nasabah berusia {age} tahun."
         ),
+        _ => format!("Loans are available from age {min_age}; the customer is {age}."),
     }
 }
 
@@ -98,7 +102,6 @@ pub(crate) fn minor(lang: Lang, age: u32, min_age: u32) -> String {
 pub(crate) fn unknown_loan_type(lang: Lang, kind: &str, known: &[&str]) -> String {
     let known = known.join(", ");
     match lang {
-        Lang::En => format!("\"{kind}\" is not a loan type we offer; we offer: {known}."),
         Lang::Pt => {
             format!("\"{kind}\" não é um tipo de empréstimo que oferecemos; oferecemos: {known}.")
         }
@@ -114,6 +117,7 @@ pub(crate) fn unknown_loan_type(lang: Lang, kind: &str, known: &[&str]) -> Strin
         Lang::Id => format!(
             "\"{kind}\" bukan jenis pinjaman yang kami tawarkan; jenis yang tersedia: {known}."
         ),
+        _ => format!("\"{kind}\" is not a loan type we offer; we offer: {known}."),
     }
 }
 
@@ -121,9 +125,6 @@ pub(crate) fn unknown_loan_type(lang: Lang, kind: &str, known: &[&str]) -> Strin
 pub(crate) fn too_old_for(lang: Lang, kind: Kind<'_>, age: u32, max_age: u32) -> String {
     let loan = loan(lang, kind);
     match lang {
-        Lang::En => {
-            format!("A {loan} is available only up to age {max_age}; the customer is {age}.")
-        }
         Lang::Pt => {
             format!("Um {loan} só está disponível até os {max_age} anos; o cliente tem {age} anos.")
         }
@@ -139,15 +140,15 @@ pub(crate) fn too_old_for(lang: Lang, kind: Kind<'_>, age: u32, max_age: u32) ->
         Lang::Id => format!(
             "Pengajuan {loan} hanya dapat dilakukan sampai usia {max_age} tahun; nasabah berusia {age} tahun."
         ),
+        _ => {
+            format!("A {loan} is available only up to age {max_age}; the customer is {age}.")
+        }
     }
 }
 
 /// `not-eligible`: no surcharge band covers the age, so there is no rate.
 pub(crate) fn no_band(lang: Lang, age: u32) -> String {
     match lang {
-        Lang::En => {
-            format!("No age band of the rate card covers age {age}, so no rate can be quoted.")
-        }
         Lang::Pt => format!(
             "Nenhuma faixa etária da tabela de taxas abrange a idade de {age} anos, portanto não é possível cotar uma taxa."
         ),
@@ -165,6 +166,9 @@ pub(crate) fn no_band(lang: Lang, age: u32) -> String {
         Lang::Id => format!(
             "Tidak ada kelompok usia dalam tabel suku bunga untuk usia {age} tahun, sehingga suku bunga tidak dapat ditawarkan."
         ),
+        _ => {
+            format!("No age band of the rate card covers age {age}, so no rate can be quoted.")
+        }
     }
 }
 
@@ -176,9 +180,6 @@ pub(crate) fn rate_quoted(lang: Lang, quote: &Quote<'_>) -> String {
     let surcharge = pct(lang, quote.surcharge_bp);
     let band = &quote.band;
     match lang {
-        Lang::En => format!(
-            "The annual rate for this {loan} is {rate}: a base rate of {base} plus a surcharge of {surcharge} for the {band} age band."
-        ),
         Lang::Pt => format!(
             "A taxa anual deste {loan} é de {rate}: taxa base de {base} mais um acréscimo de {surcharge} para a faixa etária {band}."
         ),
@@ -193,6 +194,9 @@ pub(crate) fn rate_quoted(lang: Lang, quote: &Quote<'_>) -> String {
         ),
         Lang::Id => format!(
             "Suku bunga tahunan untuk {loan} ini adalah {rate}: suku bunga dasar {base} ditambah biaya tambahan {surcharge} untuk kelompok usia {band} tahun."
+        ),
+        _ => format!(
+            "The annual rate for this {loan} is {rate}: a base rate of {base} plus a surcharge of {surcharge} for the {band} age band."
         ),
     }
 }

@@ -1,8 +1,9 @@
 //! Unit and property tests of loan-rates, run natively.
 
 use proptest::prelude::*;
+use verdict_sdk::domain::lending::LoanRequest;
 use verdict_sdk::serde_json::{self, Value, json};
-use verdict_sdk::{Customer, Date, Decision, Input, Lang, LoanRequest, ParamError, Params as _};
+use verdict_sdk::{Customer, Date, Decision, Input, Lang, ParamError, Params as _};
 
 use super::{Params, SurchargeBand, evaluate};
 
@@ -17,11 +18,7 @@ fn as_of() -> Date {
 /// Someone born on `born` asking for a loan of `kind` (none if `None`).
 fn applicant_born(born: Date, kind: Option<&str>) -> Input {
     let mut customer = Customer::new("C-TEST", born);
-    customer.loan_request = kind.map(|kind| LoanRequest {
-        kind: kind.to_owned(),
-        amount_usd: 10_000.0,
-        extra: serde_json::Map::new(),
-    });
+    customer.loan_request = kind.map(|kind| LoanRequest::new(kind).with_amount_usd(10_000.0));
     Input::new(as_of(), customer)
 }
 
@@ -30,6 +27,9 @@ fn applicant(age: u32, kind: &str) -> Input {
     let year = 2026 - i32::try_from(age).unwrap_or(0);
     applicant_born(date(year, 11, 23), Some(kind))
 }
+
+/// The languages the messages are translated into; any other is English.
+const TRANSLATED: [Lang; 6] = [Lang::En, Lang::Pt, Lang::Fr, Lang::Sv, Lang::Hu, Lang::Id];
 
 fn in_lang(mut input: Input, tag: &str) -> Input {
     input.customer.language = Some(tag.to_owned());
@@ -201,6 +201,18 @@ fn each_language_is_picked_and_others_fall_back_to_english() {
 }
 
 #[test]
+fn a_language_not_translated_here_gets_the_english_messages() {
+    let input = applicant(40, "car");
+    let english = decide(&in_lang(input.clone(), "en"));
+    // Languages the SDK recognizes but this plugin does not translate (none
+    // today), then tags the SDK does not recognize.
+    let others = Lang::ALL.iter().filter(|lang| !TRANSLATED.contains(lang));
+    for tag in others.map(|lang| lang.code()).chain(["de", "zh-Hant", ""]) {
+        assert_eq!(decide(&in_lang(input.clone(), tag)), english, "{tag}");
+    }
+}
+
+#[test]
 fn every_message_exists_in_every_language() {
     let mut no_band = Params::default();
     no_band.surcharge_bands.truncate(2);
@@ -240,7 +252,7 @@ fn every_message_exists_in_every_language() {
     ];
     for (input, params, outcome, figure) in cases {
         let mut seen = Vec::new();
-        for lang in Lang::ALL {
+        for lang in TRANSLATED {
             let decision = evaluate(&in_lang(input.clone(), lang.code()), &params);
             assert_eq!(decision.outcome, outcome);
             assert_eq!(decision.reasons.len(), 1);

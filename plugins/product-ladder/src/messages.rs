@@ -2,13 +2,16 @@
 //!
 //! Stage and product names are the operators' identifiers from the
 //! parameters, quoted as they are.
+//!
+//! Each `match` on the language ends with English as `_`: the text for
+//! English and for any language the SDK recognizes that is not translated
+//! here yet (`Lang` is `#[non_exhaustive]`).
 
 use verdict_sdk::Lang;
 
 /// `too-young`: younger than the first rung.
 pub(crate) fn too_young(lang: Lang, age: u32, first_age: u32) -> String {
     match lang {
-        Lang::En => format!("Our products start at age {first_age}; the customer is {age}."),
         Lang::Pt => format!(
             "Nossos produtos são oferecidos a partir dos {first_age} anos; o cliente tem {age} anos."
         ),
@@ -24,15 +27,13 @@ pub(crate) fn too_young(lang: Lang, age: u32, first_age: u32) -> String {
         Lang::Id => format!(
             "Produk kami ditawarkan mulai usia {first_age} tahun; nasabah berusia {age} tahun."
         ),
+        _ => format!("Our products start at age {first_age}; the customer is {age}."),
     }
 }
 
 /// `ladder-complete`: the customer holds every product of their rung.
 pub(crate) fn ladder_complete(lang: Lang, age: u32, stage: &str) -> String {
     match lang {
-        Lang::En => format!(
-            "At {age}, the customer is in the \"{stage}\" stage and already holds all of its products."
-        ),
         Lang::Pt => format!(
             "Aos {age} anos, o cliente está na fase \"{stage}\" e já possui todos os produtos dela."
         ),
@@ -48,6 +49,9 @@ pub(crate) fn ladder_complete(lang: Lang, age: u32, stage: &str) -> String {
         Lang::Id => format!(
             "Pada usia {age} tahun, nasabah berada di tahap \"{stage}\" dan sudah memiliki semua produknya."
         ),
+        _ => format!(
+            "At {age}, the customer is in the \"{stage}\" stage and already holds all of its products."
+        ),
     }
 }
 
@@ -55,9 +59,6 @@ pub(crate) fn ladder_complete(lang: Lang, age: u32, stage: &str) -> String {
 pub(crate) fn next_products(lang: Lang, age: u32, stage: &str, offer: &[String]) -> String {
     let offer = offer.join(", ");
     match lang {
-        Lang::En => {
-            format!("At {age}, the customer is in the \"{stage}\" stage; we offer: {offer}.")
-        }
         Lang::Pt => {
             format!("Aos {age} anos, o cliente está na fase \"{stage}\"; oferecemos: {offer}.")
         }
@@ -73,5 +74,8 @@ pub(crate) fn next_products(lang: Lang, age: u32, stage: &str, offer: &[String])
         Lang::Id => format!(
             "Pada usia {age} tahun, nasabah berada di tahap \"{stage}\"; kami menawarkan: {offer}."
         ),
+        _ => {
+            format!("At {age}, the customer is in the \"{stage}\" stage; we offer: {offer}.")
+        }
     }
 }

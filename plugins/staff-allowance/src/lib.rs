@@ -12,7 +12,8 @@
 mod messages;
 
 use serde::{Deserialize, Serialize};
-use verdict_sdk::{Cents, Decision, Input, ParamError, ParamSpec};
+use verdict_sdk::domain::money::Cents;
+use verdict_sdk::{Decision, Input, ParamError, ParamSpec};
 
 /// The allowances, in US dollars with at most two decimals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,20 +2,25 @@
 //!
 //! Amounts are written with the `Cents` display (`US$2,150.00`) in every
 //! language, so a message quotes exactly the figures of the decision.
+//!
+//! Each `match` on the language ends with English as `_`: the text for
+//! English and for any language the SDK recognizes that is not translated
+//! here yet (`Lang` is `#[non_exhaustive]`).
 
-use verdict_sdk::{Cents, Lang};
+use verdict_sdk::Lang;
+use verdict_sdk::domain::money::Cents;
 
 use crate::{AmountProblem, Field, Figures, Role};
 
 /// `no-recovery-request`: nothing asked for this guest.
 pub(crate) fn no_recovery_request(lang: Lang) -> String {
     match lang {
-        Lang::En => "No service-recovery spend was requested for this guest.",
         Lang::Pt => "Nenhum gasto de compensação foi solicitado para este hóspede.",
         Lang::Fr => "Aucun geste commercial n'a été demandé pour ce client.",
         Lang::Sv => "Ingen kompensation har begärts för den här gästen.",
         Lang::Hu => "Nem igényeltek összeget a vendég kárpótlására.",
         Lang::Id => "Tidak ada permintaan biaya kompensasi untuk tamu ini.",
+        _ => "No service-recovery spend was requested for this guest.",
     }
     .to_owned()
 }
@@ -25,8 +30,6 @@ pub(crate) fn invalid_amount(lang: Lang, problem: AmountProblem) -> String {
     match problem {
         AmountProblem::NotCents(field, usd) => {
             let what = match (lang, field) {
-                (Lang::En, Field::Requested) => "The requested amount",
-                (Lang::En, Field::Spent) => "The amount already spent",
                 (Lang::Pt, Field::Requested) => "O valor solicitado",
                 (Lang::Pt, Field::Spent) => "O valor já gasto",
                 (Lang::Fr, Field::Requested) => "Le montant demandé",
@@ -37,11 +40,10 @@ pub(crate) fn invalid_amount(lang: Lang, problem: AmountProblem) -> String {
                 (Lang::Hu, Field::Spent) => "A már elköltött összeg",
                 (Lang::Id, Field::Requested) => "Jumlah yang diminta",
                 (Lang::Id, Field::Spent) => "Jumlah yang sudah dibelanjakan",
+                (_, Field::Requested) => "The requested amount",
+                (_, Field::Spent) => "The amount already spent",
             };
             match lang {
-                Lang::En => format!(
-                    "{what} ({usd}) is not a valid amount in US dollars with at most two decimals."
-                ),
                 Lang::Pt => format!(
                     "{what} ({usd}) não é um valor válido em dólares americanos com no máximo duas casas decimais."
                 ),
@@ -57,12 +59,12 @@ pub(crate) fn invalid_amount(lang: Lang, problem: AmountProblem) -> String {
                 Lang::Id => format!(
                     "{what} ({usd}) bukan jumlah dolar AS yang sah dengan paling banyak dua angka desimal."
                 ),
+                _ => format!(
+                    "{what} ({usd}) is not a valid amount in US dollars with at most two decimals."
+                ),
             }
         }
         AmountProblem::NotPositive(requested) => match lang {
-            Lang::En => {
-                format!("The requested amount must be more than zero, but it is {requested}.")
-            }
             Lang::Pt => format!("O valor solicitado deve ser maior que zero, mas é {requested}."),
             Lang::Fr => {
                 format!("Le montant demandé doit être supérieur à zéro, or il est de {requested}.")
@@ -76,9 +78,11 @@ pub(crate) fn invalid_amount(lang: Lang, problem: AmountProblem) -> String {
             Lang::Id => {
                 format!("Jumlah yang diminta harus lebih dari nol, tetapi nilainya {requested}.")
             }
+            _ => {
+                format!("The requested amount must be more than zero, but it is {requested}.")
+            }
         },
         AmountProblem::Negative(spent) => match lang {
-            Lang::En => format!("The amount already spent cannot be negative, but it is {spent}."),
             Lang::Pt => format!("O valor já gasto não pode ser negativo, mas é {spent}."),
             Lang::Fr => {
                 format!("Le montant déjà dépensé ne peut pas être négatif, or il est de {spent}.")
@@ -90,6 +94,7 @@ pub(crate) fn invalid_amount(lang: Lang, problem: AmountProblem) -> String {
             Lang::Id => format!(
                 "Jumlah yang sudah dibelanjakan tidak boleh negatif, tetapi nilainya {spent}."
             ),
+            _ => format!("The amount already spent cannot be negative, but it is {spent}."),
         },
     }
 }
@@ -97,9 +102,6 @@ pub(crate) fn invalid_amount(lang: Lang, problem: AmountProblem) -> String {
 /// `unknown-role`: the request names neither staff nor a manager.
 pub(crate) fn unknown_role(lang: Lang, role: &str) -> String {
     match lang {
-        Lang::En => format!(
-            "A request can only come from staff or a manager; the role \"{role}\" is unknown."
-        ),
         Lang::Pt => format!(
             "Uma solicitação só pode ser feita por um funcionário ou por um gerente; a função \"{role}\" é desconhecida."
         ),
@@ -115,14 +117,15 @@ pub(crate) fn unknown_role(lang: Lang, role: &str) -> String {
         Lang::Id => format!(
             "Permintaan hanya dapat diajukan oleh staf atau manajer; peran \"{role}\" tidak dikenal."
         ),
+        _ => format!(
+            "A request can only come from staff or a manager; the role \"{role}\" is unknown."
+        ),
     }
 }
 
 /// Whose limit applies, as the messages name it.
 fn limit_of(lang: Lang, role: Role) -> &'static str {
     match (lang, role) {
-        (Lang::En, Role::Staff) => "staff",
-        (Lang::En, Role::Manager) => "manager",
         (Lang::Pt, Role::Staff) => "funcionários",
         (Lang::Pt, Role::Manager) => "gerentes",
         (Lang::Fr, Role::Staff) => "aux employés",
@@ -133,6 +136,8 @@ fn limit_of(lang: Lang, role: Role) -> &'static str {
         (Lang::Hu, Role::Manager) => "vezetői",
         (Lang::Id, Role::Staff) => "staf",
         (Lang::Id, Role::Manager) => "manajer",
+        (_, Role::Staff) => "staff",
+        (_, Role::Manager) => "manager",
     }
 }
 
@@ -147,9 +152,6 @@ pub(crate) fn within_allowance(lang: Lang, figures: Figures, remaining: Cents) -
     } = figures;
     let whose = limit_of(lang, role);
     match lang {
-        Lang::En => format!(
-            "The total of {total} ({spent} already spent plus {requested} requested) is within the {whose} limit of {limit}; {remaining} remains."
-        ),
         Lang::Pt => format!(
             "O total de {total} ({spent} já gastos mais {requested} solicitados) está dentro do limite de {limit} para {whose}; restam {remaining}."
         ),
@@ -164,6 +166,9 @@ pub(crate) fn within_allowance(lang: Lang, figures: Figures, remaining: Cents) -
         ),
         Lang::Id => format!(
             "Total {total} ({spent} yang sudah dibelanjakan ditambah {requested} yang diminta) masih dalam batas {whose} sebesar {limit}; sisa {remaining}."
+        ),
+        _ => format!(
+            "The total of {total} ({spent} already spent plus {requested} requested) is within the {whose} limit of {limit}; {remaining} remains."
         ),
     }
 }
@@ -182,8 +187,6 @@ pub(crate) fn over_allowance(lang: Lang, figures: Figures) -> String {
     let whose = limit_of(lang, role);
     let over = total - limit;
     let to = match (lang, role) {
-        (Lang::En, Role::Staff) => "a manager",
-        (Lang::En, Role::Manager) => "the general manager",
         (Lang::Pt, Role::Staff) => "um gerente",
         (Lang::Pt, Role::Manager) => "o gerente-geral",
         (Lang::Fr, Role::Staff) => "à un responsable",
@@ -194,11 +197,10 @@ pub(crate) fn over_allowance(lang: Lang, figures: Figures) -> String {
         (Lang::Hu, Role::Manager) => "a szállodaigazgatóhoz",
         (Lang::Id, Role::Staff) => "seorang manajer",
         (Lang::Id, Role::Manager) => "manajer umum",
+        (_, Role::Staff) => "a manager",
+        (_, Role::Manager) => "the general manager",
     };
     match lang {
-        Lang::En => format!(
-            "The total of {total} ({spent} already spent plus {requested} requested) exceeds the {whose} limit of {limit} by {over}; the request goes to {to}."
-        ),
         Lang::Pt => format!(
             "O total de {total} ({spent} já gastos mais {requested} solicitados) excede em {over} o limite de {limit} para {whose}; a solicitação vai para {to}."
         ),
@@ -213,6 +215,9 @@ pub(crate) fn over_allowance(lang: Lang, figures: Figures) -> String {
         ),
         Lang::Id => format!(
             "Total {total} ({spent} yang sudah dibelanjakan ditambah {requested} yang diminta) melebihi batas {whose} sebesar {limit} dengan selisih {over}; permintaan diteruskan ke {to}."
+        ),
+        _ => format!(
+            "The total of {total} ({spent} already spent plus {requested} requested) exceeds the {whose} limit of {limit} by {over}; the request goes to {to}."
         ),
     }
 }

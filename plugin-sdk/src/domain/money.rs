@@ -1,4 +1,11 @@
-//! Money in integer cents: policies never add or compare floating dollars.
+//! Money in US dollars, held as integer cents: policies never add or compare
+//! floating dollars.
+//!
+//! Profiles and decisions give amounts as JSON numbers of dollars with at
+//! most two decimals (the `_usd` fields); [`Cents::from_usd`] refuses any
+//! finer amount instead of rounding it. Only US dollars: a policy in
+//! another currency keeps its own type (the arithmetic here does not depend
+//! on the currency, the `US$` display does).
 
 use std::fmt;
 
