@@ -13,6 +13,7 @@ mod util;
 mod audit;
 mod author;
 mod eval;
+mod exit;
 mod hostile;
 mod inspect;
 mod serve;

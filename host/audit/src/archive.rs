@@ -122,14 +122,14 @@ impl Archive {
     }
 
     /// An entry's content, or an error naming the entry and its flaw.
-    pub fn fetch(&self, kind: Kind, sha256: &str) -> Result<Vec<u8>, AuditError> {
+    pub(crate) fn fetch(&self, kind: Kind, sha256: &str) -> Result<Vec<u8>, AuditError> {
         self.read(kind, sha256)
             .map_err(|flaw| self.flaw_error(kind, sha256, &flaw))
     }
 
     /// The error for an entry's flaw.
     #[must_use]
-    pub fn flaw_error(&self, kind: Kind, sha256: &str, flaw: &Flaw) -> AuditError {
+    pub(crate) fn flaw_error(&self, kind: Kind, sha256: &str, flaw: &Flaw) -> AuditError {
         AuditError::Archive {
             path: self.path(kind, sha256),
             message: format!("the {} {sha256} {flaw}", kind.noun()),

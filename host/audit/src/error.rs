@@ -57,8 +57,9 @@ pub enum AuditError {
         /// What is wrong.
         message: String,
     },
-    /// A previous append failed part way, so the log may end with a torn
-    /// record; nothing more is appended by this handle.
+    /// A previous append failed part way and could not be undone, so the
+    /// log may end with a torn record; nothing more is appended by this
+    /// handle.
     #[error("`{}`: an earlier append failed; refusing to append more", path.display())]
     Poisoned {
         /// The log.

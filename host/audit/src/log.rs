@@ -27,7 +27,7 @@ pub enum Wait {
 
 /// One decision to log: what went in and what came out.
 #[derive(Debug, Clone, Copy)]
-pub struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     /// The evaluation date.
     pub as_of: Date,
     /// The policy that decided (its plugin and parameters are archived).
@@ -126,18 +126,6 @@ impl DecisionLog {
         &self.path
     }
 
-    /// The archive beside it.
-    #[must_use]
-    pub fn archive(&self) -> &Archive {
-        &self.archive
-    }
-
-    /// The hash of the last record (64 zeros while the log is empty).
-    #[must_use]
-    pub fn head(&self) -> &str {
-        &self.head
-    }
-
     /// How many records the log holds.
     #[must_use]
     pub fn records(&self) -> u64 {
@@ -145,20 +133,11 @@ impl DecisionLog {
     }
 
     /// Appends the decisions of `customers` × `policies` as
-    /// [`evaluate_batch`](crate::evaluate::evaluate_batch) returns them:
-    /// customers in order, and for each customer the policies in order.
-    pub fn append_grid(
-        &mut self,
-        policies: &[Arc<Policy>],
-        customers: &[(Date, &Profile)],
-        records: &[DecisionRecord],
-    ) -> Result<(), AuditError> {
-        self.append_grid_encoded(policies, customers, records, &[])
-    }
-
-    /// Like [`append_grid`](Self::append_grid), with each record's JSON as
-    /// the caller already encoded and printed it (`encoded[i]` is
-    /// `records[i]`; empty to have the log encode them).
+    /// [`par_evaluate_batch`](verdict_engine::par_evaluate_batch) returns
+    /// them: customers in order, and for each customer the policies in
+    /// order. `encoded[i]`, when given, is `records[i]` as the caller
+    /// already encoded it (the log then stores those very bytes); empty to
+    /// have the log encode them.
     pub fn append_grid_encoded(
         &mut self,
         policies: &[Arc<Policy>],
@@ -197,9 +176,12 @@ impl DecisionLog {
 
     /// Appends decisions. Their modules and parameters are archived first;
     /// the records are then written and synced to disk in one go, so when
-    /// this returns they are durable and may be reported. After a failed
-    /// write the log may end torn, and this handle refuses to append more.
-    pub fn append(&mut self, entries: &[Entry<'_>]) -> Result<(), AuditError> {
+    /// this returns they are durable and may be reported. A failed write
+    /// (a full disk, say) is undone: the file is cut back to its last whole
+    /// record, so the log stays as it was and a later append may succeed.
+    /// Only when that cut fails too may the log end torn; this handle then
+    /// refuses to append more.
+    pub(crate) fn append(&mut self, entries: &[Entry<'_>]) -> Result<(), AuditError> {
         if self.poisoned {
             return Err(AuditError::Poisoned {
                 path: self.path.clone(),
@@ -242,12 +224,23 @@ impl DecisionLog {
             };
             head = entry::write_record(&mut self.buffer, &fields, &head)?;
         }
+        let io = |action: &'static str| AuditError::io(action, &self.path);
+        let before = self.file.metadata().map_err(io("read"))?.len();
         let written = self
             .file
             .write_all(&self.buffer)
             .and_then(|()| self.file.sync_data());
+        if written.is_err() {
+            // Undo the partial write, so the log stays as it was and a later
+            // append (once the disk has room) continues the chain; if even
+            // that fails, the log may end torn and `verify` will say so.
+            let undone = self
+                .file
+                .set_len(before)
+                .and_then(|()| self.file.sync_data());
+            self.poisoned = undone.is_err();
+        }
         if let Err(source) = written {
-            self.poisoned = true;
             return Err(AuditError::Io {
                 action: "append to",
                 path: self.path.clone(),

@@ -65,7 +65,9 @@ Examples:
   verdict eval --policy loan-rates --as-of 2027-01-01
   verdict eval --log decisions.jsonl             # also append to a decision log
 
-Exit status: 0 every decision made, 1 some decision is `error`, 2 bad input.";
+Exit status: 0 every decision made, 1 some decision is `error`, 2 bad input or
+configuration (nothing evaluated), 3 stopped part way (the decision log could
+not be written): the decisions printed before stand.";
 
 /// Output formats for decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,6 +14,7 @@ use toml::Spanned;
 use toml::de::DeValue;
 use verdict_engine::Profile;
 use verdict_sdk::Date;
+use verdict_sdk::schema::{self, Field, Shape};
 
 use crate::document::{self, Document};
 use crate::error::{ConfigError, InputError};
@@ -56,57 +57,28 @@ impl ProfileSpans {
     }
 }
 
-/// The shape a known field must have.
-#[derive(Clone, Copy)]
-enum Shape {
-    Text,
-    Number,
-    LocalDate,
-    TextList,
-    Table,
-}
-
-impl Shape {
-    fn describe<N: Node>(self) -> &'static str {
-        match self {
-            Shape::Text => "a string",
-            Shape::Number => "a number",
-            Shape::LocalDate => N::DATE,
-            Shape::TextList => "a list of strings",
-            Shape::Table => N::TABLE,
-        }
-    }
-
-    fn fits<N: Node>(self, value: &N) -> bool {
-        match self {
-            Shape::Text => value.as_text().is_some(),
-            Shape::Number => value.is_number(),
-            Shape::LocalDate => value.as_date().is_some(),
-            Shape::TextList => value.is_text_list(),
-            Shape::Table => value.is_table(),
-        }
+/// How a known field's shape is written in message `N`'s format.
+fn describe<N: Node>(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Text => "a string",
+        Shape::Number => "a number",
+        Shape::Date => N::DATE,
+        Shape::TextList => "a list of strings",
+        Shape::Table(_) => N::TABLE,
     }
 }
 
-/// Known customer fields: (key, shape, required).
-const CUSTOMER_FIELDS: &[(&str, Shape, bool)] = &[
-    ("id", Shape::Text, true),
-    ("name", Shape::Text, false),
-    ("birth_date", Shape::LocalDate, true),
-    ("language", Shape::Text, false),
-    ("products", Shape::TextList, false),
-    ("stay", Shape::Table, false),
-    ("loan_request", Shape::Table, false),
-];
-const STAY_FIELDS: &[(&str, Shape, bool)] = &[
-    ("recovery_spent_usd", Shape::Number, false),
-    ("requested_recovery_usd", Shape::Number, false),
-    ("requested_by", Shape::Text, false),
-];
-const LOAN_FIELDS: &[(&str, Shape, bool)] = &[
-    ("type", Shape::Text, true),
-    ("amount_usd", Shape::Number, false),
-];
+/// Whether `value` has the known field's shape (a table's own fields are
+/// checked separately).
+fn fits<N: Node>(shape: Shape, value: &N) -> bool {
+    match shape {
+        Shape::Text => value.as_text().is_some(),
+        Shape::Number => value.is_number(),
+        Shape::Date => value.as_date().is_some(),
+        Shape::TextList => value.is_text_list(),
+        Shape::Table(_) => value.is_table(),
+    }
+}
 
 impl Profiles {
     /// Reads and validates a profiles file.
@@ -480,13 +452,14 @@ struct Problem<'n, N> {
 /// have the right shape, `id` and `birth_date` are present, `id` is not
 /// blank and `birth_date` is a real date.
 fn check_customer<N: Node>(customer: &N) -> Result<Checked<'_, N>, Problem<'_, N>> {
-    check_fields(customer, "", CUSTOMER_FIELDS, "customer")?;
-    for (key, fields, what) in [
-        ("stay", STAY_FIELDS, "customer.stay"),
-        ("loan_request", LOAN_FIELDS, "customer.loan_request"),
-    ] {
-        if let Some(inner) = customer.field(key).filter(|inner| inner.is_table()) {
-            check_fields(inner, key, fields, what)?;
+    // The fields the SDK decodes (`verdict_sdk::schema`): the top level
+    // first, then each known table's own fields.
+    check_fields(customer, "", schema::CUSTOMER, "customer")?;
+    for field in schema::CUSTOMER {
+        if let Shape::Table(fields) = field.shape
+            && let Some(inner) = customer.field(field.key).filter(|inner| inner.is_table())
+        {
+            check_fields(inner, field.key, fields, &format!("customer.{}", field.key))?;
         }
     }
     let (Some(id), Some(birth)) = (customer.field("id"), customer.field("birth_date")) else {
@@ -522,7 +495,7 @@ fn check_customer<N: Node>(customer: &N) -> Result<Checked<'_, N>, Problem<'_, N
 fn check_fields<'n, N: Node>(
     table: &'n N,
     path: &str,
-    fields: &[(&str, Shape, bool)],
+    fields: &[Field],
     what: &str,
 ) -> Result<(), Problem<'n, N>> {
     let field_path = |key: &str| {
@@ -532,13 +505,19 @@ fn check_fields<'n, N: Node>(
             format!("{path}.{key}")
         }
     };
-    for &(key, shape, required) in fields {
+    for &Field {
+        key,
+        shape,
+        required,
+        ..
+    } in fields
+    {
         match table.field(key) {
-            Some(value) if !shape.fits(value) => {
+            Some(value) if !fits(shape, value) => {
                 return Err(Problem {
                     at: Some(value),
                     field: field_path(key),
-                    message: format!("`{key}` in {what} must be {}", shape.describe::<N>()),
+                    message: format!("`{key}` in {what} must be {}", describe::<N>(shape)),
                     label: format!("found {}", value.type_name()),
                 });
             }

@@ -34,7 +34,7 @@ impl DecisionRecord {
     /// The record of `plugin`'s answer for `customer` under the policy
     /// name `policy`: its decision, or an `error` decision naming the fault.
     #[must_use]
-    pub fn from_plugin(
+    pub(crate) fn from_plugin(
         customer: &str,
         policy: &str,
         plugin: &Plugin,
