@@ -16,4 +16,5 @@ mod eval;
 mod exit;
 mod hostile;
 mod inspect;
+mod load_checks;
 mod serve;

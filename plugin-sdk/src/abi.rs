@@ -16,6 +16,13 @@ pub const CHECK_PARAMS: &str = "verdict_check_params";
 /// `(ptr: i32, len: i32) -> i64`: evaluate one input, return a JSON decision.
 pub const EVALUATE: &str = "verdict_evaluate";
 
+/// The largest answer an export may give, in bytes: a bigger one makes an
+/// `error` decision (and refuses a manifest), so a plugin cannot make the
+/// host hold unbounded output per decision.
+pub const MAX_ANSWER_BYTES: u32 = 64 << 10;
+/// The largest reason message a decision may carry, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 4 << 10;
+
 /// Packs a guest slice into the `i64` every returning export gives back:
 /// address in the high 32 bits, length in the low 32 bits.
 #[must_use]

@@ -22,7 +22,7 @@ pub enum EngineError {
         source: std::io::Error,
     },
     /// A module is not a usable plugin.
-    #[error("plugin `{}` refused: {problem}", path.display())]
+    #[error("plugin `{}` refused", path.display())]
     Plugin {
         /// The module file.
         path: PathBuf,
@@ -68,6 +68,22 @@ pub enum PluginError {
     MissingExport {
         /// The export's name.
         name: &'static str,
+    },
+    /// An export the ABI requires has another type.
+    #[error("exports `{name}` with another type than the ABI's: it must be {expected}")]
+    ExportType {
+        /// The export's name.
+        name: &'static str,
+        /// What the ABI requires.
+        expected: String,
+    },
+    /// A declared parameter contradicts itself.
+    #[error("declares parameter `{name}` wrongly: {problem}")]
+    Param {
+        /// The parameter.
+        name: String,
+        /// What is wrong.
+        problem: String,
     },
     /// The module could not be prepared for instantiation.
     #[error("cannot be prepared for instantiation")]

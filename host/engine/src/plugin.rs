@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use verdict_sdk::{Decision, Manifest, ParamError, abi};
+use verdict_sdk::{Decision, Manifest, ParamError, ParamKind, ParamSpec, abi};
 use wasmtime::ExternType;
 
 use crate::digest::sha256_hex;
@@ -81,6 +81,7 @@ impl Plugin {
         if !is_kebab_case(&manifest.name) {
             return Err(PluginError::Name(manifest.name));
         }
+        check_declared_params(&manifest.params)?;
         let version =
             semver::Version::parse(&manifest.version).map_err(|source| PluginError::Version {
                 version: manifest.version.clone(),
@@ -126,7 +127,55 @@ impl Plugin {
     }
 }
 
+/// A plugin's declaration of its parameters must hold together: unique
+/// names, a default of the declared type within the declared range, and a
+/// range only on numbers with `min <= max`. Otherwise a binding could never
+/// be checked against it, or the plugin would get values it forbids.
+fn check_declared_params(specs: &[ParamSpec]) -> Result<(), PluginError> {
+    for (i, spec) in specs.iter().enumerate() {
+        let problem = |problem: String| PluginError::Param {
+            name: spec.name.clone(),
+            problem,
+        };
+        if specs[..i].iter().any(|earlier| earlier.name == spec.name) {
+            return Err(problem("it is declared twice".to_owned()));
+        }
+        let numeric = matches!(spec.kind, ParamKind::Number | ParamKind::Integer);
+        if !numeric && (spec.min.is_some() || spec.max.is_some()) {
+            return Err(problem(format!(
+                "a range is only for numbers, not for a {}",
+                spec.kind.name()
+            )));
+        }
+        if let (Some(min), Some(max)) = (spec.min, spec.max)
+            && min > max
+        {
+            return Err(problem(format!(
+                "its minimum {min} is above its maximum {max}"
+            )));
+        }
+        if spec.default.is_null() {
+            return Err(problem("it has no default".to_owned()));
+        }
+        spec.check(&spec.default)
+            .map_err(|why| problem(format!("its default does not fit it: {why}")))?;
+    }
+    Ok(())
+}
+
 fn check_decision(decision: Decision) -> Result<Decision, Fault> {
+    if let Some(reason) = decision
+        .reasons
+        .iter()
+        .find(|reason| reason.message.len() > abi::MAX_MESSAGE_BYTES)
+    {
+        return Err(Fault::Malformed(format!(
+            "the message of reason `{}` is {} bytes, more than the {} bytes the ABI allows",
+            reason.code,
+            reason.message.len(),
+            abi::MAX_MESSAGE_BYTES
+        )));
+    }
     if decision.outcome == ERROR_OUTCOME {
         return Err(Fault::Malformed(format!(
             "outcome `{ERROR_OUTCOME}` is reserved for decisions the host could not get from the plugin"

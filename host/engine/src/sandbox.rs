@@ -6,8 +6,8 @@ use std::fmt;
 
 use verdict_sdk::abi;
 use wasmtime::{
-    Config, Enabled, Engine, Extern, InstanceAllocationStrategy, InstancePre, Linker, Module,
-    ModuleExport, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+    Config, Enabled, Engine, Extern, ExternType, InstanceAllocationStrategy, InstancePre, Linker,
+    Module, ModuleExport, PoolingAllocationConfig, ResourceLimiter, Store, Trap, ValType,
 };
 
 use crate::error::{EngineError, PluginError};
@@ -52,6 +52,8 @@ pub enum Fault {
     Malformed(String),
     /// The plugin decoded its input and refused it.
     Plugin(String),
+    /// The answer is longer than the ABI allows (its length in bytes).
+    AnswerTooLarge(u32),
 }
 
 impl Fault {
@@ -64,6 +66,7 @@ impl Fault {
             Fault::Trap(_) => "trap",
             Fault::Malformed(_) => "malformed-output",
             Fault::Plugin(_) => "plugin-error",
+            Fault::AnswerTooLarge(_) => "answer-too-large",
         }
     }
 }
@@ -82,6 +85,11 @@ impl fmt::Display for Fault {
             Fault::Trap(message) => write!(f, "plugin trapped: {message}"),
             Fault::Malformed(message) => write!(f, "plugin returned malformed output: {message}"),
             Fault::Plugin(message) => write!(f, "plugin refused the input: {message}"),
+            Fault::AnswerTooLarge(len) => write!(
+                f,
+                "plugin answered {len} bytes, more than the {} bytes the ABI allows",
+                abi::MAX_ANSWER_BYTES
+            ),
         }
     }
 }
@@ -124,7 +132,18 @@ impl Sandbox {
             // which keeps replay exact; an epoch deadline would not.
             .consume_fuel(true)
             .cranelift_nan_canonicalization(true)
+            // Exactly the features ABI.md lists: relaxed SIMD is not
+            // deterministic, and proposals it does not list are refused
+            // when a module is loaded rather than half supported.
             .wasm_relaxed_simd(false)
+            .wasm_tail_call(false)
+            .wasm_extended_const(false)
+            .wasm_multi_memory(false)
+            .wasm_memory64(false)
+            .wasm_gc(false)
+            .wasm_wide_arithmetic(false)
+            .wasm_custom_page_sizes(false)
+            .wasm_stack_switching(false)
             .max_wasm_stack(limits.stack_bytes);
         let engine = Engine::new(&config).map_err(EngineError::Setup)?;
         Ok(Sandbox {
@@ -151,12 +170,12 @@ impl Sandbox {
         if !imports.is_empty() {
             return Err(PluginError::Imports { imports });
         }
+        check_exports(module)?;
         let export = |name: &'static str| {
             module
                 .get_export_index(name)
                 .ok_or(PluginError::MissingExport { name })
         };
-        export(abi::MARKER)?;
         let linker = Linker::new(&self.engine);
         let pre = linker
             .instantiate_pre(module)
@@ -178,6 +197,60 @@ impl Sandbox {
         self.cache
             .compile(&self.engine, bytes)
             .map_err(PluginError::Invalid)
+    }
+}
+
+/// Every export the ABI requires, with exactly its type (`ABI.md`).
+fn check_exports(module: &Module) -> Result<(), PluginError> {
+    use wasmtime::ValType::{I32, I64};
+    let functions: [(&'static str, &[ValType], &[ValType]); 5] = [
+        (abi::MARKER, &[], &[]),
+        (abi::ALLOC, &[I32], &[I32]),
+        (abi::MANIFEST, &[], &[I64]),
+        (abi::CHECK_PARAMS, &[I32, I32], &[I64]),
+        (abi::EVALUATE, &[I32, I32], &[I64]),
+    ];
+    for (name, params, results) in functions {
+        let ty = module
+            .get_export(name)
+            .ok_or(PluginError::MissingExport { name })?;
+        let matches = ty.func().is_some_and(|func| {
+            same_types(func.params(), params) && same_types(func.results(), results)
+        });
+        if !matches {
+            return Err(PluginError::ExportType {
+                name,
+                expected: signature(params, results),
+            });
+        }
+    }
+    match module.get_export(abi::MEMORY) {
+        Some(ExternType::Memory(memory)) if !memory.is_64() && !memory.is_shared() => Ok(()),
+        Some(_) => Err(PluginError::ExportType {
+            name: abi::MEMORY,
+            expected: "a 32-bit, unshared memory".to_owned(),
+        }),
+        None => Err(PluginError::MissingExport { name: abi::MEMORY }),
+    }
+}
+
+fn same_types(actual: impl ExactSizeIterator<Item = ValType>, expected: &[ValType]) -> bool {
+    actual.len() == expected.len() && actual.zip(expected).all(|(a, b)| ValType::eq(&a, b))
+}
+
+/// `(i32, i32) -> i64`, as ABI.md writes a signature.
+fn signature(params: &[ValType], results: &[ValType]) -> String {
+    let list = |types: &[ValType]| {
+        types
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match results {
+        [] => format!("a function ({}) -> ()", list(params)),
+        [one] => format!("a function ({}) -> {one}", list(params)),
+        many => format!("a function ({}) -> ({})", list(params), list(many)),
     }
 }
 
@@ -290,16 +363,18 @@ impl Guest {
             };
             let (ptr, len) = abi::unpack(packed);
             let start = ptr as usize;
-            Ok(memory
-                .data(&store)
-                .get(start..start + len as usize)
-                .map(<[u8]>::to_vec))
+            let Some(answer) = memory.data(&store).get(start..start + len as usize) else {
+                return Ok(Err(Fault::Malformed(
+                    "the answer lies outside the plugin's memory".into(),
+                )));
+            };
+            if len > abi::MAX_ANSWER_BYTES {
+                return Ok(Err(Fault::AnswerTooLarge(len)));
+            }
+            Ok(Ok(answer.to_vec()))
         })();
         match outcome {
-            Ok(Some(bytes)) => Ok(bytes),
-            Ok(None) => Err(Fault::Malformed(
-                "the answer lies outside the plugin's memory".into(),
-            )),
+            Ok(answer) => answer,
             Err(error) => Err(classify(&store, &error)),
         }
     }
