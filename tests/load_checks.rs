@@ -211,3 +211,30 @@ fn answers_and_messages_over_the_abi_bounds_are_error_decisions() {
          than the 4096 bytes the ABI allows"
     );
 }
+
+#[test]
+fn a_module_cache_others_can_write_is_refused_and_decisions_still_made() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    let cache = scratch.dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = crate::util::run_command(
+        crate::util::verdict()
+            .env("VERDICT_CACHE_DIR", &cache)
+            .args(["eval", "--format", "jsonl"]),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(json_lines(&out.stdout).len(), 45);
+    assert!(
+        out.stderr.contains(&format!(
+            "module cache `{}` is writable by others (mode 0777); refusing to run native code \
+             from it; running without a module cache",
+            cache.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    // Nothing was written into the refused directory.
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+}
