@@ -103,6 +103,11 @@ pub struct EvalArgs {
     /// beside it (LOG.jsonl -> LOG.archive/).
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// With --log: when another process (a running `verdict serve`, another
+    /// eval) is appending to the log, wait for it to finish instead of
+    /// failing at once.
+    #[arg(long, requires = "log")]
+    pub wait: bool,
 }
 
 /// Output formats for descriptions of things.

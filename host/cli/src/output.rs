@@ -225,8 +225,20 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// Cuts `text` to `width` characters, marking the cut with `…`.
 fn fit(text: &str, width: usize) -> String {
+    // Ids and plugin strings are not trusted to be printable: a control
+    // character (an escape sequence, a carriage return) is shown escaped
+    // rather than sent to the terminal.
+    let mut clean = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            clean.extend(c.escape_default());
+        } else {
+            clean.push(c);
+        }
+    }
+    let text = clean;
     if text.chars().count() <= width {
-        return text.to_owned();
+        return text;
     }
     let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
     cut.push('…');

@@ -329,6 +329,18 @@ fn duplicate_message(id: &str) -> String {
     format!("duplicate customer id `{id}`")
 }
 
+/// What a value that does not fit `shape` is: its type, or for text that
+/// should be a date, why it is not one (`1990-02-30`: no such day).
+fn found<N: Node>(shape: Shape, value: &N) -> String {
+    match (shape, value.as_text()) {
+        (Shape::Date, Some(text)) => match text.parse::<Date>() {
+            Err(why) => format!("`{text}` is not a date: {why}"),
+            Ok(_) => format!("found {}", value.type_name()),
+        },
+        _ => format!("found {}", value.type_name()),
+    }
+}
+
 fn born_after_message(customer: &Profile, as_of: Date) -> String {
     format!(
         "customer `{}` has birth_date {} after the evaluation date {as_of}",
@@ -518,7 +530,7 @@ fn check_fields<'n, N: Node>(
                     at: Some(value),
                     field: field_path(key),
                     message: format!("`{key}` in {what} must be {}", describe::<N>(shape)),
-                    label: format!("found {}", value.type_name()),
+                    label: found(shape, value),
                 });
             }
             None if required => {

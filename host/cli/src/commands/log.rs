@@ -25,11 +25,16 @@ pub fn archive_for(log: &Path, given: Option<&PathBuf>) -> Archive {
 }
 
 /// Opens a log for appending decisions made under `limits`. When another
-/// process is appending, says so on stderr and waits for it to finish.
+/// process is appending, fails at once saying so, or with `wait` says so on
+/// stderr and waits for it to finish.
 #[expect(clippy::print_stderr, reason = "tells the user why nothing happens")]
-pub fn open_for_append(path: &Path, limits: Limits) -> anyhow::Result<DecisionLog> {
+pub fn open_for_append(path: &Path, limits: Limits, wait: bool) -> anyhow::Result<DecisionLog> {
     let archive = Archive::beside(path);
     match DecisionLog::open(path, archive.clone(), limits, Wait::No) {
+        Err(error @ AuditError::Locked { .. }) if !wait => Err(anyhow::anyhow!(
+            "{error} (a running `verdict serve` holds its log for as long as it runs); pass \
+             --wait to wait for it to finish"
+        )),
         Err(AuditError::Locked { .. }) => {
             eprintln!(
                 "note: another process is appending to `{}`; waiting for it to finish",
