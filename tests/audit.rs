@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::util::{
-    REFERENCE, Run, Scratch, json_lines, plugin_wasm, retarget, root, run, verdict, wat,
+    Filters, REFERENCE, Run, Scratch, decided, decisions_for, json_lines, plugin_wasm, retarget,
+    root, run, verdict, verdict_snapshot, wat,
 };
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -128,9 +129,10 @@ fn sample_log() -> (Scratch, PathBuf) {
     (scratch, log)
 }
 
-/// Asserts verification fails at `line` with `label` in the message.
+/// Asserts verification fails at `line` with `label` in the message;
+/// returns the run, for a snapshot of the whole report.
 #[track_caller]
-fn assert_fails_at(log: &Path, line: usize, label: &str) -> String {
+fn assert_fails_at(log: &Path, line: usize, label: &str) -> Run {
     let out = verify(log);
     assert_eq!(
         out.code, 1,
@@ -143,7 +145,12 @@ fn assert_fails_at(log: &Path, line: usize, label: &str) -> String {
         "expected `{expected}` in:\n{}",
         out.stdout
     );
-    out.stdout
+    out
+}
+
+/// Filters for the output of a command about a log in `scratch`.
+fn in_scratch(scratch: &Scratch) -> Filters {
+    Filters::new().dir(scratch.dir.path(), "[SCRATCH]")
 }
 
 #[test]
@@ -219,14 +226,12 @@ fn eval_writes_a_chained_log_and_archive_that_verify() {
 
     let out = verify(&log);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("is intact"), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("records  {}", lines.len())));
-    assert!(out.stdout.contains(&format!("head     {prev}")));
     assert!(
-        out.stdout.contains("3 module(s), 3 parameter set(s)"),
-        "{}",
+        out.stdout.contains(&format!("\nhead     {prev}\n")),
+        "the head is the last hash: {}",
         out.stdout
     );
+    verdict_snapshot!("log_verify_intact", out, in_scratch(&scratch));
     let anchored = run(&[
         "log",
         "verify",
@@ -267,7 +272,7 @@ fn chain_continues_across_runs() {
 
 #[test]
 fn editing_one_byte_of_a_value_is_caught_at_its_line() {
-    let (_scratch, log) = sample_log();
+    let (scratch, log) = sample_log();
     let mut lines = read_lines(&log);
     let at = lines
         .iter()
@@ -275,31 +280,28 @@ fn editing_one_byte_of_a_value_is_caught_at_its_line() {
         .unwrap();
     lines[at] = lines[at].replacen("\"remaining_usd\":0.0", "\"remaining_usd\":9.0", 1);
     write_lines(&log, &lines);
-    let report = assert_fails_at(&log, at + 1, "edited");
-    assert!(report.contains("does not match its `hash`"), "{report}");
+    let out = assert_fails_at(&log, at + 1, "edited");
+    verdict_snapshot!("log_verify_edited", out, in_scratch(&scratch));
 }
 
 #[test]
 fn deleting_a_record_is_caught_at_the_gap() {
-    let (_scratch, log) = sample_log();
+    let (scratch, log) = sample_log();
     let mut lines = read_lines(&log);
     lines.remove(6);
     write_lines(&log, &lines);
-    let report = assert_fails_at(&log, 7, "deleted");
-    assert!(report.contains("record #7 is missing"), "{report}");
+    let out = assert_fails_at(&log, 7, "deleted");
+    verdict_snapshot!("log_verify_deleted", out, in_scratch(&scratch));
 }
 
 #[test]
 fn swapping_two_records_is_caught_as_reordered() {
-    let (_scratch, log) = sample_log();
+    let (scratch, log) = sample_log();
     let mut lines = read_lines(&log);
     lines.swap(4, 5);
     write_lines(&log, &lines);
-    let report = assert_fails_at(&log, 5, "reordered");
-    assert!(
-        report.contains("holds record #6 where #5 belongs (#5 is at line 6)"),
-        "{report}"
-    );
+    let out = assert_fails_at(&log, 5, "reordered");
+    verdict_snapshot!("log_verify_reordered", out, in_scratch(&scratch));
 }
 
 #[test]
@@ -309,8 +311,8 @@ fn a_torn_last_record_is_caught_and_blocks_appending() {
     let lines = read_lines(&log).len();
     // Cut the file in the middle of its last record, as a crash could.
     std::fs::write(&log, &text[..text.len() - 100]).unwrap();
-    let report = assert_fails_at(&log, lines, "torn");
-    assert!(report.contains("interrupted"), "{report}");
+    let out = assert_fails_at(&log, lines, "torn");
+    verdict_snapshot!("log_verify_torn", out, in_scratch(&scratch));
 
     let out = eval_logged(&scratch.path(), &log, &[]);
     assert_eq!(out.code, 2, "appending to a torn log is refused");
@@ -362,7 +364,7 @@ fn a_missing_archived_module_is_caught_at_its_first_use() {
             .join(format!("{sha}.wasm")),
     )
     .unwrap();
-    let report = assert_fails_at(&log, first_staff + 1, "missing-archive-entry");
+    let report = assert_fails_at(&log, first_staff + 1, "missing-archive-entry").stdout;
     assert!(
         report.contains(&format!("the module {sha} is missing")),
         "{report}"
@@ -376,6 +378,7 @@ fn a_missing_archived_module_is_caught_at_its_first_use() {
         "{}",
         out.stdout
     );
+    verdict_snapshot!("replay_not_replayable", out, in_scratch(&scratch));
 }
 
 #[test]
@@ -450,11 +453,11 @@ fn replay_is_bit_exact_after_the_plugins_and_policies_are_gone() {
     std::fs::remove_dir_all(&policies).unwrap();
 
     let out = replay(&log, &[]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(
-        out.stdout.trim(),
-        format!("replayed {decisions}: {decisions} identical, 0 mismatched")
+        out.stdout,
+        format!("replayed {decisions}: {decisions} identical, 0 mismatched\n")
     );
+    verdict_snapshot!("replay_identical", out, in_scratch(&scratch));
 }
 
 #[test]
@@ -469,6 +472,10 @@ fn replay_matches_a_fresh_build_of_the_plugins() {
         .unwrap();
     assert!(status.success());
     let lines = read_lines(&log);
+    assert_eq!(
+        lines.len(),
+        customers_of(&samples()).len() * REFERENCE.len()
+    );
     for line in &lines {
         let record: serde_json::Value = serde_json::from_str(line).unwrap();
         let built = std::fs::read(plugin_wasm(record["policy"].as_str().unwrap())).unwrap();
@@ -545,7 +552,7 @@ fn replay_selects_by_customer_policy_and_lines() {
 
 #[test]
 fn a_forged_but_well_chained_log_fails_replay() {
-    let (_scratch, log) = sample_log();
+    let (scratch, log) = sample_log();
     let original_head = read_lines(&log).last().map(|l| expected_hash(l)).unwrap();
     let mut lines = read_lines(&log);
     // Turn C-0002's staff referral into an approval, and re-seal the chain.
@@ -578,30 +585,15 @@ fn a_forged_but_well_chained_log_fails_replay() {
     );
 
     let out = replay(&log, &[]);
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    let total = lines.len();
     assert!(
         out.stdout.contains(&format!(
-            "MISMATCH line {}: customer C-0002, policy staff-allowance",
+            "MISMATCH line {}: customer C-0002, policy staff-allowance\n",
             at + 1
         )),
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout
-            .contains("outcome: \"approve\" -> \"refer\"   (logged -> replayed)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.ends_with(&format!(
-            "replayed {total}: {} identical, 1 mismatched\n",
-            total - 1
-        )),
-        "{}",
-        out.stdout
-    );
+    verdict_snapshot!("replay_mismatch", out, in_scratch(&scratch));
 }
 
 #[test]
@@ -674,20 +666,24 @@ fn plugins_cannot_be_nondeterministic() {
     let b = eval_logged(&scratch.path(), &second, &[]);
     assert_eq!(a.code, 1, "spin yields error decisions");
     assert_eq!(a.stdout, b.stdout, "two processes, the same bytes");
-    for record in json_lines(&a.stdout) {
-        match record["policy"].as_str().unwrap() {
-            "counter" => assert_eq!(record["outcome"], "fresh"),
-            "spin" => assert_eq!(record["reasons"][0]["code"], "out-of-fuel"),
-            _ => {}
-        }
-    }
-    let customers = customers_of(&samples()).len() * 3;
+    let expected = decisions_for(
+        customers_of(&samples())
+            .iter()
+            .map(|customer| customer["id"].as_str().unwrap().to_owned()),
+        &[
+            ("counter", "fresh", "first-call"),
+            ("hello", "checked", "hand-written"),
+            ("spin", "error", "out-of-fuel"),
+        ],
+    );
+    assert_eq!(decided(&json_lines(&a.stdout)), expected);
+    let decisions = expected.len();
     for log in [&first, &second] {
         let out = replay(log, &[]);
         assert_eq!(out.code, 0, "{}", out.stdout);
         assert_eq!(
             out.stdout.trim(),
-            format!("replayed {customers}: {customers} identical, 0 mismatched")
+            format!("replayed {decisions}: {decisions} identical, 0 mismatched")
         );
     }
 }
@@ -944,7 +940,13 @@ requested_recovery_usd = 2400
         approved, expected,
         "exactly the expected referrals become approvals"
     );
-    for policy in report["policies"].as_array().unwrap() {
+    let policies = report["policies"].as_array().unwrap();
+    let names: Vec<&str> = policies
+        .iter()
+        .map(|p| p["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["loan-rates", "product-ladder", "staff-allowance"]);
+    for policy in policies {
         let transitions: Vec<(String, String, u64)> = policy["transitions"]
             .as_array()
             .unwrap()
@@ -988,7 +990,6 @@ requested_recovery_usd = 2400
         "--policies",
         &raised.path(),
     ]);
-    assert_eq!(table.code, 0);
     assert!(
         table
             .stdout
@@ -996,16 +997,16 @@ requested_recovery_usd = 2400
         "{}",
         table.stdout
     );
-    assert!(
-        table.stdout.contains("loan-rates (now 1.0.0): "),
-        "{}",
-        table.stdout
+    verdict_snapshot!(
+        "diff_table",
+        table,
+        in_scratch(&scratch).dir(raised.dir.path(), "[RAISED]")
     );
 }
 
 #[test]
 fn diff_skips_policies_the_other_set_lacks() {
-    let (_scratch, log) = sample_log();
+    let (scratch, log) = sample_log();
     let only_loans = Scratch::new();
     let text = std::fs::read_to_string(root().join("policies/loan-rates.toml")).unwrap();
     only_loans.write(
@@ -1035,11 +1036,9 @@ fn diff_skips_policies_the_other_set_lacks() {
         "--policies",
         &only_loans.path(),
     ]);
-    assert!(
-        table
-            .stdout
-            .contains(&format!("staff-allowance: {customers} decisions skipped")),
-        "{}",
-        table.stdout
+    verdict_snapshot!(
+        "diff_table_skipped",
+        table,
+        in_scratch(&scratch).dir(only_loans.dir.path(), "[ONLY_LOANS]")
     );
 }

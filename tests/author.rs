@@ -2,20 +2,21 @@
 //! parameter schemas, and the authoring guide, whose shell commands run
 //! here as written.
 //!
-//! Scaffolded crates build into one shared target directory
-//! (`target/scaffold`), so after the first run their dependencies are
-//! compiled already; each scaffold is built as few times as possible.
+//! Scaffolded crates build into one shared target directory (`scaffold/`
+//! in cargo's target directory), so after the first run their dependencies
+//! are compiled already; each scaffold is built as few times as possible.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::util::{
-    REFERENCE, Run, Scratch, plugin_wasm, root, run, run_command, sha256_file, verdict,
+    Filters, REFERENCE, Run, Scratch, assert_points_at, plugin_wasm, root, run, run_command,
+    sha256_file, target_dir, verdict, verdict_snapshot,
 };
 
 /// The target directory every scaffolded crate builds into.
 fn scaffold_target() -> PathBuf {
-    root().join("target/scaffold")
+    target_dir().join("scaffold")
 }
 
 /// `verdict ARGS...` run in `dir`, building scaffolds into the shared
@@ -439,7 +440,9 @@ fn the_shipped_cases_pass_and_cover_every_outcome_and_code() {
 
 #[test]
 fn the_shipped_cases_cover_every_age_boundary() {
-    let names = run(&["test"]).stdout;
+    let out = run(&["test"]);
+    assert_ok("verdict test", &out);
+    let names = out.stdout;
     for boundary in [
         "car at 17",
         "car at 18",
@@ -489,19 +492,30 @@ fn a_failing_case_shows_expected_against_actual() {
          expect = { outcome = \"quote\", value = { annual_rate_pct = 5.4, age_band = \"18-24\" } }\n",
     );
     let out = run(&["test", &file]);
-    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    let expected = format!(
-        "FAILED  car at 25\n  --> {file}:4:1\n  outcome: expected `deny`, got `quote`\n  codes: expected [minor], got [rate-quoted]\n\
-         \x20 value_includes (- expected, + actual):\n    - annual_rate_pct = 5.4\n    + annual_rate_pct = 5.65\n\
-         \x20 message_contains: no reason message contains \"nope\"\n  reasons:\n    rate-quoted: The annual rate for this car loan is 5.65%"
-    );
-    assert!(out.stdout.contains(&expected), "{}", out.stdout);
-    assert!(out.stdout.contains("ok      car at 24"), "{}", out.stdout);
-    assert_eq!(last_line(&out.stdout), "1 passed, 1 failed");
+    verdict_snapshot!("test_failing", out, in_scratch(&scratch));
 
     let out = run(&["test", &file, "--filter", "24"]);
     assert_ok("a filtered run", &out);
     assert_eq!(last_line(&out.stdout), "1 passed, 0 failed");
+}
+
+#[test]
+fn passing_cases_are_listed_and_tallied() {
+    let scratch = Scratch::new();
+    let file = case_file(
+        &scratch,
+        "[[case]]\nname = \"car at 24\"\ncustomer = { id = \"Y\", birth_date = 2001-11-24, loan_request = { type = \"car\" } }\n\
+         expect = { outcome = \"quote\", value = { annual_rate_pct = 5.4, age_band = \"18-24\" } }\n\n\
+         [[case]]\nname = \"a minor\"\ncustomer = { id = \"Z\", birth_date = 2010-01-01, loan_request = { type = \"car\" } }\n\
+         expect = { outcome = \"deny\", codes = [\"minor\"] }\n",
+    );
+    let out = run(&["test", &file]);
+    verdict_snapshot!("test_passing", out, in_scratch(&scratch));
+}
+
+/// Filters for the output of a command about files in `scratch`.
+fn in_scratch(scratch: &Scratch) -> Filters {
+    Filters::new().dir(scratch.dir.path(), "[SCRATCH]")
 }
 
 #[test]
@@ -519,11 +533,7 @@ fn bad_case_files_are_refused_at_their_line_and_nothing_runs() {
         let out = run(&["test", &file]);
         assert_eq!(out.code, 2, "{case}\n{}", out.stdout);
         assert!(out.stdout.is_empty(), "nothing runs: {}", out.stdout);
-        assert!(
-            out.stderr.contains(&format!("{file}:{at}")),
-            "{case}: wanted {at}\n{}",
-            out.stderr
-        );
+        assert_points_at(&out.stderr, &file, at);
         assert!(
             out.stderr.contains(wanted),
             "{case}: wanted {wanted}\n{}",
@@ -606,7 +616,7 @@ fn a_missing_module_says_how_to_build_it() {
     let file = scratch.write("cases.toml", "plugin = \"nowhere.wasm\"\nas_of = 2026-11-23\n[[case]]\nname = \"x\"\ncustomer = { id = \"X\", birth_date = 1990-01-01 }\nexpect = { outcome = \"ok\" }\n");
     let out = run(&["test", &file.display().to_string()]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("cases.toml:1:10"), "{}", out.stderr);
+    assert_points_at(&out.stderr, &file, "1:10");
     assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
     assert!(out.stderr.contains("verdict build"), "{}", out.stderr);
 
@@ -626,9 +636,11 @@ fn build_shows_what_the_module_declares() {
     let out = run(&["build", "plugins/staff-allowance"]);
     assert_ok("verdict build", &out);
     let module = plugin_wasm("staff-allowance");
+    // Shown relative to the working directory (the repository) when below it.
+    let shown = module.strip_prefix(root()).unwrap_or(&module);
     assert!(
         out.stdout
-            .contains("module       target/wasm32-unknown-unknown/plugin/staff_allowance.wasm"),
+            .contains(&format!("module       {}\n", shown.display())),
         "{}",
         out.stdout
     );
@@ -726,11 +738,7 @@ fn check_refused(binding: &str, text: &str, at: &str, wanted: &[&str]) {
     ]);
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert!(out.stdout.is_empty(), "nothing is evaluated");
-    assert!(
-        out.stderr.contains(&format!("{}:{at}", file.display())),
-        "wanted {at}:\n{}",
-        out.stderr
-    );
+    assert_points_at(&out.stderr, &file, at);
     for wanted in wanted {
         assert!(
             out.stderr.contains(wanted),

@@ -17,8 +17,21 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` when it is set (a relative
+/// one taken from the repository root, where the plugins are built), else
+/// `target/` in the repository.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 /// The three reference plugins, by crate name.
 pub const REFERENCE: [&str; 3] = ["staff-allowance", "loan-rates", "product-ladder"];
+
+/// Where `cargo plugins` puts the modules, below a target directory.
+const PLUGIN_OUT: &str = "wasm32-unknown-unknown/plugin";
 
 /// Builds the reference plugins to wasm once per test run (a no-op when
 /// `cargo plugins` already ran) and returns the directory holding them.
@@ -31,8 +44,47 @@ pub fn plugins_dir() -> &'static Path {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building the reference plugins failed");
-        root().join("target/wasm32-unknown-unknown/plugin")
+        let built = target_dir().join(PLUGIN_OUT);
+        link_shipped_target(&built);
+        built
     })
+}
+
+/// The shipped bindings (`policies/*.toml`) name the modules in the
+/// repository's `target/`. When the plugins were built elsewhere
+/// (`CARGO_TARGET_DIR`), that directory is made a link to where they are,
+/// so the commands run with the shipped bindings use this build; a real
+/// directory there is used only if it holds the very same modules.
+fn link_shipped_target(built: &Path) {
+    let shipped = root().join("target").join(PLUGIN_OUT);
+    if std::fs::canonicalize(&shipped).ok() == std::fs::canonicalize(built).ok() {
+        return;
+    }
+    let is_link = std::fs::symlink_metadata(&shipped).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link {
+        std::fs::remove_file(&shipped).unwrap();
+    }
+    if !shipped.exists() {
+        std::fs::create_dir_all(shipped.parent().unwrap()).unwrap();
+        #[cfg(unix)]
+        let made = std::os::unix::fs::symlink(built, &shipped);
+        #[cfg(windows)]
+        let made = std::os::windows::fs::symlink_dir(built, &shipped);
+        // Another test process may have made the same link meanwhile.
+        if let Err(error) = made {
+            assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists, "{error}");
+        }
+    }
+    for name in REFERENCE {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        assert!(
+            std::fs::read(shipped.join(&file)).ok() == std::fs::read(built.join(&file)).ok(),
+            "`{}` holds another build of {name} than `{}`: the shipped bindings would \
+             use it; remove it or build without CARGO_TARGET_DIR",
+            shipped.display(),
+            built.display()
+        );
+    }
 }
 
 /// The built module of a reference plugin, e.g. `loan-rates`.
@@ -53,13 +105,15 @@ pub fn verdict() -> Command {
     command
         .current_dir(root())
         .env_remove("RUST_LOG")
-        .env("VERDICT_CACHE_DIR", root().join("target/test-module-cache"));
+        .env("VERDICT_CACHE_DIR", target_dir().join("test-module-cache"));
     command
 }
 
 /// What a finished command did.
 #[derive(Debug)]
 pub struct Run {
+    /// The command line, as a shell would read it (for snapshots).
+    pub command: String,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -73,7 +127,23 @@ pub fn run(args: &[&str]) -> Run {
 /// Runs a prepared command and captures everything.
 pub fn run_command(command: &mut Command) -> Run {
     let output = command.output().unwrap();
+    let program = Path::new(command.get_program());
+    let words = std::iter::once(program.file_name().unwrap_or(program.as_os_str()))
+        .chain(command.get_args())
+        .map(|word| {
+            let word = word.to_string_lossy();
+            if !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=[]@,+".contains(c))
+            {
+                word.into_owned()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        });
     Run {
+        command: words.collect::<Vec<_>>().join(" "),
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
@@ -84,6 +154,66 @@ pub fn run_command(command: &mut Command) -> Run {
 pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Asserts that `stderr` points at exactly `file:location` (`line:col`),
+/// as the diagnostics do: ` --> FILE:LINE:COL` ending its line.
+#[track_caller]
+pub fn assert_points_at(stderr: &str, file: impl AsRef<Path>, location: &str) {
+    let pointer = format!("--> {}:{location}\n", file.as_ref().display());
+    assert!(
+        stderr.contains(&pointer),
+        "expected `{}` in:\n{stderr}",
+        pointer.trim_end()
+    );
+}
+
+/// Each decision record's customer, policy, outcome and reason codes
+/// (joined by `,`), in order: what a test compares whole.
+pub fn decided(records: &[serde_json::Value]) -> Vec<[String; 4]> {
+    records
+        .iter()
+        .map(|r| {
+            let text = |v: &serde_json::Value| {
+                v.as_str()
+                    .unwrap_or_else(|| panic!("not a string: {v} in {r}"))
+                    .to_owned()
+            };
+            let codes: Vec<String> = r["reasons"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no reasons: {r}"))
+                .iter()
+                .map(|reason| text(&reason["code"]))
+                .collect();
+            [
+                text(&r["customer"]),
+                text(&r["policy"]),
+                text(&r["outcome"]),
+                codes.join(","),
+            ]
+        })
+        .collect()
+}
+
+/// The [`decided`] rows of `customers` (in order), each decided by every
+/// `(policy, outcome, codes)` of `per_customer` in turn.
+pub fn decisions_for(
+    customers: impl IntoIterator<Item = String>,
+    per_customer: &[(&str, &str, &str)],
+) -> Vec<[String; 4]> {
+    customers
+        .into_iter()
+        .flat_map(|customer| {
+            per_customer.iter().map(move |(policy, outcome, codes)| {
+                [
+                    customer.clone(),
+                    (*policy).to_owned(),
+                    (*outcome).to_owned(),
+                    (*codes).to_owned(),
+                ]
+            })
+        })
         .collect()
 }
 
@@ -159,4 +289,189 @@ pub fn retarget(binding: &str, plugin: &Path) -> String {
 pub fn sha256_file(path: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// What varies between runs of the same command, replaced before a
+/// snapshot: directories (each by a label), exact strings, SHA-256 digests
+/// (64 hex digits, as `[SHA256]`) and RFC 3339 timestamps (`[TIMESTAMP]`).
+/// insta's own filters need its `filters` feature (and regex); this does
+/// the same by scanning characters.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    /// Literal replacements, applied longest first.
+    literals: Vec<(String, String)>,
+}
+
+impl Filters {
+    /// The repository as `[ROOT]` and the target directory as `[TARGET]`.
+    pub fn new() -> Filters {
+        Filters {
+            literals: Vec::new(),
+        }
+        .dir(&root(), "[ROOT]")
+        .dir(&target_dir(), "[TARGET]")
+    }
+
+    /// Replaces the directory `path` (as given and canonical) by `label`.
+    pub fn dir(mut self, path: &Path, label: &str) -> Filters {
+        let mut forms = vec![path.display().to_string()];
+        if let Ok(canonical) = std::fs::canonicalize(path) {
+            forms.push(canonical.display().to_string());
+        }
+        for form in forms {
+            self = self.literal(&form, label);
+        }
+        self
+    }
+
+    /// Replaces every occurrence of `from` by `to`.
+    pub fn literal(mut self, from: &str, to: &str) -> Filters {
+        assert!(!from.is_empty(), "an empty filter would match everywhere");
+        if !self.literals.iter().any(|(f, _)| f == from) {
+            self.literals.push((from.to_owned(), to.to_owned()));
+        }
+        self
+    }
+
+    /// `text` with everything that varies replaced.
+    pub fn apply(&self, text: &str) -> String {
+        let mut literals: Vec<&(String, String)> = self.literals.iter().collect();
+        literals.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
+        let mut text = text.to_owned();
+        for (from, to) in literals {
+            text = text.replace(from.as_str(), to);
+        }
+        replace_timestamps(&replace_sha256(&text))
+    }
+}
+
+/// Words (runs of ASCII letters, digits and `_`) of exactly 64 lowercase
+/// hex digits replaced by `[SHA256]`.
+fn replace_sha256(text: &str) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(is_word) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let digest =
+            word.len() == 64 && word.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        out.push_str(if digest { "[SHA256]" } else { word });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// RFC 3339 date-times (`2026-11-23T10:11:12.123456Z`: an optional
+/// fraction, then `Z` or a `±HH:MM` offset) replaced by `[TIMESTAMP]`.
+/// Plain dates are left alone: they are inputs, not times of a run.
+fn replace_timestamps(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        match timestamp_len(&text.as_bytes()[i..]) {
+            Some(len) if i == 0 || !text.as_bytes()[i - 1].is_ascii_digit() => {
+                out.push_str("[TIMESTAMP]");
+                i += len;
+            }
+            _ => {
+                let c = text[i..].chars().next().unwrap();
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// The length of the RFC 3339 date-time `bytes` starts with, if any.
+fn timestamp_len(bytes: &[u8]) -> Option<usize> {
+    // Digits (d) and literal bytes of `YYYY-MM-DDTHH:MM:SS`.
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
+    if bytes.len() < SHAPE.len() {
+        return None;
+    }
+    for (&b, &want) in bytes.iter().zip(SHAPE) {
+        let fits = if want == b'd' {
+            b.is_ascii_digit()
+        } else {
+            b.eq_ignore_ascii_case(&want)
+        };
+        if !fits {
+            return None;
+        }
+    }
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let mut len = SHAPE.len();
+    if bytes.get(len) == Some(&b'.') && digits(len + 1) > 0 {
+        len += 1 + digits(len + 1);
+    }
+    match bytes.get(len) {
+        Some(b'Z' | b'z') => Some(len + 1),
+        Some(b'+' | b'-')
+            if bytes.len() >= len + 6
+                && digits(len + 1) == 2
+                && bytes[len + 3] == b':'
+                && digits(len + 4) == 2 =>
+        {
+            Some(len + 6)
+        }
+        _ => None,
+    }
+}
+
+/// A finished command as one snapshot, in the layout of uv's
+/// `uv_snapshot!`: whether it succeeded, its exit code, stdout and stderr,
+/// all filtered.
+pub fn snapshot_text(run: &Run, filters: &Filters) -> String {
+    format!(
+        "success: {}\nexit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}\n",
+        run.code == 0,
+        run.code,
+        filters.apply(&run.stdout),
+        filters.apply(&run.stderr)
+    )
+}
+
+/// Asserts a finished command against the snapshot `name` (in
+/// `tests/snapshots/`, named after the calling test module), which records
+/// the filtered command line as its expression:
+/// `verdict_snapshot!("name", run, filters)`.
+macro_rules! verdict_snapshot {
+    ($name:expr, $run:expr, $filters:expr $(,)?) => {{
+        let (run, filters): (&$crate::util::Run, &$crate::util::Filters) = (&$run, &$filters);
+        insta::assert_snapshot!(
+            $name,
+            $crate::util::snapshot_text(run, filters),
+            filters.apply(&run.command).as_str()
+        )
+    }};
+}
+pub(crate) use verdict_snapshot;
+
+#[test]
+fn filters_replace_what_varies_and_only_that() {
+    let filters = Filters::new().dir(Path::new("/tmp/.tmpAbC123"), "[SCRATCH]");
+    let digest = "0123456789abcdef".repeat(4);
+    let text = format!(
+        "log `/tmp/.tmpAbC123/d.jsonl` head {digest}\n\
+         module_sha256\":\"{digest}\" not {digest}0 nor x{digest}\n\
+         at 2026-11-23T10:11:12.123456Z, 2026-11-23T10:11:12+01:00, not 2026-11-23 nor 12026-11-23T10:11:12Z\n"
+    );
+    assert_eq!(
+        filters.apply(&text),
+        format!(
+            "log `[SCRATCH]/d.jsonl` head [SHA256]\n\
+             module_sha256\":\"[SHA256]\" not {digest}0 nor x{digest}\n\
+             at [TIMESTAMP], [TIMESTAMP], not 2026-11-23 nor 12026-11-23T10:11:12Z\n"
+        )
+    );
 }
