@@ -721,6 +721,7 @@ fn concurrent_appends_do_not_interleave() {
                 "jsonl",
                 "--log",
                 &log,
+                "--wait",
             ])
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -1041,4 +1042,26 @@ fn diff_skips_policies_the_other_set_lacks() {
         table,
         in_scratch(&scratch).dir(only_loans.dir.path(), "[ONLY_LOANS]")
     );
+}
+
+#[test]
+fn a_log_another_process_holds_is_refused_at_once_without_wait() {
+    let scratch = Scratch::shipped();
+    let data = Scratch::new();
+    let log = data.dir.path().join("decisions.jsonl");
+    let held = std::fs::File::create(&log).unwrap();
+    held.lock().unwrap();
+    let out = eval_logged(&scratch.path(), &log, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: `{}` is locked by another process appending to it (a running `verdict \
+             serve` holds its log for as long as it runs); pass --wait to wait for it to finish\n",
+            log.display()
+        )
+    );
+    drop(held);
+    assert_eq!(std::fs::read(&log).unwrap(), b"");
 }

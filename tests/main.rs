@@ -12,6 +12,7 @@ mod util;
 
 mod audit;
 mod author;
+mod bad_input;
 mod eval;
 mod exit;
 mod hostile;

@@ -44,7 +44,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
 
     // Opened only once the input is known good, so bad input creates no log.
     let mut log = match &args.log {
-        Some(path) => Some(commands::log::open_for_append(path, sandbox.limits(), args.wait)?),
+        Some(path) => Some(commands::log::open_for_append(
+            path,
+            sandbox.limits(),
+            args.wait,
+        )?),
         None => None,
     };
 
