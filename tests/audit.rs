@@ -1065,3 +1065,26 @@ fn a_log_another_process_holds_is_refused_at_once_without_wait() {
     drop(held);
     assert_eq!(std::fs::read(&log).unwrap(), b"");
 }
+
+#[test]
+fn a_resealed_log_claiming_an_enormous_fuel_budget_is_suspicious_not_run() {
+    let (_scratch, log) = sample_log();
+    let mut lines = read_lines(&log);
+    assert!(lines[4].contains("\"fuel\":20000000,"), "{}", lines[4]);
+    lines[4] = lines[4].replace("\"fuel\":20000000,", "\"fuel\":18000000000000000000,");
+    reseal(&mut lines);
+    write_lines(&log, &lines);
+    assert_eq!(verify(&log).code, 0, "the chain alone looks intact");
+    let out = replay(&log, &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "suspicious: the record claims fuel 18000000000000000000, over the replay cap \
+             200000000"
+        ),
+        "{}",
+        out.stdout
+    );
+    // Every other record replays identically.
+    assert!(out.stdout.contains("44 identical"), "{}", out.stdout);
+}

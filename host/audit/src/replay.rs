@@ -19,7 +19,7 @@ use crate::compare::{Difference, differences, first_byte_difference};
 use crate::entry::{self, LoggedLimits};
 use crate::error::AuditError;
 use crate::lines::{Batch, Lines};
-use verdict_engine::{ModuleCache, Plugin, Sandbox, chain_text, decide};
+use verdict_engine::{Limits, ModuleCache, Plugin, Sandbox, chain_text, decide};
 
 /// Which logged decisions to replay; empty lists select everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +41,58 @@ impl Selection {
     fn wants(&self, customer: &str, policy: &str) -> bool {
         (self.customers.is_empty() || self.customers.iter().any(|c| c == customer))
             && (self.policies.is_empty() || self.policies.iter().any(|p| p == policy))
+    }
+}
+
+/// The most a logged record may claim of each limit. A log edited (and
+/// re-hashed) to carry an enormous budget would otherwise make replay run
+/// without end; such records are reported as suspicious instead of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// Fuel per call.
+    pub fuel: u64,
+    /// Linear memory per instance, in bytes.
+    pub memory_bytes: usize,
+    /// Guest stack, in bytes.
+    pub stack_bytes: usize,
+}
+
+impl Default for Caps {
+    /// Ten times the engine's default fuel, eight times its memory and
+    /// stack: room for logs made with raised limits, not for runaways.
+    fn default() -> Caps {
+        let limits = Limits::default();
+        Caps {
+            fuel: limits.fuel * 10,
+            memory_bytes: limits.memory_bytes * 8,
+            stack_bytes: limits.stack_bytes * 8,
+        }
+    }
+}
+
+impl Caps {
+    /// Why `logged` is over the caps, if it is.
+    fn exceeded_by(&self, logged: LoggedLimits) -> Option<String> {
+        let over = |what: &str, value: u64, cap: u64| {
+            (value > cap).then(|| {
+                format!("suspicious: the record claims {what} {value}, over the replay cap {cap}")
+            })
+        };
+        over("fuel", logged.fuel, self.fuel)
+            .or_else(|| {
+                over(
+                    "memory_bytes",
+                    logged.memory_bytes as u64,
+                    self.memory_bytes as u64,
+                )
+            })
+            .or_else(|| {
+                over(
+                    "stack_bytes",
+                    logged.stack_bytes as u64,
+                    self.stack_bytes as u64,
+                )
+            })
     }
 }
 
@@ -122,6 +174,7 @@ enum Outcome {
 struct Resources<'a> {
     archive: &'a Archive,
     cache: &'a ModuleCache,
+    caps: Caps,
     sandboxes: HashMap<LoggedLimits, Result<Sandbox, String>>,
     plugins: HashMap<(LoggedLimits, String), Result<Arc<Plugin>, String>>,
     params: HashMap<String, Result<Arc<str>, String>>,
@@ -130,6 +183,10 @@ struct Resources<'a> {
 impl Resources<'_> {
     fn load(&mut self, job: &Job<'_>) {
         let key = (job.limits, job.module.clone());
+        if let Some(reason) = self.caps.exceeded_by(job.limits) {
+            self.plugins.insert(key, Err(reason));
+            return;
+        }
         if !self.plugins.contains_key(&key) {
             let sandbox = self.sandboxes.entry(job.limits).or_insert_with(|| {
                 Sandbox::new(job.limits.to_limits(), self.cache.clone()).map_err(|e| chain_text(&e))
@@ -211,17 +268,20 @@ impl Resources<'_> {
 /// Re-runs the selected decisions of the log at `path` on the modules and
 /// parameters in `archive`. Check the log with
 /// [`verify`](crate::verify::verify) first: this reads records, it
-/// does not check their chain. Modules are compiled through `cache`.
+/// does not check their chain. Modules are compiled through `cache`; a
+/// record that claims more than `caps` is not run.
 pub fn replay(
     path: &Path,
     archive: &Archive,
     cache: &ModuleCache,
     selection: &Selection,
+    caps: Caps,
 ) -> Result<Report, AuditError> {
     let mut lines = Lines::open(path)?;
     let mut resources = Resources {
         archive,
         cache,
+        caps,
         sandboxes: HashMap::new(),
         plugins: HashMap::new(),
         params: HashMap::new(),

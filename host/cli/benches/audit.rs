@@ -29,7 +29,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use verdict_audit::log::Wait;
-use verdict_audit::replay::{Selection, replay};
+use verdict_audit::replay::{Caps, Selection, replay};
 use verdict_audit::verify::verify;
 use verdict_audit::{Archive, DecisionLog};
 use verdict_config::{Profiles, load_policies};
@@ -206,6 +206,7 @@ fn main() {
         &Archive::beside(&lib_log(0)),
         &ModuleCache::disabled(),
         &Selection::default(),
+        Caps::default(),
     )
     .unwrap();
     assert!(replay_report.all_identical() && replay_report.replayed == decisions);

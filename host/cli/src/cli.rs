@@ -251,6 +251,11 @@ pub struct ReplayArgs {
     /// Replay only these log lines: `A..B` (inclusive), `A..`, `..B` or `N`.
     #[arg(long, value_name = "A..B", value_parser = parse_lines)]
     pub lines: Option<(usize, usize)>,
+    /// The most fuel a logged decision may claim; a record that logs more
+    /// (or more memory or stack than the engine's caps) is reported as
+    /// suspicious and not run.
+    #[arg(long, value_name = "N", default_value_t = verdict_audit::replay::Caps::default().fuel)]
+    pub max_fuel: u64,
 }
 
 const DIFF_EXAMPLES: &str = "\

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use verdict_audit::replay::{Report, Selection, replay};
+use verdict_audit::replay::{Caps, Report, Selection, replay};
 use verdict_audit::verify::verify;
 
 use crate::cli::ReplayArgs;
@@ -32,7 +32,17 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
         policies: args.policy.clone(),
         lines: args.lines,
     };
-    let report = replay(&args.log, &archive, &commands::module_cache(), &selection)?;
+    let caps = Caps {
+        fuel: args.max_fuel,
+        ..Caps::default()
+    };
+    let report = replay(
+        &args.log,
+        &archive,
+        &commands::module_cache(),
+        &selection,
+        caps,
+    )?;
     let selective = selection != Selection::default();
     anyhow::ensure!(
         report.replayed > 0 || !selective,
