@@ -132,7 +132,9 @@ impl Archive {
     pub(crate) fn flaw_error(&self, kind: Kind, sha256: &str, flaw: &Flaw) -> AuditError {
         AuditError::Archive {
             path: self.path(kind, sha256),
-            message: format!("the {} {sha256} {flaw}", kind.noun()),
+            kind,
+            sha256: sha256.to_owned(),
+            flaw: flaw.clone(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::problem::Problem;
+use crate::problem::{Flaw, Kind, Problem};
 
 /// Everything that stops a log from being appended to, read or replayed.
 #[derive(Debug, thiserror::Error)]
@@ -50,12 +50,16 @@ pub enum AuditError {
     },
     /// An archived module or parameter set is missing or does not match its
     /// SHA-256.
-    #[error("archive `{}`: {message}", path.display())]
+    #[error("archive `{}`: the {} {sha256} {flaw}", path.display(), kind.noun())]
     Archive {
         /// The archive entry.
         path: PathBuf,
-        /// What is wrong.
-        message: String,
+        /// Module or parameters.
+        kind: Kind,
+        /// The SHA-256 the entry is stored under.
+        sha256: String,
+        /// What is wrong with it.
+        flaw: Flaw,
     },
     /// A previous append failed part way and could not be undone, so the
     /// log may end with a torn record; nothing more is appended by this
@@ -65,11 +69,24 @@ pub enum AuditError {
         /// The log.
         path: PathBuf,
     },
-    /// The library was called with inconsistent arguments.
-    #[error("internal error: {0}")]
-    Misuse(String),
+    /// Decisions that do not match the customers and policies they are
+    /// said to be for (a caller's mistake).
+    #[error(
+        "internal error: {decisions} decisions ({encoded} encoded) for {customers} customers and \
+         {policies} policies"
+    )]
+    Mismatched {
+        /// Decisions given.
+        decisions: usize,
+        /// Encoded decisions given (0: none).
+        encoded: usize,
+        /// Customers given.
+        customers: usize,
+        /// Policies given.
+        policies: usize,
+    },
     /// A record could not be encoded.
-    #[error("cannot encode a log record: {0}")]
+    #[error("cannot encode a log record")]
     Encode(#[from] serde_json::Error),
     /// The engine could not be set up or refused an archived module.
     #[error(transparent)]

@@ -148,13 +148,12 @@ impl DecisionLog {
         if records.len() != customers.len() * policies.len()
             || !(encoded.is_empty() || encoded.len() == records.len())
         {
-            return Err(AuditError::Misuse(format!(
-                "{} decisions ({} encoded) for {} customers and {} policies",
-                records.len(),
-                encoded.len(),
-                customers.len(),
-                policies.len()
-            )));
+            return Err(AuditError::Mismatched {
+                decisions: records.len(),
+                encoded: encoded.len(),
+                customers: customers.len(),
+                policies: policies.len(),
+            });
         }
         let entries: Vec<Entry<'_>> = customers
             .iter()
