@@ -596,7 +596,7 @@ fn bad_case_files_are_refused_at_their_line_and_nothing_runs() {
     check(
         &format!("name = \"x\"\n{customer}\nexpect = {{ outcom = \"quote\" }}\n"),
         "12:12",
-        "unknown key `outcom` in `expect`",
+        "`case[1].expect`: unknown field `outcom`, expected one of `outcome`, `codes`, `value`, `value_includes`, `message_contains`",
     );
     check(
         &format!("name = \"fine\"\n{customer}\nexpect = {{ outcome = \"quote\" }}\n"),

@@ -21,9 +21,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use toml::Spanned;
 use toml::de::DeValue;
+use toml::value::Datetime;
 use verdict_sdk::Date;
 
 use verdict_config::{
@@ -171,26 +175,18 @@ impl CaseFile {
     /// Checks a case file's document.
     pub fn parse(doc: Document) -> Result<CaseFile, ConfigError> {
         let root = doc.parse()?;
-        let table = root.get_ref();
-        doc.deny_unknown_keys(
-            table,
-            &["binding", "plugin", "as_of", "case"],
-            "a case file",
-        )?;
-        let (subject, subject_span) = match (table.get("binding"), table.get("plugin")) {
+        let file: CaseFileToml = doc.deserialize(&root)?;
+        let (subject, subject_span) = match (file.binding, file.plugin) {
             (Some(_), Some(plugin)) => {
                 return Err(doc.error(plugin.span(), "give `binding` or `plugin`, not both", ""));
             }
-            (Some(value), None) => (
-                Subject::Binding(document::resolve(
-                    doc.path(),
-                    &text(&doc, value, "binding")?,
-                )),
-                value.span(),
+            (Some(binding), None) => (
+                Subject::Binding(document::resolve(doc.path(), binding.get_ref())),
+                binding.span(),
             ),
-            (None, Some(value)) => (
-                Subject::Plugin(document::resolve(doc.path(), &text(&doc, value, "plugin")?)),
-                value.span(),
+            (None, Some(plugin)) => (
+                Subject::Plugin(document::resolve(doc.path(), plugin.get_ref())),
+                plugin.span(),
             ),
             (None, None) => {
                 return Err(doc.error(
@@ -201,34 +197,20 @@ impl CaseFile {
                 ));
             }
         };
-        let as_of = table.get("as_of").map(|v| date(&doc, v)).transpose()?;
-        let entries = match table.get("case") {
-            Some(value) => value
-                .get_ref()
-                .as_array()
-                .filter(|entries| entries.iter().all(|e| e.get_ref().is_table()))
-                .ok_or_else(|| {
-                    doc.error(
-                        value.span(),
-                        "`case` must be an array of tables: write `[[case]]`",
-                        "",
-                    )
-                })?,
-            None => {
-                return Err(doc.error(
-                    0..0,
-                    "a case file holds at least one case",
-                    "add a `[[case]]` table",
-                ));
-            }
+        let as_of = file.as_of.map(|as_of| date(&doc, &as_of)).transpose()?;
+        let Some(entries) = file.case else {
+            return Err(doc.error(
+                0..0,
+                "a case file holds at least one case",
+                "add a `[[case]]` table",
+            ));
         };
         let mut cases: Vec<Case> = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
-            let case = parse_case(&doc, index, entry, as_of)?;
+        for (index, entry) in entries.into_iter().enumerate() {
+            let (case, name_span) = parse_case(&doc, root.get_ref(), index, entry, as_of)?;
             if let Some(first) = cases.iter().find(|c| c.name == case.name) {
-                let span = field(entry, "name").map_or(entry.span(), Spanned::span);
                 return Err(doc.error(
-                    span,
+                    name_span,
                     format!("duplicate case name `{}`", case.name),
                     &format!("already used at {}", first.location),
                 ));
@@ -590,27 +572,94 @@ fn toml_files_under(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), CaseFile
     Ok(())
 }
 
-fn field<'a, 'de>(
-    value: &'a Spanned<DeValue<'de>>,
-    key: &str,
+/// A case file as written, checked by serde: no unknown keys anywhere in
+/// the schema, and every value of the type it must have. Missing keys are
+/// reported by [`CaseFile::parse`] and [`parse_case`], at the table that
+/// lacks them, with what to add.
+///
+/// Customers, parameters and value expectations are free-form TOML: they
+/// are only admitted here (as `IgnoredAny`) and read from the parsed tree,
+/// where every value keeps its span: `TomlProfile::from_toml` checks a
+/// customer there with the checks of a profiles file, `table_to_json` turns
+/// dates into strings, and a parameter problem is located by path.
+/// Serde's data model keeps neither the spans inside a value nor TOML dates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFileToml {
+    binding: Option<Spanned<String>>,
+    plugin: Option<Spanned<String>>,
+    as_of: Option<Spanned<Datetime>>,
+    case: Option<Vec<Spanned<CaseToml>>>,
+}
+
+/// A `[[case]]` table (see [`CaseFileToml`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct CaseToml {
+    name: Option<Spanned<String>>,
+    as_of: Option<Spanned<Datetime>>,
+    #[serde(rename = "customer")]
+    _customer: Option<IgnoredAny>,
+    #[serde(rename = "params")]
+    _params: Option<IgnoredAny>,
+    expect: Option<Spanned<ExpectToml>>,
+}
+
+/// A case's `expect` table (see [`CaseFileToml`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+struct ExpectToml {
+    outcome: Option<Spanned<String>>,
+    codes: Option<Vec<String>>,
+    #[serde(rename = "value")]
+    _value: Option<IgnoredAny>,
+    #[serde(rename = "value_includes")]
+    _value_includes: Option<IgnoredAny>,
+    message_contains: Option<Texts>,
+}
+
+/// `message_contains`: one text, or a list of them.
+#[derive(Debug)]
+struct Texts(Vec<String>);
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Texts, D::Error> {
+        struct OneOrMany;
+        impl<'de> Visitor<'de> for OneOrMany {
+            type Value = Texts;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Texts, E> {
+                Ok(Texts(vec![text.to_owned()]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, texts: A) -> Result<Texts, A::Error> {
+                Vec::deserialize(SeqAccessDeserializer::new(texts)).map(Texts)
+            }
+        }
+        deserializer.deserialize_any(OneOrMany)
+    }
+}
+
+/// A free-form value of case `index` (see [`CaseFileToml`]): `path` under
+/// its table, such as `customer` or `expect.value`.
+fn free<'a, 'de>(
+    root: &'a Table<'de>,
+    index: usize,
+    path: &str,
 ) -> Option<&'a Spanned<DeValue<'de>>> {
-    value.get_ref().as_table()?.get(key)
+    document::lookup(root, &format!("case[{index}].{path}"))
 }
 
-fn text(doc: &Document, value: &Spanned<DeValue<'_>>, key: &str) -> Result<String, ConfigError> {
-    value
-        .get_ref()
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| doc.error(value.span(), format!("`{key}` must be a string"), ""))
-}
-
-fn date(doc: &Document, value: &Spanned<DeValue<'_>>) -> Result<Date, ConfigError> {
-    document::local_date(value.get_ref()).ok_or_else(|| {
+fn date(doc: &Document, value: &Spanned<Datetime>) -> Result<Date, ConfigError> {
+    document::local_date_of(value.get_ref()).ok_or_else(|| {
         doc.error(
             value.span(),
             "`as_of` must be a date such as 2026-11-23",
-            &format!("found {}", value.get_ref().type_str()),
+            &format!("found {}", value.get_ref()),
         )
     })
 }
@@ -629,32 +678,28 @@ fn table<'a, 'de>(
     })
 }
 
+/// A case, checked; with the span of its name.
 fn parse_case(
     doc: &Document,
+    root: &Table<'_>,
     index: usize,
-    entry: &Spanned<DeValue<'_>>,
+    entry: Spanned<CaseToml>,
     file_as_of: Option<Date>,
-) -> Result<Case, ConfigError> {
+) -> Result<(Case, Range<usize>), ConfigError> {
     let span = entry.span();
     let (line, col) = doc.line_col(span.start);
     let location = format!("{}:{line}:{col}", doc.path().display());
-    let case = table(doc, entry, "case")?;
-    doc.deny_unknown_keys(
-        case,
-        &["name", "as_of", "customer", "params", "expect"],
-        "a case",
-    )?;
+    let case = entry.into_inner();
     let missing =
         |key: &str, hint: &str| doc.error(span.clone(), format!("case lacks `{key}`"), hint);
     let name = case
-        .get("name")
+        .name
         .ok_or_else(|| missing("name", "add `name = \"what this case shows\"`"))?;
-    let name_text = text(doc, name, "name")?;
-    if name_text.trim().is_empty() {
+    if name.get_ref().trim().is_empty() {
         return Err(doc.error(name.span(), "`name` must not be empty", ""));
     }
-    let as_of = match case.get("as_of") {
-        Some(value) => date(doc, value)?,
+    let as_of = match case.as_of {
+        Some(value) => date(doc, &value)?,
         None => file_as_of.ok_or_else(|| {
             missing(
                 "as_of",
@@ -662,7 +707,7 @@ fn parse_case(
             )
         })?,
     };
-    let customer_value = case.get("customer").ok_or_else(|| {
+    let customer_value = free(root, index, "customer").ok_or_else(|| {
         missing(
             "customer",
             "add `customer = { id = \"T-1\", birth_date = 1990-01-01 }`",
@@ -670,61 +715,60 @@ fn parse_case(
     })?;
     let customer = TomlProfile::from_toml(doc, customer_value)?;
     customer.check_born_by(doc, as_of)?;
-    let overrides = match case.get("params") {
+    let overrides = match free(root, index, "params") {
         Some(value) => document::table_to_json(table(doc, value, "params")?)
             .map_err(|(span, message)| doc.error(span, message, ""))?,
         None => Map::new(),
     };
-    let expect = case.get("expect").ok_or_else(|| {
+    let expect = case.expect.ok_or_else(|| {
         missing(
             "expect",
             "add `expect = { outcome = \"approve\" }` or an `[case.expect]` table",
         )
     })?;
-    Ok(Case {
-        name: name_text,
-        location,
-        as_of,
-        customer,
-        overrides,
-        expect: parse_expect(doc, expect)?,
-        index,
-    })
+    let expect = parse_expect(doc, root, index, expect)?;
+    let (name_span, name) = (name.span(), name.into_inner());
+    Ok((
+        Case {
+            name,
+            location,
+            as_of,
+            customer,
+            overrides,
+            expect,
+            index,
+        },
+        name_span,
+    ))
 }
 
-fn parse_expect(doc: &Document, value: &Spanned<DeValue<'_>>) -> Result<Expect, ConfigError> {
-    let expect = table(doc, value, "expect")?;
-    doc.deny_unknown_keys(
-        expect,
-        &[
-            "outcome",
-            "codes",
-            "value",
-            "value_includes",
-            "message_contains",
-        ],
-        "`expect`",
-    )?;
-    let outcome = expect.get("outcome").ok_or_else(|| {
+/// The expectation of case `index`, checked.
+fn parse_expect(
+    doc: &Document,
+    root: &Table<'_>,
+    index: usize,
+    expect: Spanned<ExpectToml>,
+) -> Result<Expect, ConfigError> {
+    let span = expect.span();
+    let expect = expect.into_inner();
+    let outcome = expect.outcome.ok_or_else(|| {
         doc.error(
-            value.span(),
+            span,
             "`expect` lacks `outcome`",
             "add `outcome = \"approve\"` (the outcome word the policy must give)",
         )
     })?;
-    let outcome_text = text(doc, outcome, "outcome")?;
-    if !is_kebab_case(&outcome_text) {
+    if !is_kebab_case(outcome.get_ref()) {
         return Err(doc.error(
             outcome.span(),
             "`outcome` must be a kebab-case word such as `approve` or `not-applicable`",
             "",
         ));
     }
-    let codes = expect
-        .get("codes")
-        .map(|codes| strings(doc, codes, "codes"))
-        .transpose()?;
-    let value_expect = match (expect.get("value"), expect.get("value_includes")) {
+    let value = match (
+        free(root, index, "expect.value"),
+        free(root, index, "expect.value_includes"),
+    ) {
         (Some(_), Some(includes)) => {
             return Err(doc.error(
                 includes.span(),
@@ -740,18 +784,13 @@ fn parse_expect(doc: &Document, value: &Spanned<DeValue<'_>>) -> Result<Expect, 
         )?)),
         (None, None) => None,
     };
-    let message_contains = match expect.get("message_contains") {
-        None => Vec::new(),
-        Some(value) => match value.get_ref().as_str() {
-            Some(one) => vec![one.to_owned()],
-            None => strings(doc, value, "message_contains")?,
-        },
-    };
     Ok(Expect {
-        outcome: outcome_text,
-        codes,
-        value: value_expect,
-        message_contains,
+        outcome: outcome.into_inner(),
+        codes: expect.codes,
+        value,
+        message_contains: expect
+            .message_contains
+            .map_or_else(Vec::new, |texts| texts.0),
     })
 }
 
@@ -781,27 +820,6 @@ fn json_table(
     document::table_to_json(table).map_err(|(span, message)| doc.error(span, message, ""))
 }
 
-fn strings(
-    doc: &Document,
-    value: &Spanned<DeValue<'_>>,
-    key: &str,
-) -> Result<Vec<String>, ConfigError> {
-    let wrong = || {
-        doc.error(
-            value.span(),
-            format!("`{key}` must be a list of strings"),
-            &format!("found {}", value.get_ref().type_str()),
-        )
-    };
-    value
-        .get_ref()
-        .as_array()
-        .ok_or_else(wrong)?
-        .iter()
-        .map(|item| item.get_ref().as_str().map(str::to_owned).ok_or_else(wrong))
-        .collect()
-}
-
 /// A case's `params` table, where its overrides' problems are reported.
 struct CaseParams<'a> {
     doc: &'a Document,
@@ -813,16 +831,9 @@ impl CaseParams<'_> {
         let Ok(root) = self.doc.parse() else {
             return 0..0;
         };
-        let Some(case) = root
-            .get_ref()
-            .get("case")
-            .and_then(|cases| cases.get_ref().as_array())
-            .and_then(|cases| cases.get(self.index))
-        else {
-            return 0..0;
-        };
-        let Some(params) = field(case, "params") else {
-            return case.span();
+        let Some(params) = free(root.get_ref(), self.index, "params") else {
+            let case = document::lookup(root.get_ref(), &format!("case[{}]", self.index));
+            return case.map_or(0..0, Spanned::span);
         };
         if key_only {
             return params
@@ -948,7 +959,49 @@ expect = { outcome = "none", value = '{"stage": null, "products": []}' }
             ),
             (
                 "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\", valeu = {} }\n",
-                "cases.toml:6:28: unknown key `valeu` in `expect`",
+                "cases.toml:6:28: `case[0].expect`: unknown field `valeu`, expected one of \
+                 `outcome`, `codes`, `value`, `value_includes`, `message_contains`",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = 3\n",
+                "cases.toml:4:8: `case[0].name`: invalid type: integer `3`, expected a string",
+            ),
+            (
+                "plugin = \"a.wasm\"\ncase = [1]\n",
+                "cases.toml:2:9: `case[0]`: invalid type: integer `1`, expected a table",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = \"2020-01-01\"\n[[case]]\nname = \"x\"\n",
+                "cases.toml:2:9: `as_of`: invalid type: string \"2020-01-01\", expected a TOML datetime",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01T10:00:00\n[[case]]\nname = \"x\"\n",
+                "cases.toml:2:9: `as_of` must be a date such as 2026-11-23",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\n[case.expect]\noutcome = \"ok\"\nmessage_contains = [\"a\", 3]\n",
+                "cases.toml:8:26: `case[0].expect.message_contains[1]`: invalid type: integer `3`, expected a string",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\", message_contains = 3 }\n",
+                "cases.toml:6:47: `case[0].expect.message_contains`: invalid type: integer `3`, \
+                 expected a string or a list of strings",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { codes = [\"c\"] }\n",
+                "cases.toml:6:10: `expect` lacks `outcome`",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\" }\n[[case]]\nname = \"y\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\n",
+                "cases.toml:7:1: case lacks `expect`",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\nparams = 3\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\" }\n",
+                "cases.toml:5:10: `params` must be a table",
+            ),
+            (
+                "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\", value = {}, value_includes = {} }\n",
+                "cases.toml:6:57: give `value` (exact) or `value_includes` (a subset), not both",
             ),
             (
                 "plugin = \"a.wasm\"\nas_of = 2020-01-01\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\" }\n[[case]]\nname = \"x\"\ncustomer = { id = \"a\", birth_date = 2000-01-01 }\nexpect = { outcome = \"ok\" }\n",

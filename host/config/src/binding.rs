@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use toml::Spanned;
 use toml::de::DeValue;
 use verdict_engine::{
     EngineError, ParamAt, ParamError, Plugin, Policy, Sandbox, chain_text, is_kebab_case,
@@ -35,6 +38,23 @@ pub struct Binding {
     pub params: Map<String, Value>,
     param_spans: HashMap<String, (Range<usize>, Range<usize>)>,
     params_span: Range<usize>,
+}
+
+/// A binding file as written, checked by serde: no unknown keys, and
+/// `plugin`, `version` and `sha256` strings, each with its place. A missing
+/// key is reported by [`Binding::parse`] with an example line to add.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BindingToml {
+    plugin: Option<Spanned<String>>,
+    version: Option<Spanned<String>>,
+    sha256: Option<Spanned<String>>,
+    /// Only admitted here: parameter values are read from the parsed tree,
+    /// whose values all keep their spans (a problem the plugin finds in one
+    /// is located by path) and whose dates `table_to_json` turns into
+    /// strings; serde's data model keeps neither.
+    #[serde(rename = "params")]
+    _params: Option<IgnoredAny>,
 }
 
 /// Which part of a binding a problem is about.
@@ -71,21 +91,9 @@ impl Binding {
                 "",
             ));
         }
-        let table = root.get_ref();
-        doc.deny_unknown_keys(
-            table,
-            &["plugin", "version", "sha256", "params"],
-            "a binding",
-        )?;
-        let text = |key: &str| -> Result<Option<(String, Range<usize>)>, ConfigError> {
-            match table.get(key) {
-                None => Ok(None),
-                Some(value) => match value.get_ref().as_str() {
-                    Some(text) => Ok(Some((text.to_owned(), value.span()))),
-                    None => Err(doc.error(value.span(), format!("`{key}` must be a string"), "")),
-                },
-            }
-        };
+        let file: BindingToml = doc.deserialize(&root)?;
+        // A missing key is missing from the file's top-level table, whose
+        // place is the start of the file.
         let missing = |key: &str, example: &str| {
             doc.error(
                 0..0,
@@ -93,22 +101,28 @@ impl Binding {
                 &format!("add a line such as {example}"),
             )
         };
-        let (plugin, plugin_span) =
-            text("plugin")?.ok_or_else(|| missing("plugin", "plugin = \"my_policy.wasm\""))?;
-        let (version, version_span) =
-            text("version")?.ok_or_else(|| missing("version", "version = \"^1.0\""))?;
-        let version = semver::VersionReq::parse(&version).map_err(|e| {
+        let plugin = file
+            .plugin
+            .ok_or_else(|| missing("plugin", "plugin = \"my_policy.wasm\""))?;
+        let version_text = file
+            .version
+            .ok_or_else(|| missing("version", "version = \"^1.0\""))?;
+        let version = semver::VersionReq::parse(version_text.get_ref()).map_err(|e| {
             doc.error(
-                version_span.clone(),
+                version_text.span(),
                 format!("`version` is not a semver range: {e}"),
                 "such as \"^1.0\" or \">=1.2, <2\"",
             )
         })?;
-        let (sha256, sha256_span) = match text("sha256")? {
-            Some((pin, span)) if is_sha256_hex(&pin) => (Some(pin.to_ascii_lowercase()), span),
-            Some((_, span)) => return Err(doc.error(span, "`sha256` must be 64 hex digits", "")),
+        let (sha256, sha256_span) = match file.sha256 {
+            Some(pin) if is_sha256_hex(pin.get_ref()) => {
+                (Some(pin.get_ref().to_ascii_lowercase()), pin.span())
+            }
+            Some(pin) => return Err(doc.error(pin.span(), "`sha256` must be 64 hex digits", "")),
             None => (None, 0..0),
         };
+        // `[params]` is read from the parsed tree (see `BindingToml`).
+        let table = root.get_ref();
         let (params, param_spans, params_span) = match table.get("params") {
             None => (Map::new(), HashMap::new(), 0..0),
             Some(value) => {
@@ -127,10 +141,10 @@ impl Binding {
         };
         let base = doc.path().parent().unwrap_or(Path::new("."));
         Ok(Binding {
-            plugin: base.join(plugin),
-            plugin_span,
+            plugin: base.join(plugin.get_ref()),
+            plugin_span: plugin.span(),
             version,
-            version_span,
+            version_span: version_text.span(),
             sha256,
             sha256_span,
             params,
@@ -292,5 +306,101 @@ pub fn refusal(error: &EngineError) -> String {
     match error {
         EngineError::Plugin { problem, .. } => format!("plugin refused: {}", chain_text(problem)),
         other => chain_text(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Binding, ConfigError> {
+        Binding::parse(Document::from_text(
+            Path::new("policies/my-policy.toml"),
+            text,
+        ))
+    }
+
+    fn problem(text: &str) -> String {
+        match parse(text) {
+            Ok(_) => String::from("(parsed)"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn parses_a_binding_and_keeps_its_places() {
+        let pin = "AB".repeat(32);
+        let text = format!(
+            "plugin = \"p.wasm\"\nversion = \"^1.2\"\nsha256 = \"{pin}\"\n\n[params]\nlimit = 3\nsince = 2020-01-02\n"
+        );
+        let binding = parse(&text).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(binding.name, "my-policy");
+        assert_eq!(binding.plugin, PathBuf::from("policies/p.wasm"));
+        assert_eq!(binding.version.to_string(), "^1.2");
+        assert_eq!(binding.sha256, Some("ab".repeat(32)));
+        assert_eq!(
+            Value::Object(binding.params.clone()),
+            serde_json::json!({"limit": 3, "since": "2020-01-02"})
+        );
+        let at = |field| binding.error(field, "here", "").to_string();
+        assert_eq!(at(Field::Plugin), "policies/my-policy.toml:1:10: here");
+        assert_eq!(at(Field::Version), "policies/my-policy.toml:2:11: here");
+        assert_eq!(at(Field::Sha256), "policies/my-policy.toml:3:10: here");
+        assert_eq!(at(Field::Params), "policies/my-policy.toml:5:2: here");
+    }
+
+    #[test]
+    fn refuses_bad_bindings_at_their_place() {
+        let cases = [
+            (
+                "version = \"^1\"\n",
+                "policies/my-policy.toml:1:1: binding lacks `plugin`",
+            ),
+            (
+                "plugin = \"p.wasm\"\n",
+                "policies/my-policy.toml:1:1: binding lacks `version`",
+            ),
+            (
+                "plugin = 3\nversion = \"^1\"\n",
+                "policies/my-policy.toml:1:10: `plugin`: invalid type: integer `3`, expected a string",
+            ),
+            (
+                "plugin = \"p.wasm\"\nversion = \"^1\"\nplugins = \"q.wasm\"\n",
+                "policies/my-policy.toml:3:1: unknown field `plugins`, expected one of \
+                 `plugin`, `version`, `sha256`, `params`",
+            ),
+            (
+                "plugin = \"p.wasm\"\nversion = \"^1\"\n[params]\nx = 1\n[params.more]\n",
+                "(parsed)",
+            ),
+            (
+                "plugin = \"p.wasm\"\nversion = \"one\"\n",
+                "policies/my-policy.toml:2:11: `version` is not a semver range: \
+                 unexpected character 'o' while parsing major version number",
+            ),
+            (
+                "plugin = \"p.wasm\"\nversion = \"^1\"\nsha256 = \"abc\"\n",
+                "policies/my-policy.toml:3:10: `sha256` must be 64 hex digits",
+            ),
+            (
+                "plugin = \"p.wasm\"\nversion = \"^1\"\nparams = 3\n",
+                "policies/my-policy.toml:3:10: `params` must be a table",
+            ),
+        ];
+        for (text, wanted) in cases {
+            assert_eq!(problem(text), wanted, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_missing_key_says_what_to_add() {
+        let Err(ConfigError::Diagnostic(diagnostic)) = parse("version = \"^1\"\n") else {
+            unreachable!("a binding without `plugin` parses");
+        };
+        let report = diagnostic.render(false);
+        assert!(
+            report.contains("add a line such as plugin = \"my_policy.wasm\""),
+            "{report}"
+        );
     }
 }

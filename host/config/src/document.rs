@@ -6,9 +6,11 @@ use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
+use toml::value::Datetime;
 use verdict_sdk::Date;
 
 use crate::diagnostic::Diagnostic;
@@ -63,6 +65,32 @@ impl Document {
         DeTable::parse(&self.text).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
             self.error(span, error.message().trim_end().to_owned(), "")
+        })
+    }
+
+    /// Reads `root`, this document as [`parse`](Document::parse)d, into
+    /// the serde schema `T` (structs with `#[serde(deny_unknown_fields)]`
+    /// whose values are [`Spanned`] where a later check points at them).
+    /// A problem serde finds, an unknown key or a value of the wrong type,
+    /// is reported at its place and prefixed with the path (as in
+    /// [`locate`]) of the value, or of the table holding the key, such as
+    /// `` `case[1].expect`: unknown field `outcom`, expected one of ... ``.
+    /// Reading the tree rather than the text parses the file once, and
+    /// leaves the tree for what a schema cannot hold: free-form values
+    /// (customers, parameters), whose inner spans and TOML dates serde's
+    /// data model drops.
+    pub fn deserialize<'de, T: Deserialize<'de>>(
+        &self,
+        root: &Spanned<Table<'de>>,
+    ) -> Result<T, ConfigError> {
+        T::deserialize(toml::Deserializer::from(root.clone())).map_err(|error| {
+            let span = error.span().unwrap_or(0..0);
+            let message = error.message().trim_end();
+            let message = match path_at(root.get_ref(), &span, "") {
+                Some(path) if !path.is_empty() => format!("`{path}`: {message}"),
+                _ => message.to_owned(),
+            };
+            self.error(span, message, "")
         })
     }
 
@@ -149,7 +177,13 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// A TOML local date (no time, no offset), such as `2026-11-23`.
 #[must_use]
 pub fn local_date(value: &DeValue<'_>) -> Option<Date> {
-    let datetime = value.as_datetime()?;
+    value.as_datetime().and_then(local_date_of)
+}
+
+/// The date of a TOML date-time that is a local date (no time, no
+/// offset), such as `2026-11-23`: what a schema's [`Datetime`] field holds.
+#[must_use]
+pub fn local_date_of(datetime: &Datetime) -> Option<Date> {
     match (datetime.date, datetime.time, datetime.offset) {
         (Some(date), None, None) => Date::new(i32::from(date.year), date.month, date.day).ok(),
         _ => None,
@@ -163,11 +197,7 @@ pub fn local_date(value: &DeValue<'_>) -> Option<Date> {
 pub fn locate(value: &Spanned<DeValue<'_>>, path: &str) -> Range<usize> {
     let mut current = value;
     for step in path_steps(path) {
-        let next = match step {
-            Step::Key(key) => current.get_ref().as_table().and_then(|t| t.get(key)),
-            Step::Index(index) => current.get_ref().as_array().and_then(|a| a.get(index)),
-        };
-        match next {
+        match step.of(current) {
             Some(value) => current = value,
             None => break,
         }
@@ -175,9 +205,66 @@ pub fn locate(value: &Spanned<DeValue<'_>>, path: &str) -> Range<usize> {
     current.span()
 }
 
+/// The value at `path` (as in [`locate`], such as `case[2].customer`) in
+/// `table`, when the path leads to one.
+#[must_use]
+pub fn lookup<'a, 'de>(table: &'a Table<'de>, path: &str) -> Option<&'a Spanned<DeValue<'de>>> {
+    let mut steps = path_steps(path).into_iter();
+    let Some(Step::Key(first)) = steps.next() else {
+        return None;
+    };
+    steps.try_fold(table.get(first)?, |value, step| step.of(value))
+}
+
+/// Where `span` is under `table`, whose path is `prefix`: the path (as in
+/// [`locate`]) of the value with that span, or of the table holding the key
+/// with that span (`""`: the root table); `None` when nothing has it.
+fn path_at(table: &Table<'_>, span: &Range<usize>, prefix: &str) -> Option<String> {
+    table.iter().find_map(|(key, value)| {
+        if key.span() == *span {
+            return Some(prefix.to_owned());
+        }
+        let path = if prefix.is_empty() {
+            key.get_ref().to_string()
+        } else {
+            format!("{prefix}.{}", key.get_ref())
+        };
+        value_path_at(value, span, path)
+    })
+}
+
+/// [`path_at`] for a value whose path is `path`.
+fn value_path_at(
+    value: &Spanned<DeValue<'_>>,
+    span: &Range<usize>,
+    path: String,
+) -> Option<String> {
+    if value.span() == *span {
+        return Some(path);
+    }
+    match value.get_ref() {
+        DeValue::Table(table) => path_at(table, span, &path),
+        DeValue::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| value_path_at(item, span, format!("{path}[{index}]"))),
+        _ => None,
+    }
+}
+
 enum Step<'p> {
     Key(&'p str),
     Index(usize),
+}
+
+impl Step<'_> {
+    /// The value this step leads to from `value`.
+    fn of<'a, 'de>(&self, value: &'a Spanned<DeValue<'de>>) -> Option<&'a Spanned<DeValue<'de>>> {
+        match *self {
+            Step::Key(key) => value.get_ref().as_table()?.get(key),
+            Step::Index(index) => value.get_ref().as_array()?.get(index),
+        }
+    }
 }
 
 /// Splits `bands[2].min_age` into `bands`, `2`, `min_age`.
