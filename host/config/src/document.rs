@@ -176,7 +176,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 
 /// A TOML local date (no time, no offset), such as `2026-11-23`.
 #[must_use]
-pub fn local_date(value: &DeValue<'_>) -> Option<Date> {
+pub(crate) fn local_date(value: &DeValue<'_>) -> Option<Date> {
     value.as_datetime().and_then(local_date_of)
 }
 
@@ -287,7 +287,7 @@ fn path_steps(path: &str) -> Vec<Step<'_>> {
 /// Converts a TOML value to JSON: local dates become `"YYYY-MM-DD"`, other
 /// date-times their RFC 3339 text; non-finite floats have no JSON form and
 /// are refused with the span of the offending value.
-pub fn to_json(value: &Spanned<DeValue<'_>>) -> Result<Value, (Range<usize>, String)> {
+pub(crate) fn to_json(value: &Spanned<DeValue<'_>>) -> Result<Value, (Range<usize>, String)> {
     Ok(match value.get_ref() {
         DeValue::String(text) => Value::String(text.to_string()),
         DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix())

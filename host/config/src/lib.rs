@@ -24,8 +24,7 @@ mod profile;
 pub use binding::{Binding, ParamSite, refusal};
 pub use diagnostic::Diagnostic;
 pub use document::{
-    Document, Table, key_span, local_date, local_date_of, locate, lookup, normalize, resolve,
-    table_to_json, to_json,
+    Document, Table, key_span, local_date_of, locate, lookup, normalize, resolve, table_to_json,
 };
 pub use error::{ConfigError, InputError};
 pub use policies::load_policies;
