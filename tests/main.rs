@@ -16,3 +16,4 @@ mod eval;
 mod hostile;
 mod inspect;
 mod serve;
+mod serve_ops;
