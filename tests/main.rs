@@ -19,3 +19,4 @@ mod hostile;
 mod inspect;
 mod load_checks;
 mod serve;
+mod serve_ops;

@@ -1,6 +1,7 @@
 //! Command-line arguments (clap derive; doc comments are the help text).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use verdict_sdk::Date;
@@ -144,8 +145,12 @@ Examples:
 Routes: POST /v1/evaluate, GET /v1/policies, GET /healthz, GET /metrics;
 with the token: POST /v1/reload, POST /v1/policies/NAME/rollback.
 Changes under --policies are loaded after 200 ms of quiet; a set that fails
-to load is refused and the previous one keeps serving. SIGTERM or Ctrl-C
-stops taking connections and finishes the requests in flight.";
+to load is refused and the previous one keeps serving. --policies may be a
+link switched to each new release: it is resolved again at every load.
+SIGTERM or Ctrl-C stops taking connections, finishes the requests in flight
+(answered with `Connection: close`) and closes idle connections.
+
+Durations: a number and a unit, ms, s or m (`10s`, `500ms`, `2m`).";
 
 /// Arguments of `verdict serve`.
 #[derive(Debug, Args)]
@@ -165,6 +170,48 @@ pub struct ServeArgs {
     /// the VERDICT_TOKEN environment variable; neither: changes are off].
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Do not watch --policies: load changes only on POST /v1/reload (for
+    /// file systems without change notification, such as NFS).
+    #[arg(long)]
+    pub no_watch: bool,
+    /// Time a new connection, or a request begun on a kept-alive one, has
+    /// to send its whole request head; slower ones are closed.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Time a kept-alive connection may stay idle between requests before
+    /// it is closed.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Connections served at once; beyond it new connections wait to be
+    /// accepted until one closes (keep it below the open-file limit).
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+/// A duration of `serve`'s timeouts: a whole number and a unit, `ms`, `s`
+/// or `m`; more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as `10s` or `500ms`"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "`{text}` needs a unit, ms, s or m: `{number}s`, `{number}ms`"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err("must be more than zero".to_owned());
+    }
+    Ok(duration)
 }
 
 const ROLLBACK_EXAMPLES: &str = "\

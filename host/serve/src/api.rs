@@ -27,8 +27,10 @@ pub struct EvaluateRequest {
     #[serde(default)]
     pub as_of: Option<String>,
     /// The policies to evaluate, by name [default: every active policy].
+    /// Given, it names at least one: an empty list is refused rather than
+    /// read as "all".
     #[serde(default)]
-    pub policies: Vec<String>,
+    pub policies: Option<Vec<String>>,
 }
 
 /// One active policy as `GET /v1/policies` lists it.

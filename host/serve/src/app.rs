@@ -59,6 +59,15 @@ impl App {
         let started = Instant::now();
         match self.live.reload() {
             Ok(report) => {
+                if let Some(previous) = &report.previous_dir {
+                    tracing::info!(
+                        cause,
+                        path = %self.live.dir().given().display(),
+                        from = %previous.display(),
+                        to = %report.dir.display(),
+                        "the policies path leads to another directory now"
+                    );
+                }
                 if report.swapped() {
                     let snapshot = self.live.snapshot();
                     self.metrics.record_swap(snapshot.generation, &snapshot.set);
@@ -91,7 +100,8 @@ impl App {
                 self.metrics.record_rejected_swap();
                 tracing::error!(
                     cause,
-                    "reload rejected, the previous policies keep serving: {error}"
+                    "reload rejected, the previous policies keep serving: {}",
+                    verdict_engine::chain_text(&error)
                 );
                 Err(error)
             }

@@ -2,6 +2,8 @@
 //! its constant-time check.
 
 use std::fmt;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -51,12 +53,17 @@ impl Token {
         })
     }
 
-    /// The token in a file (its whole text, trimmed).
+    /// The token in a file (its whole text, trimmed). Logs a warning when
+    /// the file is open to its group or to other users.
     pub fn from_file(path: &Path) -> Result<Token, TokenError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Io {
+        let io = |source| TokenError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let mut file = File::open(path).map_err(io)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(io)?;
+        warn_if_shared(path, &file);
         Token::new(&text).ok_or_else(|| TokenError::Empty {
             path: path.to_path_buf(),
         })
@@ -86,9 +93,13 @@ impl Token {
     /// without an early exit.
     #[must_use]
     pub fn accepts(&self, authorization: &str) -> bool {
-        let Some(given) = authorization.strip_prefix("Bearer ") else {
+        // `Bearer TOKEN`; the scheme's name is case-insensitive (RFC 9110).
+        let Some((scheme, given)) = authorization.trim_start().split_once([' ', '\t']) else {
             return false;
         };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return false;
+        }
         let expected = Sha256::digest(self.secret.as_bytes());
         let given = Sha256::digest(given.trim().as_bytes());
         let difference = expected
@@ -99,6 +110,29 @@ impl Token {
     }
 }
 
+/// Warns when the token file's mode lets its group or other users read
+/// or change it: anyone who can read the token can change the policies
+/// being served. The mode is that of the file just read (the link's target
+/// when `path` is a link).
+#[cfg(unix)]
+fn warn_if_shared(path: &Path, file: &File) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = file.metadata() else {
+        return;
+    };
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o066 != 0 {
+        tracing::warn!(
+            "the token file `{}` has mode {mode:04o}: its group or other users can read or \
+             change it; make it private (chmod 600)",
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_shared(_path: &Path, _file: &File) {}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
@@ -108,6 +142,10 @@ mod tests {
     fn accepts_only_the_bearer_token() {
         let token = Token::new("s3cret\n").unwrap();
         assert!(token.accepts("Bearer s3cret"));
+        assert!(token.accepts("bearer s3cret"));
+        assert!(token.accepts("BEARER  s3cret "));
+        assert!(!token.accepts("Bearers3cret"));
+        assert!(!token.accepts("Bearer"));
         assert!(!token.accepts("Bearer s3cre"));
         assert!(!token.accepts("Bearer s3crets"));
         assert!(!token.accepts("s3cret"));

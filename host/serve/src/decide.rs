@@ -54,6 +54,15 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<Vec<DecisionRecord>, 
             ));
         }
     };
+    let names = match request.policies {
+        Some(names) if names.is_empty() => {
+            return Err(ApiError::bad_request(
+                "`policies` must name at least one policy; omit it to evaluate every policy",
+            ));
+        }
+        Some(names) => names,
+        None => Vec::new(),
+    };
     let as_of = match request.as_of {
         Some(text) => text.parse::<Date>().map_err(|e| {
             ApiError::from(ConfigError::Input(InputError {
@@ -67,7 +76,7 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<Vec<DecisionRecord>, 
     // One snapshot from here to the response: every record of this
     // request comes from the same version of each policy.
     let snapshot = app.live.snapshot();
-    let policies = snapshot.set.select(&request.policies)?;
+    let policies = snapshot.set.select(&names)?;
     let slot = app
         .evaluation_slot()
         .await

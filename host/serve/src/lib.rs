@@ -4,13 +4,18 @@
 //! The service holds the active policies in [`live::Live`]: an atomic
 //! pointer to a [`live::Snapshot`] that each request loads once and keeps
 //! to its end, so no request sees two versions of a policy. A reload (a
-//! file change seen by [`watch`], or `POST /v1/reload`) loads and checks
-//! the whole directory off the request path and swaps it in only when all
-//! of it loads; a rollback switches one policy back to its previous
-//! version. Evaluations run on threads allowed to block, at most a fixed
-//! number at once ([`app::App::evaluation_slot`]), so request load can
-//! never exhaust the engine's instance pool. With a decision log, each request's
-//! decisions are appended and synced before its response is sent.
+//! file change seen by [`watch`], or `POST /v1/reload`) resolves the
+//! policies path again ([`policies_dir`]: a switched link or a replaced
+//! directory is followed), loads and checks the whole directory off the
+//! request path and swaps it in only when all of it loads; a rollback
+//! switches one policy back to its previous version. Evaluations run on
+//! threads allowed to block, at most a fixed number at once
+//! ([`app::App::evaluation_slot`]), so request load can never exhaust the
+//! engine's instance pool. With a decision log, each request's decisions
+//! are appended and synced before its response is sent.
+//!
+//! Connections are served by [`accept`] (at most a fixed number at once)
+//! and [`connection`] (header and idle timeouts, graceful close).
 //!
 //! | route | does |
 //! | --- | --- |
@@ -23,14 +28,18 @@
 
 #![deny(missing_docs)]
 
+mod accept;
 mod api;
 mod app;
 mod auth;
+mod connection;
 mod decide;
 mod live;
 mod metrics;
+mod policies_dir;
 mod routes;
 mod watch;
+mod watched;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,7 +55,9 @@ use verdict_engine::{EngineError, Limits, ModuleCache, Sandbox};
 
 pub use crate::app::App;
 pub use crate::auth::{TOKEN_ENV, Token, TokenError};
-pub use crate::live::{Live, Snapshot};
+pub use crate::connection::ConnectionLimits;
+pub use crate::live::{Live, Loaded, Snapshot};
+pub use crate::policies_dir::PoliciesDir;
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 4 << 20;
@@ -59,8 +70,13 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 pub struct Config {
     /// Address to listen on (port 0: any free port).
     pub listen: SocketAddr,
-    /// The policies directory, watched for changes.
+    /// The policies directory, watched for changes. Kept as given (made
+    /// absolute) and resolved again at every load, so a link switched to
+    /// another release, or a replaced directory, is followed.
     pub policies: PathBuf,
+    /// Whether changes under `policies` are watched and loaded (else only
+    /// `POST /v1/reload` loads them).
+    pub watch: bool,
     /// The token state-changing endpoints require (none: they are off).
     pub token: Option<Token>,
     /// Bounds of each plugin call.
@@ -74,6 +90,8 @@ pub struct Config {
     /// The decision log every decision is appended to (durably, before
     /// its response is sent), if any.
     pub log: Option<DecisionLog>,
+    /// Connection timeouts and the bound on open connections.
+    pub connections: ConnectionLimits,
 }
 
 impl Config {
@@ -83,12 +101,14 @@ impl Config {
         Config {
             listen,
             policies,
+            watch: true,
             token: None,
             limits: Limits::default(),
             cache: ModuleCache::disabled(),
             debounce: DEBOUNCE,
             body_limit: BODY_LIMIT,
             log: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -126,8 +146,9 @@ pub enum ServeError {
 pub struct Server {
     listener: TcpListener,
     app: Arc<App>,
-    watch: watch::Watch,
+    watch: Option<watch::Watch>,
     body_limit: usize,
+    connections: ConnectionLimits,
 }
 
 impl Server {
@@ -135,13 +156,11 @@ impl Server {
     /// watching the policies. Must run inside a multi-threaded tokio
     /// runtime.
     pub async fn bind(config: Config) -> Result<Server, ServeError> {
-        // Absolute paths make file events and log lines unambiguous.
-        let dir = std::fs::canonicalize(&config.policies).map_err(|source| ConfigError::Io {
-            path: config.policies.clone(),
-            source,
-        })?;
+        // Absolute paths make file events and log lines unambiguous; links
+        // are resolved at each load, not here.
+        let dir = PoliciesDir::new(&config.policies)?;
         let sandbox = Sandbox::new(config.limits, config.cache)?;
-        let live = tokio::task::spawn_blocking(move || Live::load(sandbox, &dir))
+        let live = tokio::task::spawn_blocking(move || Live::load(sandbox, dir))
             .await
             .map_err(|e| ServeError::Task(e.to_string()))??;
         let app = Arc::new(App::new(
@@ -157,12 +176,17 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
-        let watch = watch::spawn(Arc::clone(&app), config.debounce)?;
+        let watch = if config.watch {
+            Some(watch::spawn(Arc::clone(&app), config.debounce)?)
+        } else {
+            None
+        };
         Ok(Server {
             listener,
             app,
             watch,
             body_limit: config.body_limit,
+            connections: config.connections,
         })
     }
 
@@ -178,15 +202,19 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops taking connections
-    /// and returns once every request in flight has been answered.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), ServeError> {
+    /// and returns once every request in flight has been answered (with
+    /// `Connection: close`) and every connection closed; idle connections
+    /// are closed at once.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
         let router = routes::router(Arc::clone(&self.app), self.body_limit);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        accept::serve(
+            self.listener,
+            router,
+            Arc::clone(&self.app),
+            self.connections,
+            shutdown,
+        )
+        .await;
         drop(self.watch);
         Ok(())
     }

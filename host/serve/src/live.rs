@@ -2,19 +2,26 @@
 //! version history of each policy, and the two ways the snapshot changes —
 //! a reload from the policies directory and a rollback of one policy.
 //!
+//! Every load resolves the policies path again ([`PoliciesDir`]) and reads
+//! the whole set from the one directory it leads to then, so a release
+//! published by switching a link or replacing the directory is read whole,
+//! and the release it replaced is no longer read at all.
+//!
 //! Requests never lock: they load the current [`Snapshot`] (one atomic
 //! pointer read) and keep it to the end, so a request sees exactly one
 //! version of every policy. Changes are serialized by a mutex, built off to
 //! the side and published with one atomic store.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 
 use verdict_config::{ConfigError, load_policies};
 use verdict_engine::{Plugin, Policy, PolicySet, Sandbox};
+
+use crate::policies_dir::PoliciesDir;
 
 /// Versions kept per policy, the active one included.
 pub const HISTORY: usize = 10;
@@ -41,6 +48,12 @@ pub struct Reload {
     pub changed: Vec<String>,
     /// Policies whose binding is gone.
     pub removed: Vec<String>,
+    /// The directory the policies were read from: the policies path,
+    /// resolved.
+    pub dir: PathBuf,
+    /// The directory the previous load read, when this one found the path
+    /// leading to another (a switched link).
+    pub previous_dir: Option<PathBuf>,
 }
 
 impl Reload {
@@ -103,7 +116,29 @@ struct History {
     on_disk: Fingerprint,
 }
 
-#[derive(Debug, Default)]
+/// What the last successful load read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The directory the policies path led to.
+    pub dir: PathBuf,
+    /// Every binding and module file of the set, as the bindings name them.
+    pub files: Vec<PathBuf>,
+}
+
+impl Loaded {
+    fn of(dir: PathBuf, set: &PolicySet) -> Loaded {
+        Loaded {
+            dir,
+            files: set
+                .policies()
+                .iter()
+                .flat_map(|policy| [policy.binding.clone(), policy.plugin.path.clone()])
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug)]
 struct State {
     generation: u64,
     histories: BTreeMap<String, History>,
@@ -113,15 +148,20 @@ struct State {
 #[derive(Debug)]
 pub struct Live {
     sandbox: Sandbox,
-    dir: PathBuf,
+    dir: PoliciesDir,
     current: ArcSwap<Snapshot>,
     state: Mutex<State>,
+    /// Written under `state`'s lock; read without it (the watcher reads
+    /// it while a reload may be compiling).
+    loaded: ArcSwap<Loaded>,
 }
 
 impl Live {
-    /// Loads every binding of `dir`; fails when any does not load.
-    pub fn load(sandbox: Sandbox, dir: &Path) -> Result<Live, ConfigError> {
-        let set = load_policies(&sandbox, dir, &[])?;
+    /// Loads every binding of the directory `dir` leads to; fails when
+    /// any does not load.
+    pub fn load(sandbox: Sandbox, dir: PoliciesDir) -> Result<Live, ConfigError> {
+        let resolved = dir.resolve()?;
+        let set = load_policies(&sandbox, &resolved, &[])?;
         let histories = set
             .policies()
             .iter()
@@ -142,15 +182,22 @@ impl Live {
         Ok(Live {
             current: ArcSwap::from_pointee(snapshot(&state)),
             state: Mutex::new(state),
+            loaded: ArcSwap::from_pointee(Loaded::of(resolved, &set)),
             sandbox,
-            dir: dir.to_path_buf(),
+            dir,
         })
     }
 
-    /// The policies directory.
+    /// The policies directory, as given.
     #[must_use]
-    pub fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &PoliciesDir {
         &self.dir
+    }
+
+    /// What the last successful load read.
+    #[must_use]
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.loaded.load_full()
     }
 
     /// The state a request should use from its start to its end.
@@ -165,27 +212,46 @@ impl Live {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Loads the directory again and, when the whole set loads, swaps it
-    /// in. Only policies whose module or parameters changed on disk get a
-    /// new version; the others keep theirs (a rolled-back one included).
-    /// On error nothing changes. Blocks while it compiles new modules: call
-    /// it off the request path.
+    /// Resolves the policies path again, loads the directory it leads to
+    /// and, when the whole set loads, swaps it in. Only policies whose
+    /// module or parameters changed on disk get a new version; the others
+    /// keep theirs (a rolled-back one included). On error nothing changes.
+    /// Blocks while it compiles new modules: call it off the request path.
     pub fn reload(&self) -> Result<Reload, ConfigError> {
         let mut state = self.lock();
+        let resolved = self.dir.resolve()?;
         // Every module kept in a history is compiled already; reuse them.
         let known: Vec<&Plugin> = state
             .histories
             .values()
             .flat_map(|history| history.versions.iter().map(|policy| &policy.plugin))
             .collect();
-        let loaded = load_policies(&self.sandbox, &self.dir, &known)?;
-        let mut report = Reload::default();
+        let loaded = load_policies(&self.sandbox, &resolved, &known)?;
+        let previous = self.loaded.load();
+        let mut report = Reload {
+            previous_dir: (previous.dir != resolved).then(|| previous.dir.clone()),
+            dir: resolved.clone(),
+            ..Reload::default()
+        };
+        // Unchanged policies read from new places (another release): the
+        // active version is the same, but its files are now those.
+        let mut moved = false;
         let mut histories = BTreeMap::new();
         let mut old = std::mem::take(&mut state.histories);
         for policy in loaded.policies() {
             let fingerprint = Fingerprint::of(policy);
             let history = match old.remove(&policy.name) {
-                Some(history) if history.on_disk == fingerprint => history,
+                Some(mut history) if history.on_disk == fingerprint => {
+                    if let Some(active) = history.versions.back_mut().filter(|active| {
+                        Fingerprint::of(active) == fingerprint
+                            && (active.binding != policy.binding
+                                || active.plugin.path != policy.plugin.path)
+                    }) {
+                        *active = Arc::clone(policy);
+                        moved = true;
+                    }
+                    history
+                }
                 // The files now say what is active already (they were put
                 // back after a rollback): nothing to swap.
                 Some(mut history)
@@ -218,8 +284,11 @@ impl Live {
         }
         report.removed = old.into_keys().collect();
         state.histories = histories;
+        self.loaded.store(Arc::new(Loaded::of(resolved, &loaded)));
         if report.swapped() {
             state.generation += 1;
+        }
+        if report.swapped() || moved {
             self.current.store(Arc::new(snapshot(&state)));
         }
         report.generation = state.generation;
@@ -280,6 +349,7 @@ mod tests {
     use std::path::Path;
 
     use super::{HISTORY, Live, RollbackError};
+    use crate::policies_dir::PoliciesDir;
     use verdict_engine::{Limits, ModuleCache, Sandbox};
 
     /// A directory with `hello.toml` bound to the hand-written plugin at
@@ -315,7 +385,7 @@ mod tests {
         bind_hello(dir.path(), "1.0.0");
         let live = Live::load(
             Sandbox::new(Limits::default(), ModuleCache::disabled()).unwrap(),
-            dir.path(),
+            PoliciesDir::new(dir.path()).unwrap(),
         )
         .unwrap();
         assert_eq!(live.snapshot().generation, 0);

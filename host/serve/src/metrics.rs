@@ -1,10 +1,11 @@
 //! The service's Prometheus metrics: decisions by policy and outcome,
-//! request latency, in-flight requests, swaps, rejected swaps and
-//! rollbacks, and which policy versions are active.
+//! request latency, in-flight requests, open connections and the ones
+//! closed by a timeout, swaps, rejected swaps and rollbacks, and which
+//! policy versions are active.
 
 use std::fmt;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -40,6 +41,30 @@ struct PolicyLabels {
     sha256: String,
 }
 
+/// The connection timeouts.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Timeout {
+    /// A request head took too long to arrive.
+    Header,
+    /// A kept-alive connection stayed idle too long.
+    Idle,
+}
+
+impl EncodeLabelValue for Timeout {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), fmt::Error> {
+        use fmt::Write as _;
+        encoder.write_str(match self {
+            Timeout::Header => "header",
+            Timeout::Idle => "idle",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TimeoutLabels {
+    timeout: Timeout,
+}
+
 /// Latency buckets: 50 µs doubling to about 1.6 s.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(50e-6, 2.0, 16))
@@ -52,6 +77,8 @@ pub struct Metrics {
     requests: Family<ResponseLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     in_flight: Gauge,
+    open_connections: Gauge,
+    timeouts: Family<TimeoutLabels, Counter>,
     swaps: Counter,
     rejected_swaps: Counter,
     rollbacks: Counter,
@@ -81,6 +108,8 @@ impl Metrics {
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             in_flight: Gauge::default(),
+            open_connections: Gauge::default(),
+            timeouts: Family::default(),
             swaps: Counter::default(),
             rejected_swaps: Counter::default(),
             rollbacks: Counter::default(),
@@ -111,6 +140,16 @@ impl Metrics {
             "in_flight_requests",
             "Requests being served now",
             self.in_flight.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Client connections being served now",
+            self.open_connections.clone(),
+        );
+        registry.register(
+            "connection_timeouts",
+            "Connections closed because a request head was too slow (header) or the connection idle too long (idle)",
+            self.timeouts.clone(),
         );
         registry.register(
             "swaps",
@@ -185,6 +224,22 @@ impl Metrics {
         }
     }
 
+    /// A connection opens; the returned guard marks its close when dropped.
+    #[must_use]
+    pub fn open_connection(&self) -> InFlight {
+        self.open_connections.inc();
+        InFlight {
+            gauge: self.open_connections.clone(),
+        }
+    }
+
+    /// A connection was closed by a timeout.
+    pub fn record_timeout(&self, timeout: Timeout) {
+        self.timeouts
+            .get_or_create(&TimeoutLabels { timeout })
+            .inc();
+    }
+
     /// A new policy set went live.
     pub fn record_swap(&self, generation: u64, set: &PolicySet) {
         self.swaps.inc();
@@ -228,7 +283,7 @@ impl Metrics {
     }
 }
 
-/// Marks one request in flight until dropped.
+/// Marks one request in flight (or one open connection) until dropped.
 #[derive(Debug)]
 pub struct InFlight {
     gauge: Gauge,

@@ -177,11 +177,15 @@ async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respo
             "added": report.added,
             "changed": report.changed,
             "removed": report.removed,
+            "dir": report.dir,
         }))
         .into_response()),
         Err(error) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("reload rejected, the previous policies keep serving: {error}"),
+            format!(
+                "reload rejected, the previous policies keep serving: {}",
+                verdict_engine::chain_text(&error)
+            ),
         )),
     }
 }

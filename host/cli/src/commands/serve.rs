@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use verdict_audit::log::Wait;
 use verdict_audit::{Archive, AuditError, DecisionLog};
-use verdict_serve::{Config, ServeError, Server, Token, shutdown_signal};
+use verdict_serve::{Config, ConnectionLimits, ServeError, Server, Token, shutdown_signal};
 
 use crate::commands;
 
@@ -23,6 +23,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<Status> {
     let mut config = Config::new(args.listen, args.policies.clone());
     config.token = token;
     config.cache = commands::module_cache();
+    config.watch = !args.no_watch;
+    config.connections = ConnectionLimits {
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
     if let Some(path) = &args.log {
         let log = DecisionLog::open(path, Archive::beside(path), config.limits, Wait::No).map_err(
             |error| match error {
@@ -45,10 +51,16 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<Status> {
         let server = Server::bind(config).await.map_err(startup_error)?;
         let addr = server.local_addr()?;
         let snapshot = server.app().live.snapshot();
+        let live = &server.app().live;
         tracing::info!(
             %addr,
             policies = snapshot.set.policies().len(),
-            dir = %server.app().live.dir().display(),
+            dir = %live.dir().given().display(),
+            resolved = %live.loaded().dir.display(),
+            watch = !args.no_watch,
+            header_timeout = ?args.header_timeout,
+            idle_timeout = ?args.idle_timeout,
+            max_connections = args.max_connections,
             "listening"
         );
         // The one line on stdout: scripts and tests read the address here
