@@ -29,7 +29,7 @@ fn a_log_that_fills_up_after_output_began_exits_3_and_keeps_what_was_printed() {
     // Two chunks of 8,192 customers: the first is logged and printed, the
     // second cannot be logged.
     let data = Scratch::new();
-    let profiles = data.write("guests.toml", &guests(8_192 + 100));
+    let profiles = data.write("guests.toml", &guests(8_192 + 2_000));
     let log = data.dir.path().join("decisions.jsonl");
     let mut command = verdict();
     command.args([
@@ -43,14 +43,15 @@ fn a_log_that_fills_up_after_output_began_exits_3_and_keeps_what_was_printed() {
         "--log",
         &log.display().to_string(),
     ]);
-    // Files of this process may not grow past 24 MiB: the first chunk's
-    // records (about 9 MiB) fit, the second's do not. SIGXFSZ is ignored,
+    // Files of this process may not grow past 27 MiB: the first chunk's
+    // records (about 25 MB in the log) fit, the second's (about 6 MB more)
+    // do not. SIGXFSZ is ignored,
     // so the write fails with EFBIG instead of killing the process.
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(|| {
             let limit = libc::rlimit {
-                rlim_cur: 24 << 20,
+                rlim_cur: 27 << 20,
                 rlim_max: libc::RLIM_INFINITY,
             };
             if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
