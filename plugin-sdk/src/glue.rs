@@ -113,3 +113,43 @@ pub mod wasm {
         reply(f(input))
     }
 }
+
+/// Runs every input of a recorded-decisions file through
+/// [`evaluate_json`] and compares the answer with the one recorded, byte
+/// for byte; returns how many were checked, or the first difference.
+///
+/// The format, one item a line: `params JSON` sets the parameters that
+/// later inputs splice in for `$params`; `# NAME` names the cases below;
+/// `> INPUT` is an envelope; `< ANSWER` is the answer it must get.
+pub fn check_recorded<P: Params>(
+    recorded: &str,
+    policy: fn(&Input, &P) -> Decision,
+) -> Result<usize, String> {
+    let mut params = "";
+    let mut case = "";
+    let mut input = None;
+    let mut checked = 0;
+    for (index, line) in recorded.lines().enumerate() {
+        let at = index + 1;
+        if let Some(json) = line.strip_prefix("params ") {
+            params = json;
+        } else if let Some(name) = line.strip_prefix("# ") {
+            case = name;
+        } else if let Some(text) = line.strip_prefix("> ") {
+            input = Some(text.replace("$params", params));
+        } else if let Some(expected) = line.strip_prefix("< ") {
+            let input = input
+                .take()
+                .ok_or_else(|| format!("line {at}: an answer without an input"))?;
+            let answer = evaluate_json::<P>(input.as_bytes(), policy);
+            let answer = String::from_utf8_lossy(&answer);
+            if answer != expected {
+                return Err(format!(
+                    "line {at} ({case}): answered\n{answer}\nrecorded\n{expected}"
+                ));
+            }
+            checked += 1;
+        }
+    }
+    Ok(checked)
+}
