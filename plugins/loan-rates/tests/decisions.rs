@@ -7,7 +7,8 @@ use verdict_sdk::glue::check_recorded;
 
 #[test]
 fn every_recorded_input_gets_exactly_the_recorded_answer() {
-    let checked = check_recorded::<Params>(include_str!("decisions.txt"), evaluate)
-        .unwrap_or_else(|difference| panic!("decisions.txt {difference}"));
-    assert!(checked >= 80, "only {checked} recorded cases");
+    // Ok(true): every recorded answer matched, and there are enough of
+    // them; an Err shows the first difference.
+    let checked = check_recorded::<Params>(include_str!("decisions.txt"), evaluate);
+    assert_eq!(checked.map(|n| n >= 80), Ok(true));
 }
