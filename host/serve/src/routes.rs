@@ -124,17 +124,32 @@ async fn policies(State(app): State<Arc<App>>) -> Response {
     .into_response()
 }
 
+/// Ready (200) unless the last append to the decision log failed: then
+/// 503, saying why, until an append succeeds again.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let snapshot = app.live.snapshot();
-    Json(json!({
-        "status": "ok",
+    let broken = app.log.as_ref().and_then(|log| log.health().broken);
+    let (status, code) = match &broken {
+        None => ("ok", StatusCode::OK),
+        Some(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+    };
+    let mut body = json!({
+        "status": status,
         "generation": snapshot.generation,
         "policies": snapshot.set.policies().len(),
-    }))
-    .into_response()
+    });
+    if let Some(why) = broken {
+        body["error"] = json!(format!(
+            "decisions cannot be logged, so evaluations are refused: {why}"
+        ));
+    }
+    (code, Json(body)).into_response()
 }
 
 async fn render_metrics(State(app): State<Arc<App>>) -> Response {
+    if let Some(log) = &app.log {
+        app.metrics.set_log_health(&log.health());
+    }
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         app.metrics.render(),
