@@ -1,6 +1,6 @@
 //! Small things a demanding user notices in error messages and tables.
 
-use crate::util::{Scratch, run};
+use crate::util::{Scratch, assert_points_at, run};
 
 #[test]
 fn a_string_that_is_no_real_date_says_why() {
@@ -54,4 +54,29 @@ fn control_characters_in_ids_are_escaped_in_the_table() {
         first_row.starts_with("C-\\u{1b…  loan-rates"),
         "{first_row:?}"
     );
+}
+
+#[test]
+fn a_static_customer_array_far_before_a_customer_header_is_a_duplicate_key() {
+    // A file large enough to be parsed in parts, cut at the header: each
+    // part is valid alone, the file is not.
+    let data = Scratch::new();
+    let padding = "# padding to make a large file\n".repeat(10_000);
+    let profiles = data.write(
+        "customers.toml",
+        &format!(
+            "customer = [ {{ id = \"S-1\", birth_date = 1990-01-01 }} ]\n{padding}\
+             [[customer]]\nid = \"C-1\"\nbirth_date = 1980-01-01\n"
+        ),
+    );
+    assert!(std::fs::metadata(&profiles).unwrap().len() > 300 << 10);
+    let out = run(&["eval", "--profiles", &profiles.display().to_string()]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.starts_with("error: duplicate key\n"),
+        "{}",
+        out.stderr
+    );
+    assert_points_at(&out.stderr, &profiles, "10002:3");
+    assert_eq!(out.stdout, "");
 }
