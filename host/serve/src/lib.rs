@@ -207,7 +207,11 @@ impl Server {
     /// `Connection: close`) and every connection closed; idle connections
     /// are closed at once.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let router = routes::router(Arc::clone(&self.app), self.body_limit);
+        let router = routes::router(
+            Arc::clone(&self.app),
+            self.body_limit,
+            self.connections.body_timeout,
+        );
         accept::serve(
             self.listener,
             router,

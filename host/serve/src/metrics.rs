@@ -49,6 +49,8 @@ pub enum Timeout {
     Header,
     /// A kept-alive connection stayed idle too long.
     Idle,
+    /// A request body took too long to arrive.
+    Body,
 }
 
 impl EncodeLabelValue for Timeout {
@@ -57,6 +59,7 @@ impl EncodeLabelValue for Timeout {
         encoder.write_str(match self {
             Timeout::Header => "header",
             Timeout::Idle => "idle",
+            Timeout::Body => "body",
         })
     }
 }
@@ -154,7 +157,7 @@ impl Metrics {
         );
         registry.register(
             "connection_timeouts",
-            "Connections closed because a request head was too slow (header) or the connection idle too long (idle)",
+            "Connections closed because a request head was too slow (header), the connection idle too long (idle) or a request body too slow (body)",
             self.timeouts.clone(),
         );
         registry.register(
