@@ -570,7 +570,7 @@ fn a_bad_row_is_named_by_file_row_and_column_and_nothing_is_written() {
         out.stderr,
         format!(
             "error: {file}: row 4, column `birth_date`: `birth_date` in customer must be a date \
-             string such as \"2012-05-04\" (`1990-02-30` is not a date: February 1990 has 28 days)\n"
+             string such as \"2012-05-04\" (`1990-02-30` is not a date: day 30 does not exist in 1990-02 (it has 28 days))\n"
         )
     );
 }
