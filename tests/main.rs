@@ -13,6 +13,7 @@ mod util;
 mod audit;
 mod author;
 mod bad_input;
+mod batch;
 mod eval;
 mod exit;
 mod hostile;

@@ -83,6 +83,21 @@ impl Date {
         )
     }
 
+    /// Days from 1970-01-01 to `self` (negative before it): the inverse of
+    /// [`Date::from_unix_days`], Howard Hinnant's `days_from_civil`.
+    #[must_use]
+    pub fn unix_days(self) -> i64 {
+        let month = i64::from(self.month);
+        let year = i64::from(self.year) - i64::from(month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400);
+        let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+            + i64::from(self.day)
+            - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// Full years from `self` (a birth date) to `on`; 0 when `on` is earlier.
     ///
     /// A birthday counts on the day itself. Someone born on 29 February turns
@@ -229,6 +244,14 @@ mod tests {
             let next_month = Date::new(today.year(), today.month() + 1, 1);
             let next_year = Date::new(today.year() + 1, 1, 1);
             prop_assert!(next_day.or(next_month).or(next_year) == Ok(tomorrow));
+        }
+
+        #[test]
+        fn unix_days_inverts_from_unix_days(days in -700_000i64..2_900_000) {
+            let Ok(date) = Date::from_unix_days(days) else {
+                return Err(TestCaseError::fail("out of range"));
+            };
+            prop_assert_eq!(date.unix_days(), days);
         }
     }
 

@@ -12,13 +12,13 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
-use verdict_sdk::Date;
 
 use crate::archive::{Archive, Kind};
 use crate::compare::{Difference, differences, first_byte_difference};
 use crate::entry::{self, LoggedLimits};
 use crate::error::AuditError;
 use crate::lines::{Batch, Lines};
+use crate::recorded::Recorded;
 use verdict_engine::{Limits, ModuleCache, Plugin, Sandbox, chain_text, decide};
 
 /// Which logged decisions to replay; empty lists select everything.
@@ -33,6 +33,12 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Whether the selection picks this recorded decision.
+    #[must_use]
+    pub fn selects(&self, recorded: &Recorded<'_>) -> bool {
+        self.wants_line(recorded.at) && self.wants(&recorded.customer, &recorded.policy)
+    }
+
     fn wants_line(&self, line: usize) -> bool {
         self.lines
             .is_none_or(|(first, last)| (first..=last).contains(&line))
@@ -151,19 +157,6 @@ pub struct Unreplayable {
     pub reason: String,
 }
 
-/// One selected decision, with what it needs to run.
-struct Job<'a> {
-    line: usize,
-    customer: String,
-    policy: String,
-    as_of: Date,
-    limits: LoggedLimits,
-    module: String,
-    params: String,
-    input: &'a str,
-    logged: &'a str,
-}
-
 enum Outcome {
     Identical,
     Mismatch(Mismatch),
@@ -181,8 +174,8 @@ struct Resources<'a> {
 }
 
 impl Resources<'_> {
-    fn load(&mut self, job: &Job<'_>) {
-        let key = (job.limits, job.module.clone());
+    fn load(&mut self, job: &Recorded<'_>) {
+        let key = (job.limits, job.module_sha256.clone());
         if let Some(reason) = self.caps.exceeded_by(job.limits) {
             self.plugins.insert(key, Err(reason));
             return;
@@ -194,44 +187,44 @@ impl Resources<'_> {
             let plugin = sandbox.clone().and_then(|sandbox| {
                 let bytes = self
                     .archive
-                    .fetch(Kind::Module, &job.module)
+                    .fetch(Kind::Module, &job.module_sha256)
                     .map_err(|e| e.to_string())?;
-                let path = self.archive.path(Kind::Module, &job.module);
+                let path = self.archive.path(Kind::Module, &job.module_sha256);
                 Plugin::from_bytes(&sandbox, &path, bytes.into())
                     .map(Arc::new)
                     .map_err(|e| chain_text(&e))
             });
             self.plugins.insert(key, plugin);
         }
-        if !self.params.contains_key(&job.params) {
+        if !self.params.contains_key(&job.params_sha256) {
             let params = self
                 .archive
-                .fetch(Kind::Params, &job.params)
+                .fetch(Kind::Params, &job.params_sha256)
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| {
                     String::from_utf8(bytes)
                         .map(Arc::from)
                         .map_err(|_| "archived parameters are not UTF-8".to_owned())
                 });
-            self.params.insert(job.params.clone(), params);
+            self.params.insert(job.params_sha256.clone(), params);
         }
     }
 
-    fn run(&self, job: &Job<'_>, buffer: &mut Vec<u8>) -> Outcome {
+    fn run(&self, job: &Recorded<'_>, buffer: &mut Vec<u8>) -> Outcome {
         let unreplayable = |reason: &str| {
             Outcome::Unreplayable(Unreplayable {
-                line: job.line,
+                line: job.at,
                 customer: job.customer.clone(),
                 policy: job.policy.clone(),
                 reason: reason.to_owned(),
             })
         };
-        let plugin = match self.plugins.get(&(job.limits, job.module.clone())) {
+        let plugin = match self.plugins.get(&(job.limits, job.module_sha256.clone())) {
             Some(Ok(plugin)) => plugin,
             Some(Err(reason)) => return unreplayable(reason),
             None => return unreplayable("module not loaded"),
         };
-        let params = match self.params.get(&job.params) {
+        let params = match self.params.get(&job.params_sha256) {
             Some(Ok(params)) => params,
             Some(Err(reason)) => return unreplayable(reason),
             None => return unreplayable("parameters not loaded"),
@@ -242,26 +235,102 @@ impl Resources<'_> {
             params,
             job.as_of,
             &job.customer,
-            job.input,
+            &job.input,
             buffer,
         );
         let replayed = match serde_json::to_string(&record) {
             Ok(text) => text,
             Err(e) => return unreplayable(&format!("cannot encode the replayed decision: {e}")),
         };
-        if replayed == job.logged {
+        if replayed == job.decision {
             return Outcome::Identical;
         }
         let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
         Outcome::Mismatch(Mismatch {
-            line: job.line,
+            line: job.at,
             customer: job.customer.clone(),
             policy: job.policy.clone(),
-            differences: differences(&parse(job.logged), &parse(&replayed)),
-            first_byte: first_byte_difference(job.logged, &replayed),
-            logged: job.logged.to_owned(),
+            differences: differences(&parse(&job.decision), &parse(&replayed)),
+            first_byte: first_byte_difference(&job.decision, &replayed),
+            logged: job.decision.clone().into_owned(),
             replayed,
         })
+    }
+}
+
+/// Replays recorded decisions a batch at a time, from any store of them
+/// (a log's lines, a decisions file's rows): the selected ones are re-run
+/// on the modules and parameters in the archive and compared byte for
+/// byte. Each module is compiled once; a record that claims more than the
+/// caps is not run.
+pub struct Replayer<'a> {
+    resources: Resources<'a>,
+    selection: &'a Selection,
+    report: Report,
+}
+
+impl std::fmt::Debug for Replayer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replayer")
+            .field("selection", self.selection)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Replayer<'a> {
+    /// A replay on the modules and parameters in `archive`, compiled
+    /// through `cache`, of the decisions `selection` picks.
+    #[must_use]
+    pub fn new(
+        archive: &'a Archive,
+        cache: &'a ModuleCache,
+        selection: &'a Selection,
+        caps: Caps,
+    ) -> Replayer<'a> {
+        Replayer {
+            resources: Resources {
+                archive,
+                cache,
+                caps,
+                sandboxes: HashMap::new(),
+                plugins: HashMap::new(),
+                params: HashMap::new(),
+            },
+            selection,
+            report: Report::default(),
+        }
+    }
+
+    /// Re-runs the selected decisions of `recorded`, in parallel.
+    pub fn replay(&mut self, recorded: &[Recorded<'_>]) {
+        let jobs: Vec<&Recorded<'_>> = recorded
+            .iter()
+            .filter(|job| self.selection.selects(job))
+            .collect();
+        for job in &jobs {
+            self.resources.load(job);
+        }
+        let resources = &self.resources;
+        let outcomes: Vec<Outcome> = jobs
+            .par_iter()
+            .with_min_len(16)
+            .map_init(Vec::new, |buffer, job| resources.run(job, buffer))
+            .collect();
+        self.report.replayed += outcomes.len();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Identical => self.report.identical += 1,
+                Outcome::Mismatch(mismatch) => self.report.mismatches.push(mismatch),
+                Outcome::Unreplayable(failure) => self.report.unreplayable.push(failure),
+            }
+        }
+    }
+
+    /// What the replay found.
+    #[must_use]
+    pub fn finish(self) -> Report {
+        self.report
     }
 }
 
@@ -278,35 +347,11 @@ pub fn replay(
     caps: Caps,
 ) -> Result<Report, AuditError> {
     let mut lines = Lines::open(path)?;
-    let mut resources = Resources {
-        archive,
-        cache,
-        caps,
-        sandboxes: HashMap::new(),
-        plugins: HashMap::new(),
-        params: HashMap::new(),
-    };
-    let mut report = Report::default();
+    let mut replayer = Replayer::new(archive, cache, selection, caps);
     while let Some(batch) = lines.next_batch()? {
-        let jobs = select(path, &batch, selection)?;
-        for job in &jobs {
-            resources.load(job);
-        }
-        let outcomes: Vec<Outcome> = jobs
-            .par_iter()
-            .with_min_len(16)
-            .map_init(Vec::new, |buffer, job| resources.run(job, buffer))
-            .collect();
-        report.replayed += outcomes.len();
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Identical => report.identical += 1,
-                Outcome::Mismatch(mismatch) => report.mismatches.push(mismatch),
-                Outcome::Unreplayable(failure) => report.unreplayable.push(failure),
-            }
-        }
+        replayer.replay(&select(path, &batch, selection)?);
     }
-    Ok(report)
+    Ok(replayer.finish())
 }
 
 /// The selected records of a batch, read.
@@ -314,8 +359,8 @@ fn select<'a>(
     path: &Path,
     batch: &'a Batch,
     selection: &Selection,
-) -> Result<Vec<Job<'a>>, AuditError> {
-    let jobs: Vec<Option<Job<'a>>> = (0..batch.len())
+) -> Result<Vec<Recorded<'a>>, AuditError> {
+    let jobs: Vec<Option<Recorded<'a>>> = (0..batch.len())
         .into_par_iter()
         .with_min_len(64)
         .filter(|&i| selection.wants_line(batch.first_line() + i))
@@ -331,16 +376,16 @@ fn select<'a>(
             if !selection.wants(&customer, &record.policy) {
                 return Ok(None);
             }
-            Ok(Some(Job {
-                line,
+            Ok(Some(Recorded {
+                at: line,
                 as_of: record.as_of().map_err(error)?,
                 customer,
                 policy: record.policy.into_owned(),
                 limits: record.limits,
-                module: record.module_sha256.into_owned(),
-                params: record.params_sha256.into_owned(),
-                input: record.input.get(),
-                logged: record.decision.get(),
+                module_sha256: record.module_sha256.into_owned(),
+                params_sha256: record.params_sha256.into_owned(),
+                input: record.input.get().into(),
+                decision: record.decision.get().into(),
             }))
         })
         .collect::<Result<_, AuditError>>()?;

@@ -18,6 +18,7 @@ use crate::compare::{Difference, differences};
 use crate::entry;
 use crate::error::AuditError;
 use crate::lines::Lines;
+use crate::recorded::Recorded;
 use verdict_engine::{DecisionRecord, Policy, PolicySet, decide};
 
 /// What running the logged inputs through other policies would change.
@@ -95,7 +96,7 @@ pub struct Change {
 /// Changed decisions by (old outcome, new outcome).
 type Transitions = BTreeMap<(String, String), usize>;
 
-/// A logged decision to re-decide.
+/// A recorded decision to re-decide.
 struct Job<'a> {
     line: usize,
     customer: String,
@@ -105,20 +106,140 @@ struct Job<'a> {
     policy: &'a Arc<Policy>,
 }
 
+/// Runs recorded decisions through a policy set a batch at a time, from
+/// any store of them (a log's lines, a decisions file's rows), and adds up
+/// which would change.
+pub struct Differ<'a> {
+    path: &'a Path,
+    by_name: HashMap<&'a str, &'a Arc<Policy>>,
+    per_policy: BTreeMap<String, (PolicyChanges, Transitions)>,
+    skipped: BTreeMap<String, usize>,
+    report: WhatIf,
+}
+
+impl std::fmt::Debug for Differ<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Differ")
+            .field("path", &self.path)
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Differ<'a> {
+    /// A diff against `set` of the decisions recorded in `path` (named in
+    /// errors).
+    #[must_use]
+    pub fn new(path: &'a Path, set: &'a PolicySet) -> Differ<'a> {
+        Differ {
+            path,
+            by_name: set
+                .policies()
+                .iter()
+                .map(|policy| (policy.name.as_str(), policy))
+                .collect(),
+            per_policy: BTreeMap::new(),
+            skipped: BTreeMap::new(),
+            report: WhatIf::default(),
+        }
+    }
+
+    /// Re-decides `recorded` (in parallel) and counts what would change.
+    pub fn add(&mut self, recorded: &[Recorded<'_>]) -> Result<(), AuditError> {
+        let read: Vec<Result<Job<'_>, String>> = recorded
+            .par_iter()
+            .with_min_len(64)
+            .map(|record| {
+                let Some(&policy) = self.by_name.get(record.policy.as_str()) else {
+                    return Ok(Err(record.policy.clone()));
+                };
+                let logged =
+                    serde_json::from_str(&record.decision).map_err(|e| AuditError::Record {
+                        path: self.path.to_path_buf(),
+                        line: record.at,
+                        message: format!("the logged decision does not read back: {e}"),
+                    })?;
+                Ok(Ok(Job {
+                    line: record.at,
+                    customer: record.customer.clone(),
+                    as_of: record.as_of,
+                    input: &record.input,
+                    logged,
+                    policy,
+                }))
+            })
+            .collect::<Result<_, AuditError>>()?;
+        let mut jobs = Vec::with_capacity(read.len());
+        for job in read {
+            match job {
+                Ok(job) => jobs.push(job),
+                Err(policy) => *self.skipped.entry(policy).or_default() += 1,
+            }
+        }
+        let changes: Vec<Option<Change>> = jobs
+            .par_iter()
+            .with_min_len(16)
+            .map_init(Vec::new, |buffer, job| compare(job, buffer))
+            .collect();
+        for (job, change) in jobs.iter().zip(changes) {
+            let (summary, transitions) = self
+                .per_policy
+                .entry(job.policy.name.clone())
+                .or_insert_with(|| {
+                    (
+                        PolicyChanges {
+                            policy: job.policy.name.clone(),
+                            version: job.policy.plugin.manifest.version.clone(),
+                            ..PolicyChanges::default()
+                        },
+                        BTreeMap::new(),
+                    )
+                });
+            summary.compared += 1;
+            self.report.compared += 1;
+            if let Some(change) = change {
+                summary.changed += 1;
+                self.report.changed += 1;
+                *transitions
+                    .entry((change.from.clone(), change.to.clone()))
+                    .or_default() += 1;
+                self.report.changes.push(change);
+            }
+        }
+        Ok(())
+    }
+
+    /// What would change, per policy and decision by decision.
+    #[must_use]
+    pub fn finish(self) -> WhatIf {
+        let mut report = self.report;
+        report.policies = self
+            .per_policy
+            .into_values()
+            .map(|(mut summary, transitions)| {
+                summary.transitions = transitions
+                    .into_iter()
+                    .map(|((from, to), count)| Transition { from, to, count })
+                    .collect();
+                summary
+            })
+            .collect();
+        report.skipped = self
+            .skipped
+            .into_iter()
+            .map(|(policy, decisions)| Skipped { policy, decisions })
+            .collect();
+        report
+    }
+}
+
 /// Runs the inputs of the log at `path` through `set` and reports which
 /// decisions would change.
 pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
-    let by_name: HashMap<&str, &Arc<Policy>> = set
-        .policies()
-        .iter()
-        .map(|policy| (policy.name.as_str(), policy))
-        .collect();
-    let mut per_policy: BTreeMap<String, (PolicyChanges, Transitions)> = BTreeMap::new();
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut report = WhatIf::default();
+    let mut differ = Differ::new(path, set);
     let mut lines = Lines::open(path)?;
     while let Some(batch) = lines.next_batch()? {
-        let read: Vec<Result<Job<'_>, String>> = (0..batch.len())
+        let recorded: Vec<Recorded<'_>> = (0..batch.len())
             .into_par_iter()
             .with_min_len(64)
             .map(|i| {
@@ -129,74 +250,22 @@ pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
                     message,
                 };
                 let record = entry::parse(batch.line(i)).map_err(error)?.record;
-                let Some(&policy) = by_name.get(record.policy.as_ref()) else {
-                    return Ok(Err(record.policy.into_owned()));
-                };
-                let logged = serde_json::from_str(record.decision.get())
-                    .map_err(|e| error(format!("the logged decision does not read back: {e}")))?;
-                Ok(Ok(Job {
-                    line,
+                Ok(Recorded {
+                    at: line,
                     customer: record.customer().map_err(error)?,
                     as_of: record.as_of().map_err(error)?,
-                    input: record.input.get(),
-                    logged,
-                    policy,
-                }))
+                    policy: record.policy.into_owned(),
+                    limits: record.limits,
+                    module_sha256: record.module_sha256.into_owned(),
+                    params_sha256: record.params_sha256.into_owned(),
+                    input: record.input.get().into(),
+                    decision: record.decision.get().into(),
+                })
             })
             .collect::<Result<_, AuditError>>()?;
-        let mut jobs = Vec::with_capacity(read.len());
-        for job in read {
-            match job {
-                Ok(job) => jobs.push(job),
-                Err(policy) => *skipped.entry(policy).or_default() += 1,
-            }
-        }
-        let changes: Vec<Option<Change>> = jobs
-            .par_iter()
-            .with_min_len(16)
-            .map_init(Vec::new, |buffer, job| compare(job, buffer))
-            .collect();
-        for (job, change) in jobs.iter().zip(changes) {
-            let (summary, transitions) =
-                per_policy
-                    .entry(job.policy.name.clone())
-                    .or_insert_with(|| {
-                        (
-                            PolicyChanges {
-                                policy: job.policy.name.clone(),
-                                version: job.policy.plugin.manifest.version.clone(),
-                                ..PolicyChanges::default()
-                            },
-                            BTreeMap::new(),
-                        )
-                    });
-            summary.compared += 1;
-            report.compared += 1;
-            if let Some(change) = change {
-                summary.changed += 1;
-                report.changed += 1;
-                *transitions
-                    .entry((change.from.clone(), change.to.clone()))
-                    .or_default() += 1;
-                report.changes.push(change);
-            }
-        }
+        differ.add(&recorded)?;
     }
-    report.policies = per_policy
-        .into_values()
-        .map(|(mut summary, transitions)| {
-            summary.transitions = transitions
-                .into_iter()
-                .map(|((from, to), count)| Transition { from, to, count })
-                .collect();
-            summary
-        })
-        .collect();
-    report.skipped = skipped
-        .into_iter()
-        .map(|(policy, decisions)| Skipped { policy, decisions })
-        .collect();
-    Ok(report)
+    Ok(differ.finish())
 }
 
 /// Re-decides one logged decision; `Some` when it would change.

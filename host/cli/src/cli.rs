@@ -65,6 +65,8 @@ Examples:
   verdict eval --profiles my.toml --format jsonl # one JSON decision per line
   verdict eval --policy loan-rates --as-of 2027-01-01
   verdict eval --log decisions.jsonl             # also append to a decision log
+  verdict eval --profiles customers.parquet --output decisions.parquet
+  verdict eval --profiles customers.csv --rejects rejects.jsonl --format jsonl
 
 Exit status: 0 every decision made, 1 some decision is `error`, 2 bad input or
 configuration (nothing evaluated), 3 stopped part way (the decision log could
@@ -87,7 +89,9 @@ pub struct EvalArgs {
     /// Directory of policy bindings.
     #[arg(long, default_value = "policies", value_name = "DIR")]
     pub policies: PathBuf,
-    /// Profiles file(s) to evaluate [default: DIR/profiles/*.toml].
+    /// Profiles file(s) to evaluate [default: DIR/profiles/*.toml]: TOML,
+    /// or batch files of one customer per row (.parquet, .csv, .ndjson,
+    /// .jsonl, .arrow), streamed a record batch at a time.
     #[arg(long, value_name = "FILE")]
     pub profiles: Vec<PathBuf>,
     /// Evaluate only this policy (repeatable) [default: every policy].
@@ -109,6 +113,17 @@ pub struct EvalArgs {
     /// failing at once.
     #[arg(long, requires = "log")]
     pub wait: bool,
+    /// Write the decisions as columns to FILE (.parquet, .jsonl or .arrow)
+    /// instead of printing them, with the modules and parameters archived
+    /// beside it (FILE.parquet -> FILE.archive/) for `verdict replay`.
+    /// The file appears only when every decision is written.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// With batch input: put rows that fail their checks in FILE (JSON
+    /// Lines: file, row, column, error) and decide the others, instead of
+    /// refusing the whole input.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
 }
 
 /// Output formats for descriptions of things.
@@ -279,16 +294,19 @@ Examples:
   verdict replay decisions.jsonl
   verdict replay decisions.jsonl --customer C-0002 --policy staff-allowance
   verdict replay decisions.jsonl --lines 100..200 --archive /mnt/audit/decisions.archive
+  verdict replay decisions.parquet --sample 10000
 
 Needs only the log and its archive: the policy files and plugins may have
-changed or be gone. The log's chain is verified first.
+changed or be gone. The log's chain is verified first; a decisions file
+(from `verdict eval --output`) has no chain, and is replayed as it is.
 Exit status: 0 every decision identical, 1 a mismatch (or a broken log or a
 missing archive entry), 2 the log cannot be read.";
 
 /// Arguments of `verdict replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The decision log.
+    /// The decision log, or a decisions file `verdict eval --output` wrote
+    /// (.parquet, .jsonl, .arrow).
     pub log: PathBuf,
     /// The module archive [default: beside the log, LOG.jsonl -> LOG.archive].
     #[arg(long, value_name = "DIR")]
@@ -307,12 +325,17 @@ pub struct ReplayArgs {
     /// suspicious and not run.
     #[arg(long, value_name = "N", default_value_t = verdict_audit::replay::Caps::default().fuel)]
     pub max_fuel: u64,
+    /// Replay a deterministic sample of N decisions (the same N for the
+    /// same decisions, whatever their order) instead of all.
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
 }
 
 const DIFF_EXAMPLES: &str = "\
 Examples:
   verdict diff decisions.jsonl --policies staging/policies
   verdict diff decisions.jsonl --policies staging/policies --format json
+  verdict diff decisions.parquet --policies staging/policies
 
 A decision changes when its outcome, values or reasons would differ; logged
 decisions whose policy DIR lacks are counted as skipped.
@@ -331,7 +354,7 @@ pub enum ReportFormat {
 /// Arguments of `verdict diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The decision log whose inputs to re-decide.
+    /// The decision log, or decisions file, whose inputs to re-decide.
     pub log: PathBuf,
     /// Directory of the policy bindings to try.
     #[arg(long, value_name = "DIR")]

@@ -28,4 +28,6 @@ pub use document::{
 };
 pub use error::{ConfigError, InputError};
 pub use policies::load_policies;
-pub use profile::{Profiles, TomlProfile, customers_from_json};
+pub use profile::{
+    Profiles, TomlProfile, UniqueIds, customer_from_json, customers_from_json, duplicate_message,
+};

@@ -229,53 +229,93 @@ impl TomlProfile {
 /// unique, no one born after `as_of`. A problem names the customer's index
 /// and the field.
 pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>, ConfigError> {
-    let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(values.len());
+    let mut ids = UniqueIds::default();
     let mut customers = Vec::with_capacity(values.len());
     for (index, value) in values.iter().enumerate() {
-        let problem = |field: &str, message: String| {
+        let at_index = |error: InputError| {
             ConfigError::Input(InputError {
                 customer: Some(index),
-                field: (!field.is_empty()).then(|| field.to_owned()),
-                message,
+                ..error
             })
         };
-        if !value.is_table() {
-            return Err(problem(
-                "",
-                format!(
-                    "each customer must be a JSON object, found {}",
-                    value.type_name()
-                ),
-            ));
-        }
-        let checked = check_customer(value).map_err(|p| {
-            let message = if p.label.is_empty() {
-                p.message
-            } else {
-                format!("{} ({})", p.message, p.label)
-            };
-            problem(&p.field, message)
-        })?;
-        if let Some(first) = first_seen.insert(checked.id_text, index) {
-            return Err(problem(
-                "id",
-                format!(
-                    "{} (also customer {first})",
-                    duplicate_message(checked.id_text)
-                ),
-            ));
-        }
-        let profile = Profile {
-            id: checked.id_text.to_owned(),
-            birth_date: checked.birth_date,
-            json: value.to_string().into(),
-        };
-        if profile.birth_date > as_of {
-            return Err(problem("birth_date", born_after_message(&profile, as_of)));
+        let profile = customer_from_json(value, as_of).map_err(at_index)?;
+        if let Err(first) = ids.insert(&profile.id, index) {
+            return Err(at_index(InputError {
+                customer: None,
+                field: Some("id".to_owned()),
+                message: format!("{} (also customer {first})", duplicate_message(&profile.id)),
+            }));
         }
         customers.push(profile);
     }
     Ok(customers)
+}
+
+/// Validates one customer given as a JSON object (a request body's
+/// customer, a row of a batch file) with the checks of a profiles file,
+/// plus the evaluation date. The error names the field but no customer:
+/// the caller knows where the value came from. Whether ids are unique
+/// spans customers: see [`UniqueIds`].
+pub fn customer_from_json(value: &Value, as_of: Date) -> Result<Profile, InputError> {
+    let problem = |field: &str, message: String| InputError {
+        customer: None,
+        field: (!field.is_empty()).then(|| field.to_owned()),
+        message,
+    };
+    if !value.is_table() {
+        return Err(problem(
+            "",
+            format!(
+                "each customer must be a JSON object, found {}",
+                value.type_name()
+            ),
+        ));
+    }
+    let checked = check_customer(value).map_err(|p| {
+        let message = if p.label.is_empty() {
+            p.message
+        } else {
+            format!("{} ({})", p.message, p.label)
+        };
+        problem(&p.field, message)
+    })?;
+    let profile = Profile {
+        id: checked.id_text.to_owned(),
+        birth_date: checked.birth_date,
+        json: value.to_string().into(),
+    };
+    if profile.birth_date > as_of {
+        return Err(problem("birth_date", born_after_message(&profile, as_of)));
+    }
+    Ok(profile)
+}
+
+/// The rule that no two customers share an `id`, across customers checked
+/// one at a time: the ids seen so far, each with where it was first seen
+/// (a customer index, a row number).
+#[derive(Debug, Default)]
+pub struct UniqueIds {
+    first: HashMap<Box<str>, usize>,
+}
+
+impl UniqueIds {
+    /// Records `id` as seen at `at`; when it was seen before, refuses it
+    /// and returns where it was first seen.
+    pub fn insert(&mut self, id: &str, at: usize) -> Result<(), usize> {
+        match self.first.get(id) {
+            Some(&first) => Err(first),
+            None => {
+                self.first.insert(id.into(), at);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The problem of a customer whose `id` another customer already has.
+#[must_use]
+pub fn duplicate_message(id: &str) -> String {
+    format!("duplicate customer id `{id}`")
 }
 
 /// Bytes of a profiles file below which it is parsed in one piece; larger
@@ -362,10 +402,6 @@ fn split_at_customers(text: &str, part_bytes: usize) -> Vec<Range<usize>> {
     }
     parts.push(start..text.len());
     parts
-}
-
-fn duplicate_message(id: &str) -> String {
-    format!("duplicate customer id `{id}`")
 }
 
 /// What a value that does not fit `shape` is: its type, or for text that

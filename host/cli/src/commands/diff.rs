@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use verdict_audit::verify::verify;
-use verdict_audit::whatif::{WhatIf, what_if};
+use verdict_audit::whatif::{Differ, WhatIf, what_if};
+use verdict_batch::read::{RecordedRows, is_decisions_file};
 use verdict_config::load_policies;
 use verdict_engine::Limits;
 
@@ -16,30 +17,54 @@ use crate::exit::Status;
 pub fn run(args: &DiffArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
     let set = load_policies(&sandbox, &args.policies, &[])?;
-    let check = verify(&args.log, None, None)?;
-    if let Some(problem) = check.problem {
-        anyhow::bail!(
-            "`{}` fails verification: {problem}; run `verdict log verify {}`",
-            args.log.display(),
-            args.log.display()
-        );
-    }
-    let report = what_if(&args.log, &set)?;
+    let (report, source) = if is_decisions_file(&args.log)? {
+        let mut differ = Differ::new(&args.log, &set);
+        for recorded in RecordedRows::open(&args.log)? {
+            differ.add(&recorded?)?;
+        }
+        (differ.finish(), Source::Decisions)
+    } else {
+        let check = verify(&args.log, None, None)?;
+        if let Some(problem) = check.problem {
+            anyhow::bail!(
+                "`{}` fails verification: {problem}; run `verdict log verify {}`",
+                args.log.display(),
+                args.log.display()
+            );
+        }
+        (what_if(&args.log, &set)?, Source::Log)
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
-        ReportFormat::Table => print_table(&mut out, &report, args)?,
+        ReportFormat::Table => print_table(&mut out, &report, args, source)?,
     }
     Ok(Status::Success)
 }
 
-fn print_table(out: &mut impl Write, report: &WhatIf, args: &DiffArgs) -> std::io::Result<()> {
+/// What the decisions were read from, as the report names them.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Log,
+    Decisions,
+}
+
+fn print_table(
+    out: &mut impl Write,
+    report: &WhatIf,
+    args: &DiffArgs,
+    source: Source,
+) -> std::io::Result<()> {
+    let (what, at) = match source {
+        Source::Log => ("logged", "line"),
+        Source::Decisions => ("recorded", "row"),
+    };
     writeln!(
         out,
-        "{} logged decisions re-decided with the policies in `{}`: {} would change",
+        "{} {what} decisions re-decided with the policies in `{}`: {} would change",
         report.compared,
         args.policies.display(),
         report.changed
@@ -78,7 +103,7 @@ fn print_table(out: &mut impl Write, report: &WhatIf, args: &DiffArgs) -> std::i
     for change in &report.changes {
         writeln!(
             out,
-            "line {}  {}  {}  {} -> {}",
+            "{at} {}  {}  {}  {} -> {}",
             change.line, change.customer, change.policy, change.from, change.to
         )?;
         // Messages are long and follow the codes and values; JSON has them.

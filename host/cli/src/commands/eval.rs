@@ -4,19 +4,21 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use verdict_audit::decide_logged;
+use verdict_audit::{DecisionLog, decide_logged};
+use verdict_batch::Format as BatchFormat;
 use verdict_config::{Profiles, load_policies};
 use verdict_engine::{Limits, Profile};
 use verdict_sdk::Date;
 
-use crate::cli::{EvalArgs, Format};
-use crate::commands;
+use crate::cli::EvalArgs;
+use crate::commands::{self, eval_batch};
 use crate::exit::{PartWay, Status};
-use crate::output::{self, RecordWriter};
+use crate::output;
+use crate::sink::Sink;
 
 /// Customers evaluated (in parallel) between two writes of output: bounds
 /// memory on huge files while keeping every core busy.
-const CHUNK: usize = 8192;
+pub(crate) const CHUNK: usize = 8192;
 
 /// Runs `verdict eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
@@ -24,6 +26,23 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     let set = load_policies(&sandbox, &args.policies, &[])?;
     let policies = set.select(&args.policy)?;
     let files = profile_files(&args.policies, &args.profiles)?;
+    let batch_files = files
+        .iter()
+        .filter(|path| BatchFormat::is_batch(path))
+        .count();
+    if batch_files > 0 {
+        anyhow::ensure!(
+            batch_files == files.len(),
+            "give TOML profiles and batch files (.parquet, .csv, .ndjson, .jsonl, .arrow) in \
+             separate runs"
+        );
+        return eval_batch::run(args, sandbox.limits(), &policies, &files);
+    }
+    anyhow::ensure!(
+        args.rejects.is_none(),
+        "--rejects is for batch input (.parquet, .csv, .ndjson, .jsonl, .arrow); a TOML \
+         profiles file is refused whole"
+    );
     // Every file is read and checked before anything is evaluated.
     let profiles = files
         .iter()
@@ -43,17 +62,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     );
 
     // Opened only once the input is known good, so bad input creates no log.
-    let mut log = match &args.log {
-        Some(path) => Some(commands::log::open_for_append(
-            path,
-            sandbox.limits(),
-            args.wait,
-        )?),
-        None => None,
-    };
-
-    let stdout = std::io::stdout();
-    let mut writer = RecordWriter::new(args.format, stdout.lock(), &work, &policies);
+    let mut log = open_log(args, sandbox.limits())?;
+    let mut sink = Sink::new(
+        args.output.as_deref(),
+        args.format,
+        &work,
+        &policies,
+        sandbox.limits(),
+    )?;
     let progress = output::progress_bar((work.len() * policies.len()) as u64);
     let mut errors = 0usize;
     // Records are encoded to JSON once, in parallel with the decisions, for
@@ -63,22 +79,35 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
         &work,
         CHUNK,
         log.as_mut(),
-        args.format != Format::Table,
+        sink.wants_json(args.format),
         |chunk| -> anyhow::Result<()> {
             errors += chunk.records.iter().filter(|r| r.is_error()).count();
-            writer.write(&chunk.records, &chunk.encoded)?;
+            sink.write(&chunk)?;
             progress.inc(chunk.records.len() as u64);
             Ok(())
         },
     )
     .context(PartWay)?;
     progress.finish_and_clear();
-    writer.finish().context(PartWay)?;
-    Ok(if errors > 0 {
+    sink.finish().context(PartWay)?;
+    Ok(status(errors))
+}
+
+/// The decision log of `--log`, opened for appending.
+pub(crate) fn open_log(args: &EvalArgs, limits: Limits) -> anyhow::Result<Option<DecisionLog>> {
+    args.log
+        .as_ref()
+        .map(|path| commands::log::open_for_append(path, limits, args.wait))
+        .transpose()
+}
+
+/// The exit status of a run with `errors` error decisions.
+pub(crate) fn status(errors: usize) -> Status {
+    if errors > 0 {
         Status::Failure
     } else {
         Status::Success
-    })
+    }
 }
 
 /// The profiles files to read: those given, else `DIR/profiles/*.toml`.
@@ -106,7 +135,7 @@ fn profile_files(policies: &Path, given: &[PathBuf]) -> anyhow::Result<Vec<PathB
 }
 
 /// Today's date in UTC.
-fn today_utc() -> anyhow::Result<Date> {
+pub(crate) fn today_utc() -> anyhow::Result<Date> {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("the system clock is before 1970")?

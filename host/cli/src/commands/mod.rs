@@ -3,6 +3,7 @@
 pub mod build;
 pub mod diff;
 pub mod eval;
+pub mod eval_batch;
 pub mod inspect;
 pub mod log;
 pub mod new;

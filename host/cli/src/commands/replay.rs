@@ -1,10 +1,14 @@
 //! `verdict replay`: re-run logged decisions on their archived modules and
 //! parameters and prove the decision bytes are the same.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use verdict_audit::replay::{Caps, Report, Selection, replay};
+use verdict_audit::Recorded;
+use verdict_audit::replay::{Caps, Replayer, Report, Selection, replay};
 use verdict_audit::verify::verify;
+use verdict_batch::read::{RecordedRows, is_decisions_file};
+use verdict_engine::sha256_hex;
 
 use crate::cli::ReplayArgs;
 use crate::commands;
@@ -16,6 +20,36 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
     let archive = archive_for(&args.log, args.archive.as_ref());
     let log = args.log.display();
     let mut out = std::io::stdout().lock();
+    let selection = Selection {
+        customers: args.customer.clone(),
+        policies: args.policy.clone(),
+        lines: args.lines,
+    };
+    let caps = Caps {
+        fuel: args.max_fuel,
+        ..Caps::default()
+    };
+    if is_decisions_file(&args.log)? {
+        let cache = commands::module_cache();
+        let mut replayer = Replayer::new(&archive, &cache, &selection, caps);
+        let mut sample = args.sample.map(Sample::new);
+        for recorded in RecordedRows::open(&args.log)? {
+            let recorded = recorded?;
+            match &mut sample {
+                Some(sample) => sample.offer(recorded.into_iter().filter(|r| selection.selects(r))),
+                None => replayer.replay(&recorded),
+            }
+        }
+        if let Some(sample) = sample {
+            replayer.replay(&sample.into_rows());
+        }
+        return finish(&mut out, replayer.finish(), &selection, &args.log, "row");
+    }
+    anyhow::ensure!(
+        args.sample.is_none(),
+        "--sample is for decisions files (.parquet, .arrow, or .jsonl from `verdict eval \
+         --output`); select log records with --lines, --customer or --policy"
+    );
     // A replay proves nothing about records that were tampered with, so the
     // chain is checked first; archive entries are checked as they are read.
     let check = verify(&args.log, None, None)?;
@@ -27,15 +61,6 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
         writeln!(out, "run `verdict log verify {log}` for details")?;
         return Ok(Status::Failure);
     }
-    let selection = Selection {
-        customers: args.customer.clone(),
-        policies: args.policy.clone(),
-        lines: args.lines,
-    };
-    let caps = Caps {
-        fuel: args.max_fuel,
-        ..Caps::default()
-    };
     let report = replay(
         &args.log,
         &archive,
@@ -43,12 +68,25 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
         &selection,
         caps,
     )?;
-    let selective = selection != Selection::default();
+    finish(&mut out, report, &selection, &args.log, "line")
+}
+
+/// Prints the report; the status is success only when every decision came
+/// out identical. `at` is what a place in the file is called.
+fn finish(
+    out: &mut impl Write,
+    report: Report,
+    selection: &Selection,
+    path: &std::path::Path,
+    at: &str,
+) -> anyhow::Result<Status> {
+    let selective = *selection != Selection::default();
     anyhow::ensure!(
         report.replayed > 0 || !selective,
-        "no decision in `{log}` matches the selection"
+        "no decision in `{}` matches the selection",
+        path.display()
     );
-    print_report(&mut out, &report)?;
+    print_report(out, &report, at)?;
     Ok(if report.all_identical() {
         Status::Success
     } else {
@@ -56,11 +94,45 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
     })
 }
 
-fn print_report(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+/// A deterministic sample of `size` recorded decisions: those whose
+/// SHA-256 of customer and policy is smallest, so the same decisions are
+/// picked whatever order the file holds them in. Holds at most `size`.
+struct Sample {
+    size: usize,
+    kept: BTreeMap<(String, usize), Recorded<'static>>,
+}
+
+impl Sample {
+    fn new(size: usize) -> Sample {
+        Sample {
+            size,
+            kept: BTreeMap::new(),
+        }
+    }
+
+    fn offer(&mut self, recorded: impl Iterator<Item = Recorded<'static>>) {
+        for record in recorded {
+            let key = sha256_hex(format!("{}\0{}", record.customer, record.policy).as_bytes());
+            self.kept.insert((key, record.at), record);
+            if self.kept.len() > self.size {
+                self.kept.pop_last();
+            }
+        }
+    }
+
+    /// The sample, in file order.
+    fn into_rows(self) -> Vec<Recorded<'static>> {
+        let mut rows: Vec<Recorded<'static>> = self.kept.into_values().collect();
+        rows.sort_by_key(|record| record.at);
+        rows
+    }
+}
+
+fn print_report(out: &mut impl Write, report: &Report, at: &str) -> std::io::Result<()> {
     for mismatch in &report.mismatches {
         writeln!(
             out,
-            "MISMATCH line {}: customer {}, policy {}",
+            "MISMATCH {at} {}: customer {}, policy {}",
             mismatch.line, mismatch.customer, mismatch.policy
         )?;
         for difference in &mismatch.differences {
@@ -80,7 +152,7 @@ fn print_report(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     for failure in &report.unreplayable {
         writeln!(
             out,
-            "NOT REPLAYED line {}: customer {}, policy {}: {}",
+            "NOT REPLAYED {at} {}: customer {}, policy {}: {}",
             failure.line, failure.customer, failure.policy, failure.reason
         )?;
     }

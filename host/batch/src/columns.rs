@@ -1,0 +1,202 @@
+//! From columns to profile fields: how a row of a record batch becomes the
+//! JSON object a customer is.
+//!
+//! | column | profile field |
+//! | --- | --- |
+//! | `id` (string) | `id` |
+//! | `birth_date` (date32, or a `"YYYY-MM-DD"` string) | `birth_date` |
+//! | a list of strings (`products`) | a list of strings |
+//! | a struct (`stay`, `loan_request`) | a table with the struct's fields |
+//! | a dotted name (`stay.nights`) | that field of that table |
+//! | any other column | the same key, as JSON: numbers, strings, booleans, dates as `"YYYY-MM-DD"`, lists, structs as objects |
+//!
+//! A null leaves the field out, as an absent key in TOML does. The known
+//! fields' column types are checked once per file ([`check_schema`]); each
+//! row's values are then checked as any JSON customer is.
+
+use arrow_array::RecordBatch;
+use arrow_json::writer::{LineDelimited, WriterBuilder};
+use arrow_schema::{DataType, Field as ArrowField, Schema};
+use serde_json::{Map, Value};
+use verdict_sdk::schema::{self, Field, Shape};
+
+/// A column whose type cannot hold the profile field it maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnProblem {
+    /// The column's name (dotted for a struct's field: `stay.nights`).
+    pub column: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Checks that every column naming a known profile field has a type that
+/// can hold it, and that the required fields have a column.
+pub fn check_schema(schema: &Schema) -> Result<(), ColumnProblem> {
+    for field in schema.fields() {
+        check_column(field.name(), field, &field_path(field.name()))?;
+    }
+    for required in schema::CUSTOMER.iter().filter(|f| f.required) {
+        if schema.field_with_name(required.key).is_err() {
+            return Err(ColumnProblem {
+                column: required.key.to_owned(),
+                message: format!(
+                    "there is no `{}` column, and every customer needs one",
+                    required.key
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A column name as a path of keys: `stay.nights` is `nights` in `stay`.
+pub(crate) fn field_path(name: &str) -> Vec<&str> {
+    name.split('.').collect()
+}
+
+/// The known field at `path`, if the path names one.
+pub(crate) fn known_field(path: &[&str]) -> Option<&'static Field> {
+    let (last, tables) = path.split_last()?;
+    let mut fields = schema::CUSTOMER;
+    for key in tables {
+        match schema::field(fields, key)?.shape {
+            Shape::Table(inner) => fields = inner,
+            _ => return None,
+        }
+    }
+    schema::field(fields, last)
+}
+
+fn check_column(name: &str, column: &ArrowField, path: &[&str]) -> Result<(), ColumnProblem> {
+    let Some(known) = known_field(path) else {
+        return Ok(());
+    };
+    let data_type = column.data_type();
+    if !holds(known.shape, data_type) {
+        return Err(ColumnProblem {
+            column: name.to_owned(),
+            message: format!(
+                "`{}` must be {}, but the column is {data_type}",
+                path.join("."),
+                wanted(known.shape)
+            ),
+        });
+    }
+    if let DataType::Struct(children) = data_type {
+        for child in children {
+            let mut inner = path.to_vec();
+            inner.push(child.name());
+            check_column(&format!("{name}.{}", child.name()), child, &inner)?;
+        }
+    }
+    Ok(())
+}
+
+/// The column types a field's shape is written in, in words.
+fn wanted(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Text => "a string column",
+        Shape::Number => "a numeric column (integer or floating point)",
+        Shape::Date => "a date32 column or a string column of `YYYY-MM-DD` dates",
+        Shape::TextList => "a list of strings column",
+        Shape::Table(_) => "a struct column (or dotted column names)",
+    }
+}
+
+fn is_text(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+/// Whether a column of `data_type` can hold values of `shape`. All-null
+/// columns fit anything.
+fn holds(shape: Shape, data_type: &DataType) -> bool {
+    if *data_type == DataType::Null {
+        return true;
+    }
+    match shape {
+        Shape::Text => is_text(data_type),
+        Shape::Number => data_type.is_integer() || data_type.is_floating(),
+        Shape::Date => *data_type == DataType::Date32 || is_text(data_type),
+        Shape::TextList => match data_type {
+            DataType::List(item) | DataType::LargeList(item) | DataType::ListView(item) => {
+                is_text(item.data_type()) || *item.data_type() == DataType::Null
+            }
+            _ => false,
+        },
+        Shape::Table(_) => matches!(data_type, DataType::Struct(_)),
+    }
+}
+
+/// A row as the JSON object it stands for, or the column it cannot be
+/// made at.
+pub type Row = Result<Map<String, Value>, ColumnProblem>;
+
+/// Each row of `batch` as the JSON object it stands for, before the
+/// profile checks: nulls left out, dotted names nested. A row whose dotted
+/// names collide with another column gets the column it collides at.
+pub fn rows(batch: &RecordBatch) -> Result<Vec<Row>, String> {
+    let mut writer = WriterBuilder::new()
+        .with_explicit_nulls(false)
+        .build::<_, LineDelimited>(Vec::new());
+    writer.write(batch).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    let text = writer.into_inner();
+    let dotted: Vec<&str> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .filter(|name| name.contains('.'))
+        .collect();
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for line in text.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
+        let mut object: Map<String, Value> =
+            serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        out.push(nest(&mut object, &dotted).map(|()| object));
+    }
+    if out.len() != batch.num_rows() {
+        return Err(format!(
+            "{} rows encoded as {} JSON objects",
+            batch.num_rows(),
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Moves each dotted key (`stay.nights`) into its table (`stay`), making
+/// the tables it needs.
+fn nest(object: &mut Map<String, Value>, dotted: &[&str]) -> Result<(), ColumnProblem> {
+    for &name in dotted {
+        let Some(value) = object.remove(name) else {
+            continue;
+        };
+        let path = field_path(name);
+        let Some((last, tables)) = path.split_last() else {
+            continue;
+        };
+        let mut table = &mut *object;
+        for (depth, key) in tables.iter().enumerate() {
+            let entry = table
+                .entry((*key).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            table = entry.as_object_mut().ok_or_else(|| ColumnProblem {
+                column: name.to_owned(),
+                message: format!(
+                    "`{}` is not a table here, so `{name}` cannot go in it",
+                    path[..=depth].join(".")
+                ),
+            })?;
+        }
+        if table.insert((*last).to_owned(), value).is_some() {
+            return Err(ColumnProblem {
+                column: name.to_owned(),
+                message: format!("`{name}` is given twice (as a dotted column and in a struct)"),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Where `verdict eval`'s decisions go: printed on stdout (a table, JSON or
+//! JSON Lines), or written as columns to a decisions file whose modules and
+//! parameters are archived beside it, for `verdict replay`.
+
+use std::io::StdoutLock;
+use std::path::Path;
+use std::sync::Arc;
+
+use verdict_audit::{Archive, Chunk, Kind};
+use verdict_batch::decisions_to_batch;
+use verdict_batch::write::DecisionsFile;
+use verdict_engine::{Limits, Policy, Profile};
+use verdict_sdk::Date;
+
+use crate::cli::Format;
+use crate::output::RecordWriter;
+
+/// The destination of a run's decisions.
+pub enum Sink<'p> {
+    /// Printed as they are made.
+    Print(RecordWriter<StdoutLock<'static>>),
+    /// Written to a decisions file, which appears when finished.
+    File {
+        /// The file being written (boxed: its Parquet writer is large).
+        file: Box<DecisionsFile>,
+        /// The policies deciding, archived when the file is finished.
+        policies: &'p [Arc<Policy>],
+        /// The sandbox limits every decision is made under.
+        limits: Limits,
+    },
+}
+
+impl<'p> Sink<'p> {
+    /// Prints in `format`, or with `output` writes that file; `work` (the
+    /// first customers) sizes the table's columns.
+    pub fn new(
+        output: Option<&Path>,
+        format: Format,
+        work: &[(Date, &Profile)],
+        policies: &'p [Arc<Policy>],
+        limits: Limits,
+    ) -> anyhow::Result<Sink<'p>> {
+        Ok(match output {
+            Some(path) => Sink::File {
+                file: Box::new(DecisionsFile::create(path)?),
+                policies,
+                limits,
+            },
+            None => Sink::Print(RecordWriter::new(
+                format,
+                std::io::stdout().lock(),
+                work,
+                policies,
+            )),
+        })
+    }
+
+    /// Whether the decisions are needed as JSON text (to print them).
+    pub fn wants_json(&self, format: Format) -> bool {
+        matches!(self, Sink::Print(_)) && format != Format::Table
+    }
+
+    /// Takes one chunk of decisions.
+    pub fn write(&mut self, chunk: &Chunk<'_>) -> anyhow::Result<()> {
+        match self {
+            Sink::Print(writer) => writer.write(&chunk.records, &chunk.encoded)?,
+            Sink::File {
+                file,
+                policies,
+                limits,
+            } => {
+                let batch = decisions_to_batch(policies, chunk.work, &chunk.records, *limits)
+                    .map_err(|message| anyhow::anyhow!("cannot encode decisions: {message}"))?;
+                file.write(&batch)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the output: closes what was printed, or archives the
+    /// modules and parameters and then renames the decisions file into
+    /// place.
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Print(writer) => writer.finish()?,
+            Sink::File { file, policies, .. } => {
+                let archive = Archive::beside(file.path());
+                for policy in policies {
+                    archive.store(Kind::Module, &policy.plugin.bytes)?;
+                    archive.store(Kind::Params, policy.params_json.as_bytes())?;
+                }
+                file.finish()?;
+            }
+        }
+        Ok(())
+    }
+}
