@@ -286,6 +286,8 @@ impl Inputs {
         let batch = record_batch(customers);
         write_parquet(&scratch.dir.path().join("in/customers.parquet"), &batch);
         write_ipc(&scratch.dir.path().join("in/customers.arrow"), &batch);
+        // Where decisions files and logs go: an existing, empty directory.
+        std::fs::create_dir_all(scratch.dir.path().join("out")).unwrap();
         Inputs { scratch }
     }
 
@@ -538,18 +540,17 @@ fn refused(write: impl Fn(&Inputs) -> String) -> (crate::util::Run, Inputs) {
         "--profiles",
         &file,
         "--output",
-        &inputs.arg("out.parquet"),
+        &inputs.arg("out/decisions.parquet"),
         "--log",
-        &inputs.arg("log.jsonl"),
+        &inputs.arg("out/log.jsonl"),
     ]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stdout, "");
-    for name in listing(inputs.scratch.dir.path()) {
-        assert!(
-            !(name.contains("out") || name.contains("log")),
-            "`{name}` written by a refused run"
-        );
-    }
+    assert_eq!(
+        listing(&inputs.file("out")),
+        Vec::<String>::new(),
+        "written by a refused run"
+    );
     (out, inputs)
 }
 
