@@ -31,3 +31,25 @@ pub struct Recorded<'a> {
     /// it.
     pub decision: Cow<'a, str>,
 }
+
+impl<'a> Recorded<'a> {
+    /// The decision logged at `line`, from its parsed record, for the
+    /// customer `customer` (read from it already, as callers select by it).
+    pub(crate) fn logged(
+        line: usize,
+        customer: String,
+        record: crate::entry::Record<'a>,
+    ) -> Result<Recorded<'a>, String> {
+        Ok(Recorded {
+            at: line,
+            as_of: record.as_of()?,
+            customer,
+            policy: record.policy.into_owned(),
+            limits: record.limits,
+            module_sha256: record.module_sha256.into_owned(),
+            params_sha256: record.params_sha256.into_owned(),
+            input: record.input.get().into(),
+            decision: record.decision.get().into(),
+        })
+    }
+}

@@ -376,17 +376,9 @@ fn select<'a>(
             if !selection.wants(&customer, &record.policy) {
                 return Ok(None);
             }
-            Ok(Some(Recorded {
-                at: line,
-                as_of: record.as_of().map_err(error)?,
-                customer,
-                policy: record.policy.into_owned(),
-                limits: record.limits,
-                module_sha256: record.module_sha256.into_owned(),
-                params_sha256: record.params_sha256.into_owned(),
-                input: record.input.get().into(),
-                decision: record.decision.get().into(),
-            }))
+            Recorded::logged(line, customer, record)
+                .map(Some)
+                .map_err(error)
         })
         .collect::<Result<_, AuditError>>()?;
     Ok(jobs.into_iter().flatten().collect())

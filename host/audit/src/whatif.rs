@@ -250,17 +250,8 @@ pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
                     message,
                 };
                 let record = entry::parse(batch.line(i)).map_err(error)?.record;
-                Ok(Recorded {
-                    at: line,
-                    customer: record.customer().map_err(error)?,
-                    as_of: record.as_of().map_err(error)?,
-                    policy: record.policy.into_owned(),
-                    limits: record.limits,
-                    module_sha256: record.module_sha256.into_owned(),
-                    params_sha256: record.params_sha256.into_owned(),
-                    input: record.input.get().into(),
-                    decision: record.decision.get().into(),
-                })
+                let customer = record.customer().map_err(error)?;
+                Recorded::logged(line, customer, record).map_err(error)
             })
             .collect::<Result<_, AuditError>>()?;
         differ.add(&recorded)?;
