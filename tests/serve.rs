@@ -1058,12 +1058,7 @@ fn load_test_swaps_under_concurrent_requests_without_failures_or_mixed_versions(
 fn decisions_are_logged_before_they_are_answered() {
     let (dir, modules) = swap_scratch();
     let logs = Scratch::new();
-    let log = logs
-        .dir
-        .path()
-        .join("decisions.jsonl")
-        .display()
-        .to_string();
+    let log = log_in(&logs);
     let service = Service::start_with(&dir, true, &["--log", &log]);
     let lines = || std::fs::read_to_string(&log).unwrap().lines().count();
     let customers: Vec<Value> = (0..3).map(|i| staff_customer(&format!("D-{i}"))).collect();
@@ -1132,6 +1127,15 @@ fn decisions_are_logged_before_they_are_answered() {
 }
 
 /// Every record of `log`, parsed.
+/// Where a test's decision log goes: `decisions.jsonl` in `logs`.
+fn log_in(logs: &Scratch) -> String {
+    logs.dir
+        .path()
+        .join("decisions.jsonl")
+        .display()
+        .to_string()
+}
+
 fn log_records(log: &str) -> Vec<Value> {
     std::fs::read_to_string(log)
         .unwrap()
@@ -1146,12 +1150,7 @@ fn concurrent_requests_with_the_log_each_get_their_own_logged_decisions() {
     const REQUESTS: usize = 20;
     let dir = Scratch::shipped();
     let logs = Scratch::new();
-    let log = logs
-        .dir
-        .path()
-        .join("decisions.jsonl")
-        .display()
-        .to_string();
+    let log = log_in(&logs);
     let service = Service::start_with(&dir, true, &["--log", &log]);
     // Requests arrive at once from several clients, so appends are
     // committed in groups; each client checks that its answer is about
@@ -1220,12 +1219,7 @@ fn concurrent_requests_with_the_log_each_get_their_own_logged_decisions() {
 fn a_log_that_cannot_grow_makes_the_service_unready_until_an_append_succeeds() {
     let dir = Scratch::shipped();
     let logs = Scratch::new();
-    let log = logs
-        .dir
-        .path()
-        .join("decisions.jsonl")
-        .display()
-        .to_string();
+    let log = log_in(&logs);
     // Files of the service may not grow past 1 MiB: the archived modules
     // (under 200 KB each) and a request of one customer fit, the records
     // of 1,000 customers (about 3 MB) do not. SIGXFSZ is ignored, so the
