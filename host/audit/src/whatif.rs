@@ -15,7 +15,6 @@ use serde_json::json;
 use verdict_sdk::Date;
 
 use crate::compare::{Difference, differences};
-use crate::entry;
 use crate::error::AuditError;
 use crate::lines::Lines;
 use crate::recorded::Recorded;
@@ -242,17 +241,7 @@ pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
         let recorded: Vec<Recorded<'_>> = (0..batch.len())
             .into_par_iter()
             .with_min_len(64)
-            .map(|i| {
-                let line = batch.first_line() + i;
-                let error = |message: String| AuditError::Record {
-                    path: path.to_path_buf(),
-                    line,
-                    message,
-                };
-                let record = entry::parse(batch.line(i)).map_err(error)?.record;
-                let customer = record.customer().map_err(error)?;
-                Recorded::logged(line, customer, record).map_err(error)
-            })
+            .filter_map(|i| Recorded::read(path, &batch, i, |_, _| true).transpose())
             .collect::<Result<_, AuditError>>()?;
         differ.add(&recorded)?;
     }
