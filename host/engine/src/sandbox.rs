@@ -6,8 +6,9 @@ use std::fmt;
 
 use verdict_sdk::abi;
 use wasmtime::{
-    Config, Enabled, Engine, Extern, ExternType, InstanceAllocationStrategy, InstancePre, Linker,
-    Module, ModuleExport, PoolingAllocationConfig, ResourceLimiter, Store, Trap, ValType,
+    Config, Enabled, Engine, Extern, ExternType, Func, Instance, InstanceAllocationStrategy,
+    InstancePre, Linker, Memory, Module, ModuleExport, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap, ValRaw, ValType,
 };
 
 use crate::error::{EngineError, PluginError};
@@ -160,7 +161,7 @@ impl Sandbox {
     }
 
     /// Prepares a compiled module for fast instantiation. The module must
-    /// import nothing: ABI v1 offers plugins no host functions, so no file
+    /// import nothing: the ABI offers plugins no host functions, so no file
     /// system, network, clock or randomness.
     pub(crate) fn prepare(&self, module: &Module) -> Result<Guest, PluginError> {
         let imports: Vec<String> = module
@@ -170,7 +171,7 @@ impl Sandbox {
         if !imports.is_empty() {
             return Err(PluginError::Imports { imports });
         }
-        check_exports(module)?;
+        let abi = check_exports(module)?;
         let export = |name: &'static str| {
             module
                 .get_export_index(name)
@@ -183,10 +184,15 @@ impl Sandbox {
         Ok(Guest {
             sandbox: self.clone(),
             pre,
+            abi,
             memory: export(abi::MEMORY)?,
             alloc: export(abi::ALLOC)?,
             manifest: export(abi::MANIFEST)?,
             check_params: export(abi::CHECK_PARAMS)?,
+            init: match abi {
+                Abi::V1 => None,
+                Abi::V2 => Some(export(abi::INIT)?),
+            },
             evaluate: export(abi::EVALUATE)?,
         })
     }
@@ -200,17 +206,56 @@ impl Sandbox {
     }
 }
 
-/// Every export the ABI requires, with exactly its type (`ABI.md`).
-fn check_exports(module: &Module) -> Result<(), PluginError> {
+/// The ABI version a module was built for, from its marker export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abi {
+    /// `verdict_abi_v1`: JSON in and out, one instance per call.
+    V1,
+    /// `verdict_abi_v2`: parameters once per instance (`verdict_init`), a
+    /// binary envelope and decision.
+    V2,
+}
+
+impl Abi {
+    /// The version number, as manifests and messages write it.
+    #[must_use]
+    pub fn number(self) -> u32 {
+        match self {
+            Abi::V1 => 1,
+            Abi::V2 => 2,
+        }
+    }
+}
+
+/// The ABI version of the module's marker, and every export that version
+/// requires, with exactly its type (`ABI.md`).
+fn check_exports(module: &Module) -> Result<Abi, PluginError> {
     use wasmtime::ValType::{I32, I64};
-    let functions: [(&'static str, &[ValType], &[ValType]); 5] = [
-        (abi::MARKER, &[], &[]),
+    let abi = match (
+        module.get_export(abi::MARKER_V1).is_some(),
+        module.get_export(abi::MARKER_V2).is_some(),
+    ) {
+        (true, false) => Abi::V1,
+        (false, true) => Abi::V2,
+        (true, true) => return Err(PluginError::TwoMarkers),
+        (false, false) => return Err(PluginError::NoMarker),
+    };
+    let marker = match abi {
+        Abi::V1 => abi::MARKER_V1,
+        Abi::V2 => abi::MARKER_V2,
+    };
+    let common: [(&'static str, &[ValType], &[ValType]); 5] = [
+        (marker, &[], &[]),
         (abi::ALLOC, &[I32], &[I32]),
         (abi::MANIFEST, &[], &[I64]),
         (abi::CHECK_PARAMS, &[I32, I32], &[I64]),
         (abi::EVALUATE, &[I32, I32], &[I64]),
     ];
-    for (name, params, results) in functions {
+    let v2: &[(&'static str, &[ValType], &[ValType])] = match abi {
+        Abi::V1 => &[],
+        Abi::V2 => &[(abi::INIT, &[I32, I32], &[I64])],
+    };
+    for &(name, params, results) in common.iter().chain(v2) {
         let ty = module
             .get_export(name)
             .ok_or(PluginError::MissingExport { name })?;
@@ -225,7 +270,7 @@ fn check_exports(module: &Module) -> Result<(), PluginError> {
         }
     }
     match module.get_export(abi::MEMORY) {
-        Some(ExternType::Memory(memory)) if !memory.is_64() && !memory.is_shared() => Ok(()),
+        Some(ExternType::Memory(memory)) if !memory.is_64() && !memory.is_shared() => Ok(abi),
         Some(_) => Err(PluginError::ExportType {
             name: abi::MEMORY,
             expected: "a 32-bit, unshared memory".to_owned(),
@@ -254,21 +299,27 @@ fn signature(params: &[ValType], results: &[ValType]) -> String {
     }
 }
 
-/// A compiled plugin ready to be instantiated once per call.
+/// A compiled plugin ready to be instantiated once per call (v1) or once
+/// per decision (v2, this module's path).
 #[derive(Clone)]
 pub(crate) struct Guest {
     sandbox: Sandbox,
     pre: InstancePre<CallState>,
+    abi: Abi,
     memory: ModuleExport,
     alloc: ModuleExport,
     manifest: ModuleExport,
     check_params: ModuleExport,
+    /// v2 only.
+    init: Option<ModuleExport>,
     evaluate: ModuleExport,
 }
 
 impl fmt::Debug for Guest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Guest").finish_non_exhaustive()
+        f.debug_struct("Guest")
+            .field("abi", &self.abi)
+            .finish_non_exhaustive()
     }
 }
 
@@ -279,7 +330,8 @@ pub(crate) enum Export {
     Manifest,
     /// `verdict_check_params`.
     CheckParams,
-    /// `verdict_evaluate`.
+    /// `verdict_evaluate` of ABI v1 (v2 decides through
+    /// [`Guest::decide_v2`]).
     Evaluate,
 }
 
@@ -313,70 +365,191 @@ impl ResourceLimiter for CallState {
     }
 }
 
+/// A fresh instance in its own store, and the memory it exports.
+struct Live {
+    instance: Instance,
+    memory: Memory,
+}
+
 impl Guest {
-    /// Calls one export in a fresh instance and returns the bytes it
-    /// answered. `input` is written into guest memory first (for every
-    /// export but the manifest).
-    pub(crate) fn call(&self, export: Export, input: &[u8]) -> Result<Vec<u8>, Fault> {
-        let limits = self.sandbox.limits;
+    /// The ABI version the module was built for.
+    pub(crate) fn abi(&self) -> Abi {
+        self.abi
+    }
+
+    /// A store for one instance, with the memory cap.
+    fn store(&self) -> Store<CallState> {
         let mut store = Store::new(
             &self.sandbox.engine,
             CallState {
-                memory_limit: limits.memory_bytes,
+                memory_limit: self.sandbox.limits.memory_bytes,
                 hit_memory_limit: false,
             },
         );
         store.limiter(|state| state);
+        store
+    }
+
+    /// Instantiates the module in `store`, with `fuel` for that and for
+    /// whatever runs next until fuel is set again.
+    fn instantiate(&self, store: &mut Store<CallState>, fuel: u64) -> wasmtime::Result<Live> {
+        store.set_fuel(fuel)?;
+        let instance = self.pre.instantiate(&mut *store)?;
+        let memory = instance
+            .get_module_export(&mut *store, &self.memory)
+            .and_then(Extern::into_memory)
+            .ok_or_else(|| wasmtime::Error::msg("`memory` is not a memory"))?;
+        Ok(Live { instance, memory })
+    }
+
+    /// Calls one export in a fresh instance and reads the bytes it
+    /// answered in place with `read`. `input` is written into guest memory
+    /// first (for every export but the manifest). ABI v1's evaluation and
+    /// both versions' manifest and parameter check go through here.
+    pub(crate) fn call<R>(
+        &self,
+        export: Export,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<R, Fault> {
+        let mut store = self.store();
         let outcome = (|| {
-            store.set_fuel(limits.fuel)?;
-            let instance = self.pre.instantiate(&mut store)?;
-            let get = |store: &mut Store<CallState>, export: &ModuleExport| {
-                instance
-                    .get_module_export(store, export)
-                    .and_then(Extern::into_func)
-                    .ok_or_else(|| wasmtime::Error::msg("export is not a function"))
-            };
-            let memory = instance
-                .get_module_export(&mut store, &self.memory)
-                .and_then(Extern::into_memory)
-                .ok_or_else(|| wasmtime::Error::msg("`memory` is not a memory"))?;
+            let live = self.instantiate(&mut store, self.sandbox.limits.fuel)?;
             let packed = match export {
-                Export::Manifest => get(&mut store, &self.manifest)?
-                    .typed::<(), u64>(&store)?
-                    .call(&mut store, ())?,
-                Export::CheckParams | Export::Evaluate => {
-                    let len = u32::try_from(input.len())
-                        .map_err(|_| wasmtime::Error::msg("input too large"))?;
-                    let ptr = get(&mut store, &self.alloc)?
-                        .typed::<u32, u32>(&store)?
-                        .call(&mut store, len)?;
-                    memory.write(&mut store, ptr as usize, input)?;
-                    let target = if export == Export::Evaluate {
-                        &self.evaluate
-                    } else {
-                        &self.check_params
-                    };
-                    get(&mut store, target)?
-                        .typed::<(u32, u32), u64>(&store)?
-                        .call(&mut store, (ptr, len))?
+                Export::Manifest => {
+                    let func = live.func(&mut store, &self.manifest)?;
+                    let mut raw = [ValRaw::i64(0)];
+                    // SAFETY: `check_exports` checked at load that this
+                    // export is `() -> i64`; `raw` has room for the result.
+                    unsafe { func.call_unchecked(&mut store, &mut raw[..] as *mut [ValRaw])? };
+                    raw[0].get_i64() as u64
                 }
+                Export::CheckParams => live.send(self, &mut store, &self.check_params, input)?,
+                Export::Evaluate => live.send(self, &mut store, &self.evaluate, input)?,
             };
-            let (ptr, len) = abi::unpack(packed);
-            let start = ptr as usize;
-            let Some(answer) = memory.data(&store).get(start..start + len as usize) else {
-                return Ok(Err(Fault::Malformed(
-                    "the answer lies outside the plugin's memory".into(),
-                )));
-            };
-            if len > abi::MAX_ANSWER_BYTES {
-                return Ok(Err(Fault::AnswerTooLarge(len)));
-            }
-            Ok(Ok(answer.to_vec()))
+            Ok(live.answer(&store, packed).and_then(read))
         })();
         match outcome {
             Ok(answer) => answer,
             Err(error) => Err(classify(&store, &error)),
         }
+    }
+
+    /// Decides once through ABI v2 in a fresh instance: instantiate, give
+    /// it the parameters (`verdict_init`, with a fuel budget of its own),
+    /// then evaluate `input` with the full fuel budget and read the answer
+    /// in place with `read`. A decision's fuel use is therefore the same
+    /// whatever ran in the instance before it.
+    pub(crate) fn decide_v2<R>(
+        &self,
+        params: &[u8],
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<R, Fault> {
+        let mut store = self.store();
+        let outcome = (|| {
+            let live = self.instantiate(&mut store, self.sandbox.limits.fuel)?;
+            if let Err(fault) = live.init(self, &mut store, params)? {
+                return Ok(Err(fault));
+            }
+            live.evaluate_v2(self, &mut store, input, read)
+        })();
+        match outcome {
+            Ok(answer) => answer,
+            Err(error) => Err(classify(&store, &error)),
+        }
+    }
+}
+
+impl Live {
+    /// The function export `export` of this instance.
+    fn func(&self, store: &mut Store<CallState>, export: &ModuleExport) -> wasmtime::Result<Func> {
+        self.instance
+            .get_module_export(&mut *store, export)
+            .and_then(Extern::into_func)
+            .ok_or_else(|| wasmtime::Error::msg("export is not a function"))
+    }
+
+    /// Writes `input` into a buffer from `verdict_alloc` and calls
+    /// `target` with it; returns the packed answer.
+    fn send(
+        &self,
+        guest: &Guest,
+        store: &mut Store<CallState>,
+        target: &ModuleExport,
+        input: &[u8],
+    ) -> wasmtime::Result<u64> {
+        let len =
+            u32::try_from(input.len()).map_err(|_| wasmtime::Error::msg("input too large"))?;
+        let alloc = self.func(store, &guest.alloc)?;
+        let mut raw = [ValRaw::i32(len as i32)];
+        // SAFETY: `check_exports` checked at load that `verdict_alloc` is
+        // `(i32) -> i32`; `raw` holds the parameter, then the result.
+        unsafe { alloc.call_unchecked(&mut *store, &mut raw[..] as *mut [ValRaw])? };
+        let ptr = raw[0].get_i32() as u32;
+        self.memory.write(&mut *store, ptr as usize, input)?;
+        let func = self.func(store, target)?;
+        let mut raw = [ValRaw::i32(ptr as i32), ValRaw::i32(len as i32)];
+        // SAFETY: `check_exports` checked at load that every export called
+        // here with an input is `(i32, i32) -> i64`; `raw` holds both
+        // parameters, then the result.
+        unsafe { func.call_unchecked(&mut *store, &mut raw[..] as *mut [ValRaw])? };
+        Ok(raw[0].get_i64() as u64)
+    }
+
+    /// The bytes a packed answer points at, borrowed from guest memory:
+    /// inside memory and within the ABI's cap, or the fault.
+    fn answer<'s>(&self, store: &'s Store<CallState>, packed: u64) -> Result<&'s [u8], Fault> {
+        let (ptr, len) = abi::unpack(packed);
+        let start = ptr as usize;
+        let Some(answer) = self.memory.data(store).get(start..start + len as usize) else {
+            return Err(Fault::Malformed(
+                "the answer lies outside the plugin's memory".into(),
+            ));
+        };
+        if len > abi::MAX_ANSWER_BYTES {
+            return Err(Fault::AnswerTooLarge(len));
+        }
+        Ok(answer)
+    }
+
+    /// `verdict_init` with the parameter JSON. An instance whose init
+    /// answers an error message cannot decide: that is the fault.
+    fn init(
+        &self,
+        guest: &Guest,
+        store: &mut Store<CallState>,
+        params: &[u8],
+    ) -> wasmtime::Result<Result<(), Fault>> {
+        let init = guest
+            .init
+            .as_ref()
+            .ok_or_else(|| wasmtime::Error::msg("not an ABI v2 module"))?;
+        let packed = self.send(guest, store, init, params)?;
+        Ok(self.answer(store, packed).and_then(|status| {
+            if status.is_empty() {
+                Ok(())
+            } else {
+                Err(Fault::Plugin(format!(
+                    "verdict_init: {}",
+                    String::from_utf8_lossy(&status[..status.len().min(abi::MAX_MESSAGE_BYTES)])
+                )))
+            }
+        }))
+    }
+
+    /// One decision in an instance that `verdict_init` set up: the fuel
+    /// budget is set here, right before it.
+    fn evaluate_v2<R>(
+        &self,
+        guest: &Guest,
+        store: &mut Store<CallState>,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> wasmtime::Result<Result<R, Fault>> {
+        store.set_fuel(guest.sandbox.limits.fuel)?;
+        let packed = self.send(guest, store, &guest.evaluate, input)?;
+        Ok(self.answer(store, packed).and_then(read))
     }
 }
 
