@@ -1,6 +1,6 @@
 //! ABI v2 through the binary: the hand-written v2 plugin, the v1 and v2
-//! builds of one policy deciding alike, data a policy ignores, and the
-//! profile size bound.
+//! builds of one policy deciding alike, a log of a v1 module replaying,
+//! data a policy ignores, and the profile size bound.
 
 use std::fmt::Write as _;
 
@@ -202,4 +202,43 @@ fn a_profile_over_the_size_bound_is_refused_before_any_plugin_runs() {
     );
     assert!(out.stderr.contains("big.toml:5:1"), "{}", out.stderr);
     assert_eq!(out.stdout, "", "nothing is decided");
+}
+
+/// A decision log made with a module built for ABI v1 replays identically
+/// on this host once the module and its binding are gone: the archive
+/// keeps the v1 bytes and they decide exactly as when logged.
+#[test]
+fn a_log_made_by_a_v1_module_replays_identically() {
+    let scratch = Scratch::new();
+    let module = scratch.dir.path().join("plugins/loan-rates-v1.wasm");
+    std::fs::create_dir_all(module.parent().unwrap()).unwrap();
+    std::fs::copy(root().join("tests/plugins/loan-rates-v1.wasm"), &module).unwrap();
+    let binding = std::fs::read_to_string(root().join("policies/loan-rates.toml")).unwrap();
+    let policies = scratch.dir.path().join("policies");
+    scratch.write("policies/loan-rates.toml", &retarget(&binding, &module));
+    let log = scratch.dir.path().join("audit/decisions.jsonl");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let samples = root().join("policies/profiles/customers.toml");
+    let out = run(&[
+        "eval",
+        "--policies",
+        &policies.display().to_string(),
+        "--profiles",
+        &samples.display().to_string(),
+        "--format",
+        "jsonl",
+        "--log",
+        &log.display().to_string(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let decisions = json_lines(&out.stdout).len();
+    assert!(decisions > 10, "{decisions} decisions");
+    std::fs::remove_dir_all(scratch.dir.path().join("plugins")).unwrap();
+    std::fs::remove_dir_all(&policies).unwrap();
+    let replayed = run(&["replay", &log.display().to_string()]);
+    assert_eq!(replayed.code, 0, "{}{}", replayed.stdout, replayed.stderr);
+    assert_eq!(
+        replayed.stdout,
+        format!("replayed {decisions}: {decisions} identical, 0 mismatched\n")
+    );
 }
