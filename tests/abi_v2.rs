@@ -9,16 +9,9 @@ use serde_json::Value;
 
 use crate::util::{REFERENCE, Scratch, json_lines, plugin_wasm, retarget, root, run, wat};
 
+/// The records of a `verdict eval` that decided everything.
 fn eval_jsonl(scratch: &Scratch, profiles: &std::path::Path) -> Vec<Value> {
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        &profiles.display().to_string(),
-        "--format",
-        "jsonl",
-    ]);
+    let out = scratch.eval_jsonl(profiles);
     assert_eq!(out.code, 0, "{}", out.stderr);
     json_lines(&out.stdout)
 }

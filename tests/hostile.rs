@@ -2,6 +2,8 @@
 //! one `error` decision, refuses forbidden imports at load, and keeps no
 //! state between evaluations.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::util::{Scratch, decided, decisions_for, json_lines, run, wat};
@@ -32,19 +34,6 @@ fn message(record: &Value) -> &str {
     record["reasons"][0]["message"].as_str().unwrap()
 }
 
-/// `verdict eval` of `profiles` against the scratch bindings, as JSON Lines.
-fn eval_jsonl(scratch: &Scratch, profiles: &str) -> crate::util::Run {
-    run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        profiles,
-        "--format",
-        "jsonl",
-    ])
-}
-
 /// Binds the WAT plugins `names` in a scratch directory.
 fn with_wat(names: &[&str]) -> Scratch {
     let scratch = Scratch::new();
@@ -58,7 +47,7 @@ fn with_wat(names: &[&str]) -> Scratch {
 fn endless_loop_is_stopped_by_fuel_and_others_go_on() {
     let scratch = with_wat(&["spin", "hello"]);
     let profiles = customers(&scratch, 3);
-    let out = eval_jsonl(&scratch, &profiles);
+    let out = scratch.eval_jsonl(Path::new(&profiles));
     assert_eq!(out.code, 1, "an error decision exits 1: {}", out.stderr);
     assert_eq!(
         decided(&json_lines(&out.stdout)),
@@ -76,7 +65,7 @@ fn endless_loop_is_stopped_by_fuel_and_others_go_on() {
 fn memory_bomb_gets_an_error_decision() {
     let scratch = with_wat(&["memory-bomb"]);
     let profiles = customers(&scratch, 2);
-    let out = eval_jsonl(&scratch, &profiles);
+    let out = scratch.eval_jsonl(Path::new(&profiles));
     assert_eq!(out.code, 1, "{}", out.stderr);
     let records = json_lines(&out.stdout);
     assert_eq!(
@@ -92,7 +81,7 @@ fn memory_bomb_gets_an_error_decision() {
 fn trap_gets_an_error_decision() {
     let scratch = with_wat(&["trap", "hello"]);
     let profiles = customers(&scratch, 1);
-    let out = eval_jsonl(&scratch, &profiles);
+    let out = scratch.eval_jsonl(Path::new(&profiles));
     assert_eq!(out.code, 1, "{}", out.stderr);
     let records = json_lines(&out.stdout);
     assert_eq!(
@@ -186,7 +175,7 @@ fn no_state_survives_between_evaluations() {
     // Enough customers to spread over every worker thread, each of which
     // reuses pooled instance slots.
     let profiles = customers(&scratch, 500);
-    let out = eval_jsonl(&scratch, &profiles);
+    let out = scratch.eval_jsonl(Path::new(&profiles));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         decided(&json_lines(&out.stdout)),
@@ -199,7 +188,7 @@ fn no_state_survives_between_evaluations() {
 fn hand_written_plugin_follows_the_abi() {
     let scratch = with_wat(&["hello"]);
     let profiles = customers(&scratch, 2);
-    let out = eval_jsonl(&scratch, &profiles);
+    let out = scratch.eval_jsonl(Path::new(&profiles));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let records = json_lines(&out.stdout);
     assert_eq!(

@@ -258,6 +258,20 @@ impl Scratch {
         path
     }
 
+    /// `verdict eval` of `profiles` against this directory's bindings, as
+    /// JSON Lines.
+    pub fn eval_jsonl(&self, profiles: &Path) -> Run {
+        run(&[
+            "eval",
+            "--policies",
+            &self.path(),
+            "--profiles",
+            &profiles.display().to_string(),
+            "--format",
+            "jsonl",
+        ])
+    }
+
     /// Binds `name` to a plugin module with `params` (TOML lines).
     pub fn bind(&self, name: &str, plugin: &Path, params: &str) -> PathBuf {
         self.write(
