@@ -21,6 +21,7 @@ fn inspect_shows_name_version_params_imports_exports_and_digest() {
             "description",
             "exports",
             "imports",
+            "isolation",
             "name",
             "params",
             "path",
@@ -36,6 +37,7 @@ fn inspect_shows_name_version_params_imports_exports_and_digest() {
         "Quotes an annual loan rate from the loan type and the age band of the customer"
     );
     assert_eq!(info["abi"], 2);
+    assert_eq!(info["isolation"], serde_json::json!({"instance": "reused"}));
     assert_eq!(info["path"], path.display().to_string());
     assert_eq!(info["sha256"], sha256_file(&path).as_str());
     assert_eq!(info["size_bytes"], std::fs::metadata(&path).unwrap().len());

@@ -15,7 +15,7 @@ use verdict_sdk::{Date, wire};
 use wasmtime::{Extern, Val};
 
 use crate::module_cache::ModuleCache;
-use crate::plugin::Plugin;
+use crate::plugin::{Isolation, Plugin};
 use crate::policy::Policy;
 use crate::profile::customer_wire;
 use crate::reuse::Reusable;
@@ -445,6 +445,10 @@ fn table_changing_module_gets_fresh_instances() {
     );
     let plugin = Plugin::from_bytes(&sandbox, Path::new("table-set"), bytes).expect("loads");
     assert!(!plugin.reuses_instances());
+    assert_eq!(
+        plugin.isolation(),
+        Isolation::Fresh("it is not an ABI v2 module".into())
+    );
     for _ in 0..3 {
         assert_eq!(
             plugin.evaluate("{}", b"{}").expect("decides").outcome,
@@ -486,6 +490,12 @@ fn a_refused_self_check_means_fresh_instances() {
     sandbox.refuse_reuse_for_test("injected");
     assert_eq!(sandbox.reuse_refused(), Some("injected"));
     let plugin = load(&sandbox, "counter", hostile_module("counter"));
+    assert_eq!(
+        plugin.isolation(),
+        Isolation::Fresh(
+            "this host's isolation self-check refuses reused instances: injected".into()
+        )
+    );
     for _ in 0..3 {
         assert_eq!(
             plugin.evaluate("{}", b"{}").expect("decides").outcome,
@@ -507,7 +517,7 @@ fn bindings_with_different_parameters_never_share_an_instance() {
         Arc::from(reference_module("staff_allowance")),
     )
     .expect("loads");
-    assert!(plugin.reuses_instances());
+    assert_eq!(plugin.isolation(), Isolation::Reused);
     let generous = r#"{"manager_limit_usd":5000.0,"staff_limit_usd":2000.0}"#;
     let strict = r#"{"manager_limit_usd":200.0,"staff_limit_usd":100.0}"#;
     let customer = r#"{"id":"G-1","birth_date":"1980-01-01","stay":{"recovery_spent_usd":0,"requested_recovery_usd":350,"requested_by":"staff"}}"#;

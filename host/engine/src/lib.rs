@@ -40,7 +40,7 @@ pub use error::{EngineError, ParamAt, ParamError, PluginError, chain_text};
 pub use evaluate::par_evaluate_batch;
 pub use evaluate::{decide, encode_for, encode_input, evaluate_batch, evaluate_one};
 pub use module_cache::{CacheError, ModuleCache};
-pub use plugin::{Plugin, is_kebab_case};
+pub use plugin::{Isolation, Plugin, is_kebab_case};
 pub use policy::{Policy, PolicySet};
 pub use profile::Profile;
 pub use record::{DecisionRecord, ERROR_OUTCOME};

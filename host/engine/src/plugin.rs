@@ -16,15 +16,34 @@ use crate::record::ERROR_OUTCOME;
 use crate::reuse::Layout;
 use crate::sandbox::{Abi, Export, Fault, Guest, Sandbox};
 
-/// How a module is to be isolated.
+/// How a module is to be loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Isolation {
+enum Loading {
     /// Unchanged, in a fresh instance per call.
     Fresh,
     /// Instrumented and reused if the rewrite accepts it, else `Fresh`.
     ReuseIfPossible,
     /// Instrumented and reused, or refused.
     Reuse,
+}
+
+/// How a plugin's decisions are isolated from one another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// On an instance kept per worker and binding, restored after each
+    /// decision to its state after instantiation (and `verdict_init`).
+    Reused,
+    /// In a fresh instance per decision, and why.
+    Fresh(String),
+}
+
+impl std::fmt::Display for Isolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Isolation::Reused => f.write_str("a reused instance, restored after each decision"),
+            Isolation::Fresh(why) => write!(f, "a fresh instance per decision ({why})"),
+        }
+    }
 }
 
 /// A loaded, checked plugin module.
@@ -46,6 +65,8 @@ pub struct Plugin {
     /// the plugin makes.
     pub(crate) record_version: Arc<str>,
     pub(crate) record_sha256: Arc<str>,
+    /// Why the module was not instrumented for reused instances.
+    fresh_because: Option<String>,
     pub(crate) guest: Guest,
 }
 
@@ -77,9 +98,9 @@ impl Plugin {
         bytes: Arc<[u8]>,
     ) -> Result<Plugin, EngineError> {
         let path_choice = if fast_path_eligible(&bytes) {
-            Isolation::ReuseIfPossible
+            Loading::ReuseIfPossible
         } else {
-            Isolation::Fresh
+            Loading::Fresh
         };
         Plugin::check(sandbox, path, bytes, path_choice).map_err(|problem| EngineError::Plugin {
             path: path.to_path_buf(),
@@ -96,11 +117,9 @@ impl Plugin {
         path: &Path,
         bytes: Arc<[u8]>,
     ) -> Result<Plugin, EngineError> {
-        Plugin::check(sandbox, path, bytes, Isolation::Reuse).map_err(|problem| {
-            EngineError::Plugin {
-                path: path.to_path_buf(),
-                problem,
-            }
+        Plugin::check(sandbox, path, bytes, Loading::Reuse).map_err(|problem| EngineError::Plugin {
+            path: path.to_path_buf(),
+            problem,
         })
     }
 
@@ -108,18 +127,26 @@ impl Plugin {
         sandbox: &Sandbox,
         path: &Path,
         bytes: Arc<[u8]>,
-        isolation: Isolation,
+        loading: Loading,
     ) -> Result<Plugin, PluginError> {
-        let instrumented = match isolation {
-            Isolation::Fresh => None,
-            Isolation::ReuseIfPossible => instrument(&bytes)
-                .inspect_err(|refusal| {
+        let (instrumented, fresh_because) = match loading {
+            Loading::Fresh => (None, Some("it is not an ABI v2 module".to_owned())),
+            Loading::ReuseIfPossible => match instrument(&bytes) {
+                Ok(instrumented) => (Some(instrumented), None),
+                Err(refusal) => {
                     tracing::debug!(path = %path.display(), %refusal, "fresh instances only");
-                })
-                .ok(),
-            Isolation::Reuse => Some(
-                instrument(&bytes)
-                    .map_err(|refusal| PluginError::NotReusable(refusal.to_string()))?,
+                    (
+                        None,
+                        Some(format!("the load-time rewrite refuses it: {refusal}")),
+                    )
+                }
+            },
+            Loading::Reuse => (
+                Some(
+                    instrument(&bytes)
+                        .map_err(|refusal| PluginError::NotReusable(refusal.to_string()))?,
+                ),
+                None,
             ),
         };
         let (module, layout) = match instrumented {
@@ -160,15 +187,17 @@ impl Plugin {
                 version: manifest.version.clone(),
                 source,
             })?;
+        let sha256 = sha256_hex(&bytes);
         Ok(Plugin {
             path: path.to_path_buf(),
-            sha256: sha256_hex(&bytes),
-            record_sha256: sha256_hex(&bytes).into(),
+            record_sha256: sha256.as_str().into(),
+            sha256,
             bytes,
             record_version: manifest.version.as_str().into(),
             manifest,
             version,
             exports,
+            fresh_because,
             guest,
         })
     }
@@ -191,11 +220,28 @@ impl Plugin {
         })
     }
 
-    /// Whether evaluations run on reused, restored instances (else each
-    /// gets a fresh one).
+    /// Whether the module was instrumented for reused, restored instances
+    /// (they are used unless the host's self-check refuses them: see
+    /// [`Plugin::isolation`]).
     #[must_use]
     pub fn reuses_instances(&self) -> bool {
         self.guest.pool().is_some()
+    }
+
+    /// How this plugin's decisions are isolated on this host, and if each
+    /// gets a fresh instance, why. Runs the host's self-check if it has not
+    /// run yet.
+    #[must_use]
+    pub fn isolation(&self) -> Isolation {
+        if let Some(why) = &self.fresh_because {
+            return Isolation::Fresh(why.clone());
+        }
+        match self.guest.sandbox().reuse_refused() {
+            Some(why) => Isolation::Fresh(format!(
+                "this host's isolation self-check refuses reused instances: {why}"
+            )),
+            None => Isolation::Reused,
+        }
     }
 
     /// Decides once on an input encoded for the plugin's ABI

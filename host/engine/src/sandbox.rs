@@ -1,6 +1,8 @@
-//! The WebAssembly engine and the isolated call: every decision runs in a fresh
-//! instance with a fuel budget and a memory cap, so nothing survives from
-//! one evaluation to the next and no plugin can run away with the host.
+//! The WebAssembly engine and the isolated call: every decision runs in a
+//! fresh instance, or a reused one restored to the state of a fresh one
+//! (`reuse.rs`), with a fuel budget and a memory cap, so nothing survives
+//! from one evaluation to the next and no plugin can run away with the
+//! host.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -568,6 +570,11 @@ impl Guest {
     /// The ABI version the module was built for.
     pub(crate) fn abi(&self) -> Abi {
         self.abi
+    }
+
+    /// The sandbox it runs in.
+    pub(crate) fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     /// A new instance in a new store with the sandbox's limits.

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use serde_json::json;
-use verdict_engine::{Limits, Plugin};
+use verdict_engine::{Isolation, Limits, Plugin};
 use verdict_sdk::ParamSpec;
 
 use crate::cli::{InfoFormat, InspectArgs};
@@ -30,6 +30,10 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
                 // A module that imports anything is refused at load.
                 "imports": Vec::<String>::new(),
                 "exports": plugin.exports,
+                "isolation": match plugin.isolation() {
+                    Isolation::Reused => json!({"instance": "reused"}),
+                    Isolation::Fresh(why) => json!({"instance": "fresh", "because": why}),
+                },
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&info)?)?;
         }
@@ -45,6 +49,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
                 manifest.abi
             )?;
             writeln!(out, "sha256       {}", plugin.sha256)?;
+            writeln!(out, "isolation    {}", plugin.isolation())?;
             writeln!(out, "size         {} bytes", plugin.bytes.len())?;
             writeln!(
                 out,
