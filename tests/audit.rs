@@ -1088,3 +1088,52 @@ fn a_resealed_log_claiming_an_enormous_fuel_budget_is_suspicious_not_run() {
     // Every other record replays identically.
     assert!(out.stdout.contains("44 identical"), "{}", out.stdout);
 }
+
+#[test]
+fn a_resealed_log_whose_capped_budget_would_run_for_days_is_cut_and_suspicious() {
+    let scratch = Scratch::new();
+    for name in ["spin", "hello"] {
+        scratch.bind(name, &wat(name), "");
+    }
+    let log = scratch.dir.path().join("decisions.jsonl");
+    let out = eval_logged(&scratch.path(), &log, &[]);
+    assert_eq!(out.code, 1, "spin yields error decisions: {}", out.stderr);
+    let mut lines = read_lines(&log);
+    // Customers in order, each under hello then spin: line 2 is the first
+    // spin record.
+    assert!(lines[1].contains("\"policy\":\"spin\""), "{}", lines[1]);
+    assert!(lines[2].contains("\"policy\":\"hello\""), "{}", lines[2]);
+    // Within the raised cap, but spin would loop on it for days.
+    let huge = "1000000000000000";
+    assert!(lines[1].contains("\"fuel\":20000000,"), "{}", lines[1]);
+    lines[1] = lines[1].replace("\"fuel\":20000000,", &format!("\"fuel\":{huge},"));
+    reseal(&mut lines);
+    write_lines(&log, &lines);
+    assert_eq!(verify(&log).code, 0, "the chain alone looks intact");
+    let record: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+    let customer = record["input"]["id"].as_str().unwrap();
+    // The record is cut and replay goes on with the next (a hello record:
+    // the unedited spin records are left out, as they run out of fuel only
+    // after tens of milliseconds, which a loaded machine could stretch
+    // past the bound).
+    let out = replay(
+        &log,
+        &[
+            "--lines",
+            "1..3",
+            "--max-fuel",
+            huge,
+            "--decision-timeout",
+            "200ms",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "NOT REPLAYED line 2: customer {customer}, policy spin: suspicious: plugin ran \
+             longer than 200 ms (the replay's bound per decision)\n\
+             replayed 3: 2 identical, 0 mismatched, 1 not replayable\n"
+        )
+    );
+}

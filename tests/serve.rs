@@ -1133,6 +1133,52 @@ fn decisions_are_logged_before_they_are_answered() {
     assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
 }
 
+#[test]
+fn a_request_whose_decisions_pass_the_response_bound_is_refused_whole_and_the_service_stays_up() {
+    let dir = Scratch::new();
+    dir.bind("near-cap-answer", &wat("near-cap-answer"), "");
+    let logs = Scratch::new();
+    let log = log_in(&logs);
+    let service = Service::start_with(&dir, true, &["--log", &log]);
+    let lines = || std::fs::read_to_string(&log).unwrap().lines().count();
+    // Each decision is about 60 KB of JSON, within every bound per
+    // decision: 600 of them pass the 32 MiB a response may hold.
+    let customers: Vec<Value> = (0..600)
+        .map(|i| json!({"id": format!("B-{i}"), "birth_date": "1990-01-01"}))
+        .collect();
+    let (status, answer) = service.post(
+        "/v1/evaluate",
+        &json!({"customers": customers, "as_of": "2026-11-23"}),
+        None,
+    );
+    assert_eq!(
+        (status, answer),
+        (
+            413,
+            json!({
+                "error": "the decisions of this request take more than 32 MiB of JSON, the most \
+                          one response may hold; none is answered or logged: split the batch",
+                "status": 413,
+            })
+        )
+    );
+    assert_eq!(lines(), 0, "nothing of the refused request is logged");
+    // The service is still up, and a request within the bound decides.
+    let records = service.evaluate(&json!({"customers": customers[..3], "as_of": "2026-11-23"}));
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r["customer"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["B-0", "B-1", "B-2"]);
+    for record in &records {
+        assert_eq!(record["outcome"], "checked");
+        let reasons = record["reasons"].as_array().unwrap();
+        assert_eq!(reasons.len(), 15);
+        assert_eq!(reasons[14]["message"].as_str().unwrap(), "x".repeat(4000));
+    }
+    assert_eq!(lines(), 3);
+}
+
 /// Every record of `log`, parsed.
 /// Where a test's decision log goes: `decisions.jsonl` in `logs`.
 fn log_in(logs: &Scratch) -> String {

@@ -96,6 +96,13 @@ pub enum AuditError {
         /// Policies given.
         policies: usize,
     },
+    /// The decisions of one chunk take more JSON than the budget given to
+    /// [`decide_logged`](crate::decide_logged); none of them was logged.
+    #[error("the decisions take more than {most} bytes of JSON, the budget of one chunk")]
+    OverBudget {
+        /// The budget, in bytes.
+        most: usize,
+    },
     /// A record could not be encoded.
     #[error("cannot encode a log record")]
     Encode(#[from] serde_json::Error),

@@ -63,12 +63,22 @@ impl Append for &GroupLog {
     }
 }
 
+/// Decisions decided at once within a chunk that has a byte budget: what
+/// a chunk may hold past its budget before the check stops it.
+const BUDGET_PIECE: usize = 256;
+
 /// Decides `work` under `policies` in chunks of `chunk` customers (each
 /// chunk over every core), appends each chunk to `log` when there is one —
 /// written and synced — and only then hands it to `report`, in order.
 /// While one chunk is logged and reported, the next is decided. With
 /// `encode`, every record is encoded to JSON once, in parallel, for both the
 /// log and the caller.
+///
+/// With a `budget`, the records of one chunk may take at most that many
+/// bytes of JSON (they are encoded): the chunk is decided a few hundred
+/// decisions at a time and checked after each, and past the budget it
+/// fails with [`AuditError::OverBudget`] before any of it is logged or
+/// reported, holding at most the budget and one such piece.
 ///
 /// When logging fails, the chunk is not reported and nothing more is
 /// decided; chunks reported before stay reported (they are in the log).
@@ -78,23 +88,48 @@ pub fn decide_logged<'w, E, L>(
     chunk: usize,
     mut log: Option<&mut L>,
     encode: bool,
+    budget: Option<usize>,
     mut report: impl FnMut(Chunk<'w>) -> Result<(), E>,
 ) -> Result<(), E>
 where
     E: From<AuditError> + Send,
     L: Append + ?Sized,
 {
-    let encode = encode || log.is_some();
-    let decide = |work: &'w Work<'w>| -> Result<Chunk<'w>, AuditError> {
-        let records = par_evaluate_batch(policies, work);
-        let encoded = if encode {
-            records
+    let encode = encode || log.is_some() || budget.is_some();
+    let encode_all = |records: &[DecisionRecord]| -> Result<Vec<String>, AuditError> {
+        if encode {
+            Ok(records
                 .par_iter()
                 .map(serde_json::to_string)
-                .collect::<Result<_, _>>()?
+                .collect::<Result<_, _>>()?)
         } else {
-            Vec::new()
+            Ok(Vec::new())
+        }
+    };
+    let decide = |work: &'w Work<'w>| -> Result<Chunk<'w>, AuditError> {
+        let Some(most) = budget else {
+            let records = par_evaluate_batch(policies, work);
+            let encoded = encode_all(&records)?;
+            return Ok(Chunk {
+                work,
+                records,
+                encoded,
+            });
         };
+        let customers = (BUDGET_PIECE / policies.len().max(1)).max(1);
+        let (mut records, mut encoded, mut bytes) = (Vec::new(), Vec::new(), 0usize);
+        for piece in work.chunks(customers) {
+            let decided = par_evaluate_batch(policies, piece);
+            let json = encode_all(&decided)?;
+            bytes = json
+                .iter()
+                .fold(bytes, |sum, one| sum.saturating_add(one.len()));
+            if bytes > most {
+                return Err(AuditError::OverBudget { most });
+            }
+            records.extend(decided);
+            encoded.extend(json);
+        }
         Ok(Chunk {
             work,
             records,

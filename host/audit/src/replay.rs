@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -50,9 +51,11 @@ impl Selection {
     }
 }
 
-/// The most a logged record may claim of each limit. A log edited (and
-/// re-hashed) to carry an enormous budget would otherwise make replay run
-/// without end; such records are reported as suspicious instead of run.
+/// The most a logged record may claim of each limit, and the longest a
+/// decision may run. A log edited (and re-hashed) to carry an enormous
+/// budget would otherwise make replay run without end; records over a cap
+/// are reported as suspicious instead of run, and a decision still
+/// running after `decision_time` is cut and reported as suspicious.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
     /// Fuel per call.
@@ -61,17 +64,23 @@ pub struct Caps {
     pub memory_bytes: usize,
     /// Guest stack, in bytes.
     pub stack_bytes: usize,
+    /// Wall-clock time per call into a plugin (more than zero). Fuel, not
+    /// time, decides what a call does; this only ends calls whose capped
+    /// budget still lets them run far longer than any real decision.
+    pub decision_time: Duration,
 }
 
 impl Default for Caps {
     /// Ten times the engine's default fuel, eight times its memory and
-    /// stack: room for logs made with raised limits, not for runaways.
+    /// stack: room for logs made with raised limits, not for runaways. Ten
+    /// seconds a call: the default fuel takes well under one.
     fn default() -> Caps {
         let limits = Limits::default();
         Caps {
             fuel: limits.fuel * 10,
             memory_bytes: limits.memory_bytes * 8,
             stack_bytes: limits.stack_bytes * 8,
+            decision_time: Duration::from_secs(10),
         }
     }
 }
@@ -112,7 +121,7 @@ pub struct Report {
     /// Decisions that came out different.
     pub mismatches: Vec<Mismatch>,
     /// Decisions that could not be re-run (archive entry missing, module
-    /// refused).
+    /// refused) or are suspicious (over a cap, or cut by the time bound).
     pub unreplayable: Vec<Unreplayable>,
 }
 
@@ -181,8 +190,10 @@ impl Resources<'_> {
             return;
         }
         if !self.plugins.contains_key(&key) {
+            let decision_time = self.caps.decision_time;
             let sandbox = self.sandboxes.entry(job.limits).or_insert_with(|| {
-                Sandbox::new(job.limits.to_limits(), self.cache.clone()).map_err(|e| chain_text(&e))
+                Sandbox::with_deadline(job.limits.to_limits(), self.cache.clone(), decision_time)
+                    .map_err(|e| chain_text(&e))
             });
             let plugin = sandbox.clone().and_then(|sandbox| {
                 let bytes = self
@@ -238,6 +249,14 @@ impl Resources<'_> {
             &job.input,
             buffer,
         );
+        // Cut by the bound: the logged decision was neither confirmed nor
+        // contradicted.
+        if record.hit_deadline() {
+            let ran = record.reasons.first().map_or("", |r| r.message.as_str());
+            return unreplayable(&format!(
+                "suspicious: {ran} (the replay's bound per decision)"
+            ));
+        }
         let replayed = match serde_json::to_string(&record) {
             Ok(text) => text,
             Err(e) => return unreplayable(&format!("cannot encode the replayed decision: {e}")),

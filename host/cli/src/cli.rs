@@ -207,7 +207,7 @@ pub struct ServeArgs {
     pub max_connections: u32,
 }
 
-/// A duration of `serve`'s timeouts: a whole number and a unit, `ms`, `s`
+/// A duration (`serve`'s timeouts, replay's bound per decision): a whole number and a unit, `ms`, `s`
 /// or `m`; more than zero.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = text
@@ -299,8 +299,11 @@ Examples:
 Needs only the log and its archive: the policy files and plugins may have
 changed or be gone. The log's chain is verified first; a decisions file
 (from `verdict eval --output`) has no chain, and is replayed as it is.
-Exit status: 0 every decision identical, 1 a mismatch (or a broken log or a
-missing archive entry), 2 the log cannot be read.";
+A record claiming more fuel than --max-fuel (or memory or stack beyond the
+caps), and a decision running longer than --decision-timeout, are reported
+as suspicious, and replay goes on with the next.
+Exit status: 0 every decision identical, 1 a mismatch (or a suspicious record,
+a broken log or a missing archive entry), 2 the log cannot be read.";
 
 /// Arguments of `verdict replay`.
 #[derive(Debug, Args)]
@@ -325,6 +328,10 @@ pub struct ReplayArgs {
     /// suspicious and not run.
     #[arg(long, value_name = "N", default_value_t = verdict_audit::replay::Caps::default().fuel)]
     pub max_fuel: u64,
+    /// The longest one call into a plugin may run (`10s`, `500ms`, `2m`):
+    /// a decision still running then is cut and reported as suspicious.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    pub decision_timeout: Duration,
     /// Replay a deterministic sample of N decisions (the same N for the
     /// same decisions, whatever their order) instead of all.
     #[arg(long, value_name = "N")]

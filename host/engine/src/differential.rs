@@ -5,9 +5,13 @@
 //! same answer bytes (or fault), use the same fuel and leave byte-identical
 //! memory and globals on both paths; after each restore the reused
 //! instance equals a newly instantiated one.
+//!
+//! And a sandbox with a wall-clock bound against one without: the same
+//! answers and fuel for every call that finishes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -538,4 +542,117 @@ fn bindings_with_different_parameters_never_share_an_instance() {
     let pool = plugin.guest.pool().expect("pool");
     assert!(pool.take(generous.as_bytes()).is_some());
     assert!(pool.take(strict.as_bytes()).is_some());
+}
+
+/// Every reference plugin and hostile WAT plugin decides the same with a
+/// wall-clock bound as without: the same answer bytes or fault and the
+/// same fuel in a fresh instance, the same decision through the public
+/// path (reused instances where the plugin has them).
+#[test]
+fn a_deadline_changes_no_call_that_finishes() {
+    let limits = Limits::default();
+    let plain = sandbox(limits);
+    let bounded = Sandbox::with_deadline(limits, ModuleCache::disabled(), Duration::from_secs(120))
+        .expect("sandbox");
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let generated: Vec<Input> = (0..4)
+        .flat_map(|_| {
+            reference_inputs()
+                .new_tree(&mut runner)
+                .expect("inputs")
+                .current()
+        })
+        .collect();
+    let mut modules: Vec<(String, Vec<u8>, bool)> =
+        ["loan_rates", "product_ladder", "staff_allowance"]
+            .iter()
+            .map(|name| (name.to_string(), reference_module(name), true))
+            .collect();
+    modules.push((
+        "loan_rates_v1".into(),
+        test_module("loan-rates-v1.wasm"),
+        true,
+    ));
+    for name in [
+        "counter",
+        "hello",
+        "trap",
+        "spin",
+        "memory-bomb",
+        "fuel-halfway",
+        "minimal-v2",
+    ] {
+        modules.push((name.into(), hostile_module(name), false));
+    }
+    let mut decided = 0;
+    for (name, bytes, reference) in modules {
+        let bytes: Arc<[u8]> = bytes.into();
+        let plain_plugin =
+            Plugin::from_bytes(&plain, Path::new(&name), bytes.clone()).expect("loads");
+        let bounded_plugin = Plugin::from_bytes(&bounded, Path::new(&name), bytes).expect("loads");
+        let params = if reference {
+            Policy::with_defaults(plain_plugin.clone(), Path::new(&name))
+                .expect("defaults")
+                .params_json
+                .to_string()
+        } else {
+            "{}".to_owned()
+        };
+        let inputs: Vec<Vec<u8>> = if reference {
+            generated
+                .iter()
+                .map(|i| i.bytes(plain_plugin.abi(), &params))
+                .collect()
+        } else {
+            vec![Vec::new(), b"x".to_vec(), vec![7; 1000]]
+        };
+        for (i, input) in inputs.iter().enumerate() {
+            let run = |plugin: &Plugin| {
+                let mut live = plugin.guest.ready(params.as_bytes()).expect("instantiates");
+                let answer = live.run(limits.fuel, Export::Evaluate, input, copy);
+                (answer, limits.fuel - live.fuel_left())
+            };
+            assert_eq!(
+                run(&bounded_plugin),
+                run(&plain_plugin),
+                "{name}, input {i}"
+            );
+            let decision = plain_plugin.evaluate(&params, input);
+            assert_eq!(
+                bounded_plugin.evaluate(&params, input),
+                decision,
+                "{name}, input {i}"
+            );
+            decided += usize::from(decision.is_ok());
+        }
+    }
+    assert!(decided > 20, "{decided} decisions");
+}
+
+/// A call that would run for ages (spin, with fuel for hours) ends at the
+/// bound, as a `deadline` fault, on fresh and reused instances alike.
+#[test]
+fn a_deadline_cuts_a_call_that_does_not_end() {
+    let limits = Limits {
+        fuel: u64::MAX / 2,
+        ..Limits::default()
+    };
+    let bound = Duration::from_millis(50);
+    let sandbox = Sandbox::with_deadline(limits, ModuleCache::disabled(), bound).expect("sandbox");
+    let plugin = load(&sandbox, "spin", hostile_module("spin"));
+    for _ in 0..2 {
+        assert_eq!(plugin.evaluate("{}", b"{}"), Err(Fault::Deadline(bound)));
+        assert_eq!(
+            plugin.evaluate_fresh("{}", b"{}"),
+            Err(Fault::Deadline(bound))
+        );
+    }
+    let fault = Fault::Deadline(bound);
+    assert_eq!(
+        (fault.code(), fault.to_string().as_str()),
+        ("deadline", "plugin ran longer than 50 ms")
+    );
+    // The bound is per call: a plugin that finishes still decides after.
+    let hello = load(&sandbox, "hello", hostile_module("hello"));
+    assert!(hello.evaluate("{}", b"{}").is_ok());
 }

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod canary;
+mod deadline;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod differential;

@@ -70,6 +70,18 @@ impl DecisionRecord {
     pub fn is_error(&self) -> bool {
         self.outcome == ERROR_OUTCOME
     }
+
+    /// Whether the call was cut by the sandbox's wall-clock bound
+    /// ([`Sandbox::with_deadline`](crate::Sandbox::with_deadline)): the
+    /// record then says nothing of what the plugin would have decided.
+    #[must_use]
+    pub fn hit_deadline(&self) -> bool {
+        self.is_error()
+            && self
+                .reasons
+                .first()
+                .is_some_and(|reason| reason.code == Fault::DEADLINE_CODE)
+    }
 }
 
 /// A shared string (`Arc<str>`) as a plain JSON string, both ways.

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use verdict_sdk::abi;
 use wasmtime::{
@@ -15,6 +16,7 @@ use wasmtime::{
 };
 
 use crate::canary;
+use crate::deadline::{Deadline, Shown, Ticker};
 use crate::error::{EngineError, PluginError};
 use crate::module_cache::ModuleCache;
 use crate::reuse::{Budget, Layout, Pool, Reusable};
@@ -60,9 +62,15 @@ pub enum Fault {
     Plugin(String),
     /// The answer is longer than the ABI allows (its length in bytes).
     AnswerTooLarge(u32),
+    /// The call ran past the sandbox's wall-clock bound (only a sandbox
+    /// made with [`Sandbox::with_deadline`] has one).
+    Deadline(Duration),
 }
 
 impl Fault {
+    /// The reason code of [`Fault::Deadline`].
+    pub const DEADLINE_CODE: &'static str = "deadline";
+
     /// The stable reason code an `error` decision carries for this fault.
     #[must_use]
     pub fn code(&self) -> &'static str {
@@ -73,6 +81,7 @@ impl Fault {
             Fault::Malformed(_) => "malformed-output",
             Fault::Plugin(_) => "plugin-error",
             Fault::AnswerTooLarge(_) => "answer-too-large",
+            Fault::Deadline(_) => Fault::DEADLINE_CODE,
         }
     }
 }
@@ -96,6 +105,7 @@ impl fmt::Display for Fault {
                 "plugin answered {len} bytes, more than the {} bytes the ABI allows",
                 abi::MAX_ANSWER_BYTES
             ),
+            Fault::Deadline(bound) => write!(f, "plugin ran longer than {}", Shown(*bound)),
         }
     }
 }
@@ -111,12 +121,15 @@ pub struct Sandbox {
     canary: Arc<OnceLock<Option<String>>>,
     /// Reusable instances kept at once, across all plugins: half the pool.
     reuse_budget: Budget,
+    /// The wall-clock bound per call, and the thread that makes it hold.
+    deadline: Option<(Deadline, Arc<Ticker>)>,
 }
 
 impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sandbox")
             .field("limits", &self.limits)
+            .field("deadline", &self.deadline.as_ref().map(|(d, _)| d.per_call))
             .finish_non_exhaustive()
     }
 }
@@ -125,6 +138,34 @@ impl Sandbox {
     /// An engine tuned for many short, isolated calls, compiling through
     /// `cache`.
     pub fn new(limits: Limits, cache: ModuleCache) -> Result<Sandbox, EngineError> {
+        Sandbox::build(limits, cache, None)
+    }
+
+    /// [`Sandbox::new`] with a wall-clock bound on every call as well
+    /// (`per_call`, more than zero): a call still running after it ends
+    /// with [`Fault::Deadline`]. For decisions of unknown cost (replaying a
+    /// log that may have been edited); calls that finish use the same fuel
+    /// and answer the same bytes as without the bound. The compiled code
+    /// checks an epoch counter that a thread of this sandbox advances, so
+    /// it differs from [`Sandbox::new`]'s and has its own cache entries.
+    pub fn with_deadline(
+        limits: Limits,
+        cache: ModuleCache,
+        per_call: Duration,
+    ) -> Result<Sandbox, EngineError> {
+        if per_call.is_zero() {
+            return Err(EngineError::Setup(wasmtime::Error::msg(
+                "the wall-clock bound per call must be more than zero",
+            )));
+        }
+        Sandbox::build(limits, cache, Some(Deadline::new(per_call)))
+    }
+
+    fn build(
+        limits: Limits,
+        cache: ModuleCache,
+        deadline: Option<Deadline>,
+    ) -> Result<Sandbox, EngineError> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_core_instances(limits.concurrent_instances)
             .total_tables(limits.concurrent_instances)
@@ -143,7 +184,8 @@ impl Sandbox {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .memory_init_cow(true)
             // Fuel stops a runaway plugin at the same instruction every time,
-            // which keeps replay exact; an epoch deadline would not.
+            // which keeps replay exact; an epoch deadline would not, so only
+            // `with_deadline` adds one, as a bound beside the fuel.
             .consume_fuel(true)
             .cranelift_nan_canonicalization(true)
             // Exactly the features ABI.md lists: relaxed SIMD is not
@@ -161,13 +203,28 @@ impl Sandbox {
             .wasm_custom_page_sizes(false)
             .wasm_stack_switching(false)
             .max_wasm_stack(limits.stack_bytes);
+        if deadline.is_some() {
+            config.epoch_interruption(true);
+        }
         let engine = Engine::new(&config).map_err(EngineError::Setup)?;
+        let deadline = match deadline {
+            Some(deadline) => {
+                let ticker = Ticker::start(&engine, deadline).map_err(|e| {
+                    EngineError::Setup(wasmtime::Error::msg(format!(
+                        "cannot start the deadline thread: {e}"
+                    )))
+                })?;
+                Some((deadline, Arc::new(ticker)))
+            }
+            None => None,
+        };
         Ok(Sandbox {
             engine,
             limits,
             cache,
             canary: Arc::default(),
             reuse_budget: Budget::new(limits.concurrent_instances / 2),
+            deadline,
         })
     }
 
@@ -401,10 +458,12 @@ pub(crate) enum Export {
     Evaluate,
 }
 
-/// Per-call store data: the memory cap and whether it was hit.
+/// Per-call store data: the memory cap and whether it was hit, and the
+/// sandbox's wall-clock bound, if it has one.
 pub(crate) struct CallState {
     memory_limit: usize,
     pub(crate) hit_memory_limit: bool,
+    deadline: Option<Deadline>,
 }
 
 impl ResourceLimiter for CallState {
@@ -468,6 +527,7 @@ impl Live {
     ) -> Result<Result<R, Fault>, Fault> {
         let outcome = (|| {
             self.store.set_fuel(fuel)?;
+            start_clock(&mut self.store);
             match export {
                 Export::Manifest => {
                     let mut raw = [ValRaw::i64(0)];
@@ -489,7 +549,7 @@ impl Live {
     }
 
     /// `verdict_init` of a v2 module with the parameter JSON, on the fuel
-    /// instantiation left (ABI.md: they share one budget). An instance
+    /// (and time) instantiation left (ABI.md: they share one budget). An instance
     /// whose init answers an error message cannot decide: that is the
     /// fault.
     pub(crate) fn init(&mut self, params: &[u8]) -> Result<(), Fault> {
@@ -585,11 +645,17 @@ impl Guest {
             CallState {
                 memory_limit: limits.memory_bytes,
                 hit_memory_limit: false,
+                deadline: self
+                    .sandbox
+                    .deadline
+                    .as_ref()
+                    .map(|&(deadline, _)| deadline),
             },
         );
         store.limiter(|state| state);
         let outcome = (|| {
             store.set_fuel(limits.fuel)?;
+            start_clock(&mut store);
             let instance = self.pre.instantiate(&mut store)?;
             let func = |store: &mut Store<CallState>, export: &ModuleExport| {
                 instance
@@ -736,12 +802,24 @@ impl Guest {
     }
 }
 
+/// Sets the store's epoch deadline a whole bound from now, when the
+/// sandbox has a bound (without one the code has no epoch checks).
+fn start_clock(store: &mut Store<CallState>) {
+    if let Some(deadline) = store.data().deadline {
+        store.set_epoch_deadline(deadline.ticks);
+    }
+}
+
 fn classify(store: &Store<CallState>, error: &wasmtime::Error) -> Fault {
     if store.data().hit_memory_limit {
         return Fault::MemoryLimit(store.data().memory_limit);
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Fault::OutOfFuel,
+        Some(Trap::Interrupt) => match store.data().deadline {
+            Some(deadline) => Fault::Deadline(deadline.per_call),
+            None => Fault::Trap(Trap::Interrupt.to_string()),
+        },
         Some(trap) => Fault::Trap(trap.to_string()),
         None => Fault::Trap(format!("{error:#}")),
     }

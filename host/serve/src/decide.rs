@@ -22,10 +22,18 @@ use crate::app::App;
 /// `verdict eval` or several requests.
 pub const MAX_CUSTOMERS: usize = 10_000;
 
+/// Most bytes of JSON the decisions of one request may take: the bound on
+/// what one response holds in memory (every answer may be up to
+/// `abi::MAX_ANSWER_BYTES`, and 10,000 customers times a few policies of
+/// those would be gigabytes). Past it the request is answered 413 and
+/// nothing of it is logged.
+pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
 /// Decides a request body: customers in the given order, and for each
 /// customer the policies in name order — exactly what `verdict eval
-/// --format json` prints for the same input.
-pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<Vec<DecisionRecord>, ApiError> {
+/// --format json` prints for the same input. Returns the response body,
+/// the JSON array of the decision records.
+pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
     let request: EvaluateRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body is not an evaluate request: {e}")))?;
     let customers = match (request.customer, request.customers) {
@@ -81,7 +89,7 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<Vec<DecisionRecord>, 
         .evaluation_slot()
         .await
         .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
-    let records = if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+    let (records, encoded) = if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
         // Decide on this thread (no hand-off to another one and back, the
         // lowest latency); the runtime moves its other tasks to another
         // worker meanwhile, so a slow plugin holds up nothing else.
@@ -97,34 +105,60 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<Vec<DecisionRecord>, 
         .map_err(|e| ApiError::internal(format!("the evaluation task failed: {e}")))??
     };
     app.metrics.record_decisions(&records);
-    Ok(records)
+    drop(records);
+    // The records as the log holds them, already encoded once.
+    let mut body =
+        String::with_capacity(encoded.iter().map(|one| one.len() + 1).sum::<usize>() + 1);
+    body.push('[');
+    for (i, one) in encoded.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(one);
+    }
+    body.push(']');
+    Ok(body)
 }
+
+/// The records of a request and each one's JSON.
+type Decided = (Vec<DecisionRecord>, Vec<String>);
 
 fn decide_blocking(
     app: &App,
     customers: &[Value],
     as_of: Date,
     policies: &[Arc<Policy>],
-) -> Result<Vec<DecisionRecord>, ApiError> {
+) -> Result<Decided, ApiError> {
     let profiles = customers_from_json(customers, as_of)?;
     let work: Vec<(Date, &Profile)> = profiles.iter().map(|p| (as_of, p)).collect();
     // Durable before reported: a decision that cannot be logged is not
     // answered. Requests whose decisions are ready at the same time are
     // logged together, with one sync.
     let mut log = app.log.as_ref();
-    let mut records = Vec::new();
+    let mut decided = (Vec::new(), Vec::new());
     decide_logged(
         policies,
         &work,
         work.len(),
         log.as_mut(),
-        false,
+        true,
+        Some(MAX_RESPONSE_BYTES),
         |chunk| -> Result<(), AuditError> {
-            records = chunk.records;
+            decided = (chunk.records, chunk.encoded);
             Ok(())
         },
     )
     .map_err(|error| {
+        if let AuditError::OverBudget { most } = error {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the decisions of this request take more than {} MiB of JSON, the most one \
+                     response may hold; none is answered or logged: split the batch",
+                    most >> 20
+                ),
+            );
+        }
         // The log says once when appends start and stop failing.
         tracing::debug!("cannot log decisions, answering 503: {error}");
         ApiError::new(
@@ -135,7 +169,7 @@ fn decide_blocking(
             ),
         )
     })?;
-    Ok(records)
+    Ok(decided)
 }
 
 /// Today's date in UTC.

@@ -147,8 +147,15 @@ async fn evaluate(
 ) -> Result<Response, ApiError> {
     let body =
         body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-    let records = decide(&app, &body).await?;
-    Ok(Json(records).into_response())
+    let decisions = decide(&app, &body).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        decisions,
+    )
+        .into_response())
 }
 
 async fn policies(State(app): State<Arc<App>>) -> Response {

@@ -80,6 +80,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
         CHUNK,
         log.as_mut(),
         sink.wants_json(args.format),
+        None,
         |chunk| -> anyhow::Result<()> {
             errors += chunk.records.iter().filter(|r| r.is_error()).count();
             sink.write(&chunk)?;

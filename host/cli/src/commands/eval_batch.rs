@@ -105,6 +105,7 @@ pub fn run(
                 CHUNK,
                 log.as_mut(),
                 encode,
+                None,
                 |chunk| -> anyhow::Result<()> {
                     errors += chunk.records.iter().filter(|r| r.is_error()).count();
                     current.write(&chunk)?;

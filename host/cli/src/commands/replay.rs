@@ -27,6 +27,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
     };
     let caps = Caps {
         fuel: args.max_fuel,
+        decision_time: args.decision_timeout,
         ..Caps::default()
     };
     if is_decisions_file(&args.log)? {
