@@ -1,6 +1,6 @@
 //! Small things a demanding user notices in error messages and tables.
 
-use crate::util::{Scratch, run};
+use crate::util::{Scratch, assert_points_at, run};
 
 #[test]
 fn a_string_that_is_no_real_date_says_why() {
@@ -53,5 +53,114 @@ fn control_characters_in_ids_are_escaped_in_the_table() {
     assert!(
         first_row.starts_with("C-\\u{1b…  loan-rates"),
         "{first_row:?}"
+    );
+}
+
+#[test]
+fn a_static_customer_array_far_before_a_customer_header_is_a_duplicate_key() {
+    // A file large enough to be parsed in parts, cut at the header: each
+    // part is valid alone, the file is not.
+    let data = Scratch::new();
+    let padding = "# padding to make a large file\n".repeat(10_000);
+    let profiles = data.write(
+        "customers.toml",
+        &format!(
+            "customer = [ {{ id = \"S-1\", birth_date = 1990-01-01 }} ]\n{padding}\
+             [[customer]]\nid = \"C-1\"\nbirth_date = 1980-01-01\n"
+        ),
+    );
+    assert!(std::fs::metadata(&profiles).unwrap().len() > 300 << 10);
+    let out = run(&["eval", "--profiles", &profiles.display().to_string()]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.starts_with("error: duplicate key\n"),
+        "{}",
+        out.stderr
+    );
+    assert_points_at(&out.stderr, &profiles, "10002:3");
+    assert_eq!(out.stdout, "");
+}
+
+/// Writes `bytes` to `name` in `data`.
+fn write_bytes(data: &Scratch, name: &str, bytes: &[u8]) -> String {
+    let path = data.dir.path().join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+#[test]
+fn a_byte_order_mark_does_not_shift_the_columns_of_line_1() {
+    let data = Scratch::new();
+    let good = "[[customer]]\nid = \"C-1\"\nbirth_date = 1990-01-01\n";
+    for bom in [&b""[..], BOM] {
+        // Profiles: `as_of` on line 1 is no date.
+        let profiles = write_bytes(
+            &data,
+            "customers.toml",
+            &[bom, format!("as_of = \"soon\"\n{good}").as_bytes()].concat(),
+        );
+        let out = run(&["eval", "--profiles", &profiles]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert_points_at(&out.stderr, &profiles, "1:9");
+        // A binding whose `plugin` on line 1 is no path.
+        let binding = write_bytes(
+            &data,
+            "policies/hello.toml",
+            &[bom, b"plugin = 5\nversion = \"^1.0\"\n"].concat(),
+        );
+        let out = run(&[
+            "eval",
+            "--policies",
+            &data.dir.path().join("policies").display().to_string(),
+            "--profiles",
+            &write_bytes(&data, "good.toml", good.as_bytes()),
+        ]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert_points_at(&out.stderr, &binding, "1:10");
+        // A case file whose `binding` on line 1 is no path.
+        let cases = write_bytes(&data, "cases.toml", &[bom, b"binding = 5\n"].concat());
+        let out = run(&["test", &cases]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert_points_at(&out.stderr, &cases, "1:11");
+    }
+    // A byte order mark before good text changes nothing.
+    let profiles = write_bytes(&data, "bom.toml", &[BOM, good.as_bytes()].concat());
+    let out = run(&["eval", "--profiles", &profiles, "--as-of", "2026-11-23"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_pointed_at() {
+    let data = Scratch::new();
+    let profiles = write_bytes(
+        &data,
+        "customers.toml",
+        b"[[customer]]\nid = \"C-\xFF1\"\nbirth_date = 1990-01-01\n",
+    );
+    let out = run(&["eval", "--profiles", &profiles]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: the file is not UTF-8 text: save it as UTF-8\n"),
+        "{}",
+        out.stderr
+    );
+    assert_points_at(&out.stderr, &profiles, "2:9");
+    assert!(
+        out.stderr.contains("byte 0xFF is not UTF-8 here"),
+        "{}",
+        out.stderr
+    );
+    let cases = write_bytes(&data, "cases.toml", b"# caf\xE9\nbinding = \"x.toml\"\n");
+    let out = run(&["test", &cases]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_points_at(&out.stderr, &cases, "1:6");
+    assert!(
+        out.stderr.contains("byte 0xE9 is not UTF-8 here"),
+        "{}",
+        out.stderr
     );
 }

@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::util::{
-    Scratch, decided, decisions_for, plugin_wasm, retarget, root, run_command, sha256_file,
+    Scratch, decided, decisions_for, plugin_wasm, retarget, root, run, run_command, sha256_file,
     verdict, wat,
 };
 
@@ -37,6 +38,17 @@ impl Service {
 
     /// Serves `dir` with more arguments.
     fn start_with(dir: &Scratch, token: bool, args: &[&str]) -> Service {
+        Service::start_configured(dir, token, args, |_| {})
+    }
+
+    /// Serves `dir` with more arguments, the command set up further by
+    /// `configure` before it starts.
+    fn start_configured(
+        dir: &Scratch,
+        token: bool,
+        args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Service {
         let stderr = dir.dir.path().join("serve.stderr");
         let mut command = verdict();
         command
@@ -54,6 +66,7 @@ impl Service {
         if token {
             command.env("VERDICT_TOKEN", TOKEN);
         }
+        configure(&mut command);
         let mut child = command.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
@@ -1045,12 +1058,7 @@ fn load_test_swaps_under_concurrent_requests_without_failures_or_mixed_versions(
 fn decisions_are_logged_before_they_are_answered() {
     let (dir, modules) = swap_scratch();
     let logs = Scratch::new();
-    let log = logs
-        .dir
-        .path()
-        .join("decisions.jsonl")
-        .display()
-        .to_string();
+    let log = log_in(&logs);
     let service = Service::start_with(&dir, true, &["--log", &log]);
     let lines = || std::fs::read_to_string(&log).unwrap().lines().count();
     let customers: Vec<Value> = (0..3).map(|i| staff_customer(&format!("D-{i}"))).collect();
@@ -1116,4 +1124,201 @@ fn decisions_are_logged_before_they_are_answered() {
     assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
     let replay = run_command(verdict().args(["replay", &log]));
     assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
+}
+
+/// Every record of `log`, parsed.
+/// Where a test's decision log goes: `decisions.jsonl` in `logs`.
+fn log_in(logs: &Scratch) -> String {
+    logs.dir
+        .path()
+        .join("decisions.jsonl")
+        .display()
+        .to_string()
+}
+
+fn log_records(log: &str) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn concurrent_requests_with_the_log_each_get_their_own_logged_decisions() {
+    const CLIENTS: usize = 8;
+    const REQUESTS: usize = 20;
+    let dir = Scratch::shipped();
+    let logs = Scratch::new();
+    let log = log_in(&logs);
+    let service = Service::start_with(&dir, true, &["--log", &log]);
+    // Requests arrive at once from several clients, so appends are
+    // committed in groups; each client checks that its answer is about
+    // its own customer.
+    let answered: Vec<Value> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let service = &service;
+                scope.spawn(move || {
+                    let mut answered = Vec::new();
+                    for request in 0..REQUESTS {
+                        let id = format!("G-{client}-{request}");
+                        let records = service.evaluate(
+                            &json!({"customer": staff_customer(&id), "as_of": "2026-11-23"}),
+                        );
+                        assert_eq!(records.len(), 3, "{records:?}");
+                        assert!(records.iter().all(|r| r["customer"] == id.as_str()));
+                        answered.extend(records);
+                    }
+                    answered
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|client| client.join().unwrap())
+            .collect()
+    });
+    // The log holds exactly the decisions answered, each once, with the
+    // input it was made for, and its chain is whole.
+    let mut logged: Vec<(String, String)> = log_records(&log)
+        .iter()
+        .map(|record| {
+            assert_eq!(record["input"]["id"], record["decision"]["customer"]);
+            (
+                record["decision"]["customer"].as_str().unwrap().to_owned(),
+                record["decision"].to_string(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(String, String)> = answered
+        .iter()
+        .map(|record| {
+            (
+                record["customer"].as_str().unwrap().to_owned(),
+                record.to_string(),
+            )
+        })
+        .collect();
+    logged.sort();
+    expected.sort();
+    assert_eq!(logged.len(), CLIENTS * REQUESTS * 3);
+    assert_eq!(logged, expected);
+    let verified = run(&["log", "verify", &log]);
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert!(
+        verified
+            .stdout
+            .contains(&format!("records  {}\n", CLIENTS * REQUESTS * 3)),
+        "{}",
+        verified.stdout
+    );
+}
+
+#[test]
+fn a_log_that_cannot_grow_makes_the_service_unready_until_an_append_succeeds() {
+    let dir = Scratch::shipped();
+    let logs = Scratch::new();
+    let log = log_in(&logs);
+    // Files of the service may not grow past 1 MiB: the archived modules
+    // (under 200 KB each) and a request of one customer fit, the records
+    // of 1,000 customers (about 3 MB) do not. SIGXFSZ is ignored, so the
+    // write fails with EFBIG instead of killing the process.
+    let service = Service::start_configured(&dir, true, &["--log", &log], |command| {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 1 << 20,
+                    rlim_max: libc::RLIM_INFINITY,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                    || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    let one = |id: &str| json!({"customer": staff_customer(id), "as_of": "2026-11-23"});
+    let many: Vec<Value> = (0..1_000)
+        .map(|i| staff_customer(&format!("B-{i}")))
+        .collect();
+    let many = json!({"customers": many, "as_of": "2026-11-23"});
+    let health = || {
+        let (status, body) = service.get("/healthz");
+        (status, serde_json::from_str::<Value>(&body).unwrap())
+    };
+    let transitions = |text: &str| service.log().matches(text).count();
+    const BROKEN: &str = "decisions cannot be logged, so none is answered until an append succeeds";
+    const RECOVERED: &str = "decisions are logged again";
+
+    assert_eq!(service.evaluate(&one("S-1")).len(), 3);
+    assert_eq!(health().0, 200);
+    assert_eq!(service.metric("verdict_log_healthy"), 1.0);
+    assert_eq!(service.metric("verdict_log_append_failures_total"), 0.0);
+
+    // Too large to log: refused, not-ready, counted, said once.
+    for failures in 1..=2 {
+        let (status, answer) = service.post("/v1/evaluate", &many, None);
+        assert_eq!(status, 503, "{answer}");
+        let error = answer["error"].as_str().unwrap();
+        assert!(
+            error.starts_with(
+                "the decisions could not be logged, so none is reported: cannot append to `"
+            ) && error.ends_with("File too large (os error 27)"),
+            "{error}"
+        );
+        let (status, body) = health();
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["status"], "unavailable");
+        let why = body["error"].as_str().unwrap();
+        assert!(
+            why.starts_with(
+                "decisions cannot be logged, so evaluations are refused: cannot append to `"
+            ) && why.ends_with("File too large (os error 27)"),
+            "{why}"
+        );
+        assert_eq!(service.metric("verdict_log_healthy"), 0.0);
+        assert_eq!(
+            service.metric("verdict_log_append_failures_total"),
+            f64::from(failures)
+        );
+    }
+    assert_eq!(transitions(BROKEN), 1, "{}", service.log());
+    assert_eq!(transitions(RECOVERED), 0, "{}", service.log());
+    // The failed appends left the log as it was.
+    assert_eq!(log_records(&log).len(), 3);
+
+    // A request that fits is logged and answered: ready again.
+    assert_eq!(service.evaluate(&one("S-2")).len(), 3);
+    assert_eq!(health().0, 200);
+    assert_eq!(health().1["status"], "ok");
+    assert_eq!(service.metric("verdict_log_healthy"), 1.0);
+    assert_eq!(transitions(RECOVERED), 1, "{}", service.log());
+
+    // Room is made (the limit lifted): the large request is logged now.
+    let lifted = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    let pid = libc::pid_t::try_from(service.child.id()).unwrap();
+    // SAFETY: plain system call on the service's process with valid pointers.
+    let lifted = unsafe { libc::prlimit(pid, libc::RLIMIT_FSIZE, &lifted, std::ptr::null_mut()) };
+    assert_eq!(lifted, 0, "{}", std::io::Error::last_os_error());
+    assert_eq!(service.evaluate(&many).len(), 3_000);
+    let ids: Vec<String> = log_records(&log)
+        .iter()
+        .map(|r| r["input"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3 + 3 + 3_000);
+    assert!(ids[..3].iter().all(|id| id == "S-1"));
+    assert!(ids[3..6].iter().all(|id| id == "S-2"));
+    assert_eq!(ids[6], "B-0");
+    assert_eq!(ids[3_005], "B-999");
+    let verified = run(&["log", "verify", &log]);
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert_eq!(health().0, 200);
+    assert_eq!(transitions(BROKEN), 1, "{}", service.log());
 }

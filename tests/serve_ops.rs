@@ -504,6 +504,36 @@ fn a_partial_request_head_is_closed_at_the_header_timeout() {
 }
 
 #[test]
+fn a_trickled_request_body_is_answered_408_and_closed_at_the_body_timeout() {
+    let dir = Scratch::shipped();
+    let service = Service::start(dir.dir.path(), false, &["--body-timeout", "500ms"]);
+    let mut slow = service.connect();
+    // The head, and then a first part of the body, which never ends.
+    slow.send(
+        "POST /v1/evaluate HTTP/1.1\r\nHost: verdict\r\nContent-Type: application/json\r\n\
+         Content-Length: 200\r\n\r\n{\"customer\": {\"id\": ",
+    );
+    let answer = slow.answer();
+    assert_eq!(answer.status, 408, "{}", answer.body);
+    assert_eq!(answer.header("connection"), Some("close"));
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(
+        body["error"], "the request body did not arrive within 500 ms",
+        "{body}"
+    );
+    slow.assert_closed_by_server("a request whose body stopped");
+
+    // A whole body within the time is served as usual.
+    let records = service.evaluate(&json!({"customer": staff_customer(), "as_of": "2026-11-23"}));
+    assert_eq!(records.len(), 3);
+    let metrics = service.connect().get("/metrics").body;
+    assert!(
+        metrics.contains("verdict_connection_timeouts_total{timeout=\"body\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
 fn an_idle_connection_is_closed_at_the_idle_timeout_not_the_header_timeout() {
     let dir = Scratch::shipped();
     let service = Service::start(dir.dir.path(), false, &["--idle-timeout", "1s"]);

@@ -2,6 +2,7 @@
 //! damaged archive.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::problem::{Flaw, Kind, Problem};
 
@@ -69,6 +70,16 @@ pub enum AuditError {
         /// The log.
         path: PathBuf,
     },
+    /// Appending a batch panicked (a bug); its decisions were not logged.
+    #[error("`{}`: appending panicked; the decisions were not logged", path.display())]
+    Panicked {
+        /// The log.
+        path: PathBuf,
+    },
+    /// The error of a batch committed together with other callers' appends
+    /// (see [`GroupLog`](crate::GroupLog)): each of them gets it.
+    #[error(transparent)]
+    Shared(Arc<AuditError>),
     /// Decisions that do not match the customers and policies they are
     /// said to be for (a caller's mistake).
     #[error(

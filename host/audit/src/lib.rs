@@ -5,7 +5,8 @@
 //! module and parameters by SHA-256, the decision as reported, a timestamp)
 //! and seals each line into a hash chain; `host/audit/LOG.md` documents the
 //! format. [`decide_logged`] is the one place the rule "durable before
-//! reported" is kept, for `verdict eval` and `verdict serve` alike.
+//! reported" is kept, for `verdict eval` and `verdict serve` alike; a
+//! [`GroupLog`] lets the service's concurrent requests share one sync.
 //! Every module and parameter set it references is kept in an [`Archive`]
 //! beside the log. [`verify`](verify::verify) checks the chain and the
 //! archive, [`replay`](replay::replay) re-runs logged decisions on the
@@ -18,6 +19,7 @@ pub mod archive;
 mod compare;
 mod entry;
 mod error;
+mod group;
 mod lines;
 pub mod log;
 mod pipeline;
@@ -30,7 +32,8 @@ pub mod whatif;
 
 pub use archive::Archive;
 pub use error::AuditError;
+pub use group::{GroupLog, LogHealth};
 pub use log::DecisionLog;
-pub use pipeline::{Chunk, Work, decide_logged};
+pub use pipeline::{Append, Chunk, Work, decide_logged};
 pub use problem::{Flaw, Kind, Problem, ProblemKind};
 pub use recorded::{LoggedLimits, Recorded};

@@ -31,7 +31,7 @@ pub(crate) struct Entry<'a> {
     /// The evaluation date.
     pub as_of: Date,
     /// The policy that decided (its plugin and parameters are archived).
-    pub policy: &'a Policy,
+    pub policy: &'a Arc<Policy>,
     /// The customer profile as given, a JSON object.
     pub input: &'a str,
     /// The decision as reported.
@@ -145,31 +145,7 @@ impl DecisionLog {
         records: &[DecisionRecord],
         encoded: &[String],
     ) -> Result<(), AuditError> {
-        if records.len() != customers.len() * policies.len()
-            || !(encoded.is_empty() || encoded.len() == records.len())
-        {
-            return Err(AuditError::Mismatched {
-                decisions: records.len(),
-                encoded: encoded.len(),
-                customers: customers.len(),
-                policies: policies.len(),
-            });
-        }
-        let entries: Vec<Entry<'_>> = customers
-            .iter()
-            .flat_map(|&(as_of, profile)| {
-                policies.iter().map(move |policy| (as_of, profile, policy))
-            })
-            .zip(records)
-            .enumerate()
-            .map(|(i, ((as_of, profile, policy), decision))| Entry {
-                as_of,
-                policy,
-                input: &profile.json,
-                decision,
-                decision_json: encoded.get(i).map(String::as_str),
-            })
-            .collect();
+        let entries = grid_entries(policies, customers, records, encoded)?;
         self.append(&entries)
     }
 
@@ -191,8 +167,11 @@ impl DecisionLog {
         }
         let mut sources: Vec<(&Policy, String)> = Vec::new();
         for entry in entries {
-            if !sources.iter().any(|(p, _)| std::ptr::eq(*p, entry.policy)) {
-                sources.push((entry.policy, self.archive_policy(entry.policy)?));
+            if !sources
+                .iter()
+                .any(|(p, _)| std::ptr::eq(*p, &**entry.policy))
+            {
+                sources.push((&**entry.policy, self.archive_policy(entry.policy)?));
             }
         }
         let time = timestamp::now();
@@ -205,7 +184,7 @@ impl DecisionLog {
         for (i, entry) in entries.iter().enumerate() {
             let params_sha256 = sources
                 .iter()
-                .find(|(p, _)| std::ptr::eq(*p, entry.policy))
+                .find(|(p, _)| std::ptr::eq(*p, &**entry.policy))
                 .map_or("", |(_, sha)| sha.as_str());
             let fields = Fields {
                 seq: self.next_seq + i as u64,
@@ -276,6 +255,40 @@ impl DecisionLog {
         ));
         Ok(sha)
     }
+}
+
+/// The entries for the decisions of `customers` × `policies`, in the order
+/// [`par_evaluate_batch`](verdict_engine::par_evaluate_batch) returns them;
+/// `encoded` is empty or holds each record's JSON.
+pub(crate) fn grid_entries<'a>(
+    policies: &'a [Arc<Policy>],
+    customers: &'a [(Date, &'a Profile)],
+    records: &'a [DecisionRecord],
+    encoded: &'a [String],
+) -> Result<Vec<Entry<'a>>, AuditError> {
+    if records.len() != customers.len() * policies.len()
+        || !(encoded.is_empty() || encoded.len() == records.len())
+    {
+        return Err(AuditError::Mismatched {
+            decisions: records.len(),
+            encoded: encoded.len(),
+            customers: customers.len(),
+            policies: policies.len(),
+        });
+    }
+    Ok(customers
+        .iter()
+        .flat_map(|&(as_of, profile)| policies.iter().map(move |policy| (as_of, profile, policy)))
+        .zip(records)
+        .enumerate()
+        .map(|(i, ((as_of, profile, policy), decision))| Entry {
+            as_of,
+            policy,
+            input: &profile.json,
+            decision,
+            decision_json: encoded.get(i).map(String::as_str),
+        })
+        .collect())
 }
 
 /// The last line of a file: its bytes, where it starts, and whether it ends

@@ -1,6 +1,8 @@
 //! The one rule between deciding and reporting: a decision is durable in
 //! the decision log before anyone is told it was made. `verdict eval` and
-//! `verdict serve` both decide through [`decide_logged`].
+//! `verdict serve` both decide through [`decide_logged`], appending to a
+//! [`DecisionLog`] of their own or to a [`GroupLog`] shared by concurrent
+//! requests.
 
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use verdict_engine::{DecisionRecord, Policy, Profile, par_evaluate_batch};
 use verdict_sdk::Date;
 
 use crate::error::AuditError;
+use crate::group::GroupLog;
 use crate::log::DecisionLog;
 
 /// Customers, each with its evaluation date.
@@ -28,6 +31,38 @@ pub struct Chunk<'a> {
     pub encoded: Vec<String>,
 }
 
+/// Where [`decide_logged`] makes a chunk durable before reporting it.
+pub trait Append {
+    /// Appends the records of `chunk`, decided under `policies`, and
+    /// returns once they are written and synced to disk. On an error none
+    /// of them is in the log.
+    fn append_chunk(
+        &mut self,
+        policies: &[Arc<Policy>],
+        chunk: &Chunk<'_>,
+    ) -> Result<(), AuditError>;
+}
+
+impl Append for DecisionLog {
+    fn append_chunk(
+        &mut self,
+        policies: &[Arc<Policy>],
+        chunk: &Chunk<'_>,
+    ) -> Result<(), AuditError> {
+        self.append_grid_encoded(policies, chunk.work, &chunk.records, &chunk.encoded)
+    }
+}
+
+impl Append for &GroupLog {
+    fn append_chunk(
+        &mut self,
+        policies: &[Arc<Policy>],
+        chunk: &Chunk<'_>,
+    ) -> Result<(), AuditError> {
+        self.append_grid_encoded(policies, chunk.work, &chunk.records, &chunk.encoded)
+    }
+}
+
 /// Decides `work` under `policies` in chunks of `chunk` customers (each
 /// chunk over every core), appends each chunk to `log` when there is one —
 /// written and synced — and only then hands it to `report`, in order.
@@ -37,16 +72,17 @@ pub struct Chunk<'a> {
 ///
 /// When logging fails, the chunk is not reported and nothing more is
 /// decided; chunks reported before stay reported (they are in the log).
-pub fn decide_logged<'w, E>(
+pub fn decide_logged<'w, E, L>(
     policies: &[Arc<Policy>],
     work: &'w Work<'w>,
     chunk: usize,
-    mut log: Option<&mut DecisionLog>,
+    mut log: Option<&mut L>,
     encode: bool,
     mut report: impl FnMut(Chunk<'w>) -> Result<(), E>,
 ) -> Result<(), E>
 where
     E: From<AuditError> + Send,
+    L: Append + ?Sized,
 {
     let encode = encode || log.is_some();
     let decide = |work: &'w Work<'w>| -> Result<Chunk<'w>, AuditError> {
@@ -72,12 +108,7 @@ where
             let decide = &decide;
             let next = chunks.next().map(|next| scope.spawn(move || decide(next)));
             if let Some(log) = log.as_deref_mut() {
-                log.append_grid_encoded(
-                    policies,
-                    current.work,
-                    &current.records,
-                    &current.encoded,
-                )?;
+                log.append_chunk(policies, &current)?;
             }
             report(current)?;
             match next.map(std::thread::ScopedJoinHandle::join) {

@@ -3,10 +3,14 @@
 //! work on, whatever the decisions were stored in.
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use verdict_sdk::Date;
 
+use crate::entry;
 pub use crate::entry::LoggedLimits;
+use crate::error::AuditError;
+use crate::lines::Batch;
 
 /// One decision as it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,4 +34,39 @@ pub struct Recorded<'a> {
     /// The decision record's JSON, as `verdict eval --format jsonl` prints
     /// it.
     pub decision: Cow<'a, str>,
+}
+
+impl<'a> Recorded<'a> {
+    /// The decision on line `i` of `batch` of the log at `path`, if
+    /// `wants(customer, policy)`; a line that does not parse is an error
+    /// naming it.
+    pub(crate) fn read(
+        path: &Path,
+        batch: &'a Batch,
+        i: usize,
+        wants: impl Fn(&str, &str) -> bool,
+    ) -> Result<Option<Recorded<'a>>, AuditError> {
+        let line = batch.first_line() + i;
+        let error = |message: String| AuditError::Record {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let record = entry::parse(batch.line(i)).map_err(error)?.record;
+        let customer = record.customer().map_err(error)?;
+        if !wants(&customer, &record.policy) {
+            return Ok(None);
+        }
+        Ok(Some(Recorded {
+            at: line,
+            as_of: record.as_of().map_err(error)?,
+            customer,
+            policy: record.policy.into_owned(),
+            limits: record.limits,
+            module_sha256: record.module_sha256.into_owned(),
+            params_sha256: record.params_sha256.into_owned(),
+            input: record.input.get().into(),
+            decision: record.decision.get().into(),
+        }))
+    }
 }

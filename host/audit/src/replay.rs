@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::archive::{Archive, Kind};
 use crate::compare::{Difference, differences, first_byte_difference};
-use crate::entry::{self, LoggedLimits};
+use crate::entry::LoggedLimits;
 use crate::error::AuditError;
 use crate::lines::{Batch, Lines};
 use crate::recorded::Recorded;
@@ -365,28 +365,9 @@ fn select<'a>(
         .with_min_len(64)
         .filter(|&i| selection.wants_line(batch.first_line() + i))
         .map(|i| {
-            let line = batch.first_line() + i;
-            let error = |message: String| AuditError::Record {
-                path: path.to_path_buf(),
-                line,
-                message,
-            };
-            let record = entry::parse(batch.line(i)).map_err(error)?.record;
-            let customer = record.customer().map_err(error)?;
-            if !selection.wants(&customer, &record.policy) {
-                return Ok(None);
-            }
-            Ok(Some(Recorded {
-                at: line,
-                as_of: record.as_of().map_err(error)?,
-                customer,
-                policy: record.policy.into_owned(),
-                limits: record.limits,
-                module_sha256: record.module_sha256.into_owned(),
-                params_sha256: record.params_sha256.into_owned(),
-                input: record.input.get().into(),
-                decision: record.decision.get().into(),
-            }))
+            Recorded::read(path, batch, i, |customer, policy| {
+                selection.wants(customer, policy)
+            })
         })
         .collect::<Result<_, AuditError>>()?;
     Ok(jobs.into_iter().flatten().collect())

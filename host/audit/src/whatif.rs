@@ -15,7 +15,6 @@ use serde_json::json;
 use verdict_sdk::Date;
 
 use crate::compare::{Difference, differences};
-use crate::entry;
 use crate::error::AuditError;
 use crate::lines::Lines;
 use crate::recorded::Recorded;
@@ -242,26 +241,7 @@ pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
         let recorded: Vec<Recorded<'_>> = (0..batch.len())
             .into_par_iter()
             .with_min_len(64)
-            .map(|i| {
-                let line = batch.first_line() + i;
-                let error = |message: String| AuditError::Record {
-                    path: path.to_path_buf(),
-                    line,
-                    message,
-                };
-                let record = entry::parse(batch.line(i)).map_err(error)?.record;
-                Ok(Recorded {
-                    at: line,
-                    customer: record.customer().map_err(error)?,
-                    as_of: record.as_of().map_err(error)?,
-                    policy: record.policy.into_owned(),
-                    limits: record.limits,
-                    module_sha256: record.module_sha256.into_owned(),
-                    params_sha256: record.params_sha256.into_owned(),
-                    input: record.input.get().into(),
-                    decision: record.decision.get().into(),
-                })
-            })
+            .filter_map(|i| Recorded::read(path, &batch, i, |_, _| true).transpose())
             .collect::<Result<_, AuditError>>()?;
         differ.add(&recorded)?;
     }

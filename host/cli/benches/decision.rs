@@ -2,7 +2,10 @@
 //! isolated instance per decision, JSON in and out) against the same policy
 //! function called natively, with and without the JSON encoding; and the
 //! floor, a hand-written WAT plugin that does almost nothing, isolated the
-//! same way.
+//! same way. For the reused-instance path, the same module instrumented:
+//! on a reused, restored instance (`wasm-reused`), in a fresh instance per
+//! decision (`wasm-instrumented-fresh`), and the restore after a decision
+//! alone (`restore`).
 //!
 //! Needs the plugins built: `cargo plugins`.
 
@@ -56,6 +59,30 @@ fn native<P: Params>(
     });
 }
 
+/// The reused-instance path for one module: reused, fresh, restore alone.
+fn reused(c: &mut Criterion, name: &str, sandbox: &Sandbox, plugin: &Plugin, input: &[u8]) {
+    let instrumented =
+        Plugin::from_bytes_reused(sandbox, &plugin.path, plugin.bytes.clone()).unwrap();
+    assert_eq!(
+        instrumented.evaluate(input),
+        instrumented.evaluate_fresh(input),
+        "{name}: both paths decide alike"
+    );
+    c.bench_function(&format!("{name}/wasm-reused"), |b| {
+        b.iter(|| instrumented.evaluate(std::hint::black_box(input)))
+    });
+    c.bench_function(&format!("{name}/wasm-instrumented-fresh"), |b| {
+        b.iter(|| instrumented.evaluate_fresh(std::hint::black_box(input)))
+    });
+    c.bench_function(&format!("{name}/restore"), |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| instrumented.time_restore(input).unwrap())
+                .sum()
+        })
+    });
+}
+
 fn decisions(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let sandbox = Sandbox::new(Limits::default(), ModuleCache::disabled()).unwrap();
@@ -70,6 +97,7 @@ fn decisions(c: &mut Criterion) {
     c.bench_function("floor/wasm-isolated", |b| {
         b.iter(|| floor.evaluate(std::hint::black_box(&input)))
     });
+    reused(c, "floor", &sandbox, &floor, &input);
     for policy in set.policies() {
         let policy: &Arc<Policy> = policy;
         let mut input = Vec::new();
@@ -77,6 +105,7 @@ fn decisions(c: &mut Criterion) {
         c.bench_function(&format!("{}/wasm-isolated", policy.name), |b| {
             b.iter(|| policy.plugin.evaluate(std::hint::black_box(&input)))
         });
+        reused(c, &policy.name, &sandbox, &policy.plugin, &input);
         match policy.name.as_str() {
             "staff-allowance" => native(c, &policy.name, policy, &input, staff_allowance::evaluate),
             "loan-rates" => native(c, &policy.name, policy, &input, loan_rates::evaluate),

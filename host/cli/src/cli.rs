@@ -197,6 +197,10 @@ pub struct ServeArgs {
     /// it is closed.
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// Time a request's body may take to arrive once its head has; slower
+    /// ones are answered 408 and their connection closed.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub body_timeout: Duration,
     /// Connections served at once; beyond it new connections wait to be
     /// accepted until one closes (keep it below the open-file limit).
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]

@@ -27,10 +27,28 @@ pub struct Document {
 pub type Table<'a> = DeTable<'a>;
 
 impl Document {
-    /// Reads a file.
+    /// Reads a file. A UTF-8 byte order mark at its start is dropped (it
+    /// is no text, and would shift every column of line 1); bytes that are
+    /// not UTF-8 are refused at the line and column of the first of them.
     pub fn read(path: &Path) -> Result<Document, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(ConfigError::io(path))?;
-        Ok(Document::from_text(path, text))
+        let bytes = std::fs::read(path).map_err(ConfigError::io(path))?;
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Document::from_text(path, text)),
+            Err(error) => {
+                // The valid part, with the first bad bytes replaced, to
+                // point into: the offsets of the valid part are unchanged.
+                let at = error.valid_up_to();
+                let bad = bytes.get(at).copied().unwrap_or_default();
+                let text = String::from_utf8_lossy(bytes);
+                let shown = Document::from_text(path, text.as_ref());
+                Err(shown.error(
+                    at..at + char::REPLACEMENT_CHARACTER.len_utf8(),
+                    "the file is not UTF-8 text: save it as UTF-8",
+                    &format!("byte 0x{bad:02X} is not UTF-8 here"),
+                ))
+            }
+        }
     }
 
     /// A document from text already in memory (`path` names it in errors).

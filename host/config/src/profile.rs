@@ -87,32 +87,50 @@ impl Profiles {
     }
 
     /// Validates a profiles document. A large file is parsed in parts, in
-    /// parallel (see [`split_at_customers`]); if any part fails, the whole
-    /// file is parsed again in one piece, so every problem is reported
-    /// exactly as a one-piece parse reports it.
+    /// parallel (see [`split_at_customers`]); if any part fails, or the
+    /// first part defines `customer` other than by `[[customer]]` headers
+    /// (the parts would then not be one document), the whole file is
+    /// parsed again in one piece, so the verdict and every problem are
+    /// exactly those of a one-piece parse.
     pub fn parse(doc: Document) -> Result<Profiles, ConfigError> {
-        let parts = split_at_customers(doc.text(), PART_BYTES);
+        Profiles::parse_in_parts(doc, PART_BYTES)
+    }
+
+    /// [`parse`](Profiles::parse) with parts of about `part_bytes`.
+    fn parse_in_parts(doc: Document, part_bytes: usize) -> Result<Profiles, ConfigError> {
+        let parts = split_at_customers(doc.text(), part_bytes);
         let in_parts = (parts.len() > 1)
             .then(|| {
                 parts
                     .par_iter()
                     .map(|range| {
                         let part = Document::from_text(doc.path(), &doc.text()[range.clone()]);
-                        let (as_of, mut customers) = read_customers(&part)?;
-                        for customer in &mut customers {
+                        let mut read = read_customers(&part)?;
+                        for customer in &mut read.customers {
                             customer.spans.shift(range.start);
                         }
-                        Ok((as_of, customers))
+                        Ok(read)
                     })
                     .collect::<Result<Vec<_>, ConfigError>>()
                     .ok()
             })
-            .flatten();
+            .flatten()
+            // Every part but the first starts with a `[[customer]]` header,
+            // so theirs is an array of tables; the parts join into the
+            // file's array only if the first part's is one too (`customer =
+            // [...]` there and `[[customer]]` later is a duplicate key).
+            .filter(|parts| parts[0].by_headers);
         let (as_of, customers) = match in_parts {
-            // Every part but the first starts inside a `[[customer]]`
-            // table, so only the first can hold the file's `as_of`.
-            Some(parts) => (parts[0].0, parts.into_iter().flat_map(|(_, c)| c).collect()),
-            None => read_customers(&doc)?,
+            // Only the first part can hold the file's `as_of`: every other
+            // starts inside a `[[customer]]` table.
+            Some(parts) => (
+                parts[0].as_of,
+                parts.into_iter().flat_map(|read| read.customers).collect(),
+            ),
+            None => {
+                let read = read_customers(&doc)?;
+                (read.as_of, read.customers)
+            }
         };
         let mut first_seen: HashMap<&str, &Range<usize>> = HashMap::with_capacity(customers.len());
         for customer in &customers {
@@ -305,9 +323,18 @@ pub fn duplicate_message(id: &str) -> String {
 /// `verdict eval`'s time on one core (see the README's performance section).
 const PART_BYTES: usize = 256 << 10;
 
+/// What [`read_customers`] found in a profiles document.
+struct Read {
+    as_of: Option<Date>,
+    customers: Vec<TomlProfile>,
+    /// `customer` is absent or an array of tables made by `[[customer]]`
+    /// headers (not `customer = [...]`).
+    by_headers: bool,
+}
+
 /// Reads the evaluation date and the customers of a profiles document (a
 /// whole file, or a part of one), without the duplicate-id check.
-fn read_customers(doc: &Document) -> Result<(Option<Date>, Vec<TomlProfile>), ConfigError> {
+fn read_customers(doc: &Document) -> Result<Read, ConfigError> {
     let root = doc.parse()?;
     let root = root.get_ref();
     doc.deny_unknown_keys(root, &["as_of", "customer"], "a profiles file")?;
@@ -322,8 +349,16 @@ fn read_customers(doc: &Document) -> Result<(Option<Date>, Vec<TomlProfile>), Co
         None => None,
     };
     let Some(entries) = root.get("customer") else {
-        return Ok((as_of, Vec::new()));
+        return Ok(Read {
+            as_of,
+            customers: Vec::new(),
+            by_headers: true,
+        });
     };
+    // An array of tables is spanned by its first header; a static array
+    // by its value, which starts `[` then anything but a second `[` (an
+    // array of arrays, whose entries are refused below).
+    let by_headers = doc.text()[entries.span()].starts_with("[[");
     let entries = entries.get_ref().as_array().ok_or_else(|| {
         doc.error(
             entries.span(),
@@ -341,7 +376,11 @@ fn read_customers(doc: &Document) -> Result<(Option<Date>, Vec<TomlProfile>), Co
             }
         })
         .collect::<Result<_, _>>()?;
-    Ok((as_of, customers))
+    Ok(Read {
+        as_of,
+        customers,
+        by_headers,
+    })
 }
 
 /// Cuts `text` into parts of about `part_bytes` each, every part but the
@@ -642,7 +681,11 @@ mod tests {
     fn a_file_read_in_parts_equals_the_file_read_whole() {
         let doc = big_file(12_000, |_, _| {});
         let parsed = Profiles::parse(doc.clone()).unwrap();
-        let (as_of, whole) = read_customers(&doc).unwrap();
+        let Read {
+            as_of,
+            customers: whole,
+            ..
+        } = read_customers(&doc).unwrap();
         assert_eq!(parsed.as_of, as_of);
         assert_eq!(parsed.customers.len(), whole.len());
         let whole_profiles: Vec<&Profile> = whole.iter().map(|c| &c.profile).collect();
@@ -703,5 +746,92 @@ mod tests {
         assert_eq!(profiles.customers.len(), 2_000);
         assert!(profiles.customers.iter().all(|c| c.id != "fake"));
         assert!(profiles.customers[1_500].json.contains("[[customer]]"));
+    }
+
+    /// A one-piece parse's result, to compare with a parse in parts.
+    fn outcome(result: Result<Profiles, ConfigError>) -> Result<String, String> {
+        match result {
+            Ok(profiles) => Ok(format!(
+                "{:?} {:?} {:?}",
+                profiles.as_of, profiles.customers, profiles.spans
+            )),
+            Err(ConfigError::Diagnostic(diagnostic)) => Err(diagnostic.render(false)),
+            Err(other) => Err(other.to_string()),
+        }
+    }
+
+    /// Lines a profiles file may be made of, valid or not, including every
+    /// way to define `customer` and keys or tables that may be repeated
+    /// across a cut.
+    const PIECES: &[&str] = &[
+        "[[customer]]\nid = \"C-{n}\"\nbirth_date = 1980-01-0{d}\n",
+        "[[customer]]\nid = \"C-{n}\"\nbirth_date = 1980-01-0{d}\n[customer.stay]\nrecovery_spent_usd = {n}\n",
+        "[[customer]]\nid = \"C-1\"\nbirth_date = 1980-01-01\n",
+        "[customer.stay]\nrequested_recovery_usd = 5\n",
+        "customer = [{ id = \"S-{n}\", birth_date = 1990-02-0{d} }]\n",
+        "customer = []\n",
+        "customer = { id = \"T-{n}\" }\n",
+        "[customer]\nid = \"U-{n}\"\n",
+        "as_of = 2026-11-23\n",
+        "as_of = \"soon\"\n",
+        "[as_of]\n",
+        "[other]\nx = 1\n",
+        "note = \'\'\'\n[[customer]]\nid = \"fake\"\n\'\'\'\n",
+        "name = \"N-{n}\"\n",
+        "[[customer.accounts]]\nkind = \"cash\"\n",
+        "# a comment\n\n",
+        "birth_date = 2030-01-01\n",
+    ];
+
+    /// How a generated file begins: nothing, its date, or `customer`
+    /// defined as a value (legal alone, a duplicate key before any
+    /// `[[customer]]`).
+    const HEADS: &[&str] = &[
+        "",
+        "as_of = 2026-11-23\n",
+        "customer = [{ id = \"S-0\", birth_date = 1990-02-01 }]\n",
+        "as_of = 2026-11-23\ncustomer = []\n",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn parts_give_the_verdict_of_one_piece(
+            head in 0..HEADS.len(),
+            // Mostly whole customers (the first two pieces), so that many
+            // files are valid or have a single flaw.
+            pieces in proptest::collection::vec(
+                (proptest::prop_oneof![8 => 0..2usize, 1 => 0..PIECES.len()], 1..9usize),
+                0..24,
+            ),
+            part_bytes in 1..200usize,
+        ) {
+            let mut text = HEADS[head].to_owned();
+            for (i, (piece, d)) in pieces.iter().enumerate() {
+                text.push_str(
+                    &PIECES[*piece].replace("{n}", &i.to_string()).replace("{d}", &d.to_string()),
+                );
+            }
+            let doc = Document::from_text(Path::new("p.toml"), text);
+            let whole = outcome(Profiles::parse_in_parts(doc.clone(), usize::MAX));
+            let parts = outcome(Profiles::parse_in_parts(doc, part_bytes));
+            proptest::prop_assert_eq!(parts, whole);
+        }
+    }
+
+    #[test]
+    fn a_static_customer_array_then_headers_in_another_part_is_a_duplicate_key() {
+        let text = "customer = [{ id = \"S-1\", birth_date = 1990-02-01 }]\n\
+                    [[customer]]\nid = \"C-1\"\nbirth_date = 1980-01-01\n";
+        let doc = Document::from_text(Path::new("p.toml"), text.to_owned());
+        assert_eq!(split_at_customers(doc.text(), 10).len(), 2);
+        let message = error_text(Profiles::parse_in_parts(doc.clone(), 10));
+        assert!(message.contains("duplicate key"), "{message}");
+        assert!(message.contains("p.toml:2:3"), "{message}");
+        assert_eq!(
+            message,
+            error_text(Profiles::parse_in_parts(doc, usize::MAX))
+        );
     }
 }

@@ -85,6 +85,16 @@ pub enum PluginError {
         /// What is wrong.
         problem: String,
     },
+    /// The module defines more than one memory.
+    #[error("defines {count} memories; the ABI allows one")]
+    Memories {
+        /// How many memories the module defines.
+        count: u32,
+    },
+    /// The module was asked to run on reused instances, but its rewrite
+    /// for them is refused (see why).
+    #[error("cannot run on reused instances: {0}")]
+    NotReusable(String),
     /// The module could not be prepared for instantiation.
     #[error("cannot be prepared for instantiation")]
     Prepare(#[source] wasmtime::Error),

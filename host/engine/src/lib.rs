@@ -17,14 +17,20 @@
 
 #![deny(missing_docs)]
 
+mod canary;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod differential;
 mod digest;
 mod error;
 mod evaluate;
+mod instrument;
 mod module_cache;
 mod plugin;
 mod policy;
 mod profile;
 mod record;
+mod reuse;
 mod sandbox;
 
 pub use digest::{is_sha256_hex, sha256_hex};

@@ -11,8 +11,21 @@ use wasmtime::ExternType;
 
 use crate::digest::sha256_hex;
 use crate::error::{EngineError, PluginError};
+use crate::instrument::{fast_path_eligible, instrument, is_added_export};
 use crate::record::ERROR_OUTCOME;
+use crate::reuse::Layout;
 use crate::sandbox::{Export, Fault, Guest, Sandbox};
+
+/// How a module is to be isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// Unchanged, in a fresh instance per call.
+    Fresh,
+    /// Instrumented and reused if the rewrite accepts it, else `Fresh`.
+    ReuseIfPossible,
+    /// Instrumented and reused, or refused.
+    Reuse,
+}
 
 /// A loaded, checked plugin module.
 #[derive(Debug, Clone)]
@@ -29,7 +42,7 @@ pub struct Plugin {
     pub version: semver::Version,
     /// Exports as `name: type`.
     pub exports: Vec<String>,
-    guest: Guest,
+    pub(crate) guest: Guest,
 }
 
 /// What `verdict_evaluate` answers when the plugin cannot decide.
@@ -50,24 +63,77 @@ impl Plugin {
     }
 
     /// Compiles and checks module bytes; `path` names them in errors.
+    ///
+    /// A module that opts in (it exports the ABI v2 marker) and that the
+    /// rewrite accepts is instrumented and evaluates on reused instances;
+    /// any other runs unchanged, in a fresh instance per call.
     pub fn from_bytes(
         sandbox: &Sandbox,
         path: &Path,
         bytes: Arc<[u8]>,
     ) -> Result<Plugin, EngineError> {
-        Plugin::check(sandbox, path, bytes).map_err(|problem| EngineError::Plugin {
+        let path_choice = if fast_path_eligible(&bytes) {
+            Isolation::ReuseIfPossible
+        } else {
+            Isolation::Fresh
+        };
+        Plugin::check(sandbox, path, bytes, path_choice).map_err(|problem| EngineError::Plugin {
             path: path.to_path_buf(),
             problem,
         })
     }
 
-    fn check(sandbox: &Sandbox, path: &Path, bytes: Arc<[u8]>) -> Result<Plugin, PluginError> {
-        let module = sandbox.compile(&bytes)?;
+    /// [`Plugin::from_bytes`], but instrumented for reused instances
+    /// whatever ABI marker the module carries, and refused if the rewrite
+    /// refuses it: how tests and benchmarks run today's modules on the
+    /// reused-instance path.
+    pub fn from_bytes_reused(
+        sandbox: &Sandbox,
+        path: &Path,
+        bytes: Arc<[u8]>,
+    ) -> Result<Plugin, EngineError> {
+        Plugin::check(sandbox, path, bytes, Isolation::Reuse).map_err(|problem| {
+            EngineError::Plugin {
+                path: path.to_path_buf(),
+                problem,
+            }
+        })
+    }
+
+    fn check(
+        sandbox: &Sandbox,
+        path: &Path,
+        bytes: Arc<[u8]>,
+        isolation: Isolation,
+    ) -> Result<Plugin, PluginError> {
+        let instrumented = match isolation {
+            Isolation::Fresh => None,
+            Isolation::ReuseIfPossible => instrument(&bytes)
+                .inspect_err(|refusal| {
+                    tracing::debug!(path = %path.display(), %refusal, "fresh instances only");
+                })
+                .ok(),
+            Isolation::Reuse => Some(
+                instrument(&bytes)
+                    .map_err(|refusal| PluginError::NotReusable(refusal.to_string()))?,
+            ),
+        };
+        let (module, layout) = match instrumented {
+            Some(instrumented) => (
+                sandbox.compile(&instrumented.bytes)?,
+                Some(Layout {
+                    globals: instrumented.globals,
+                    covered_bytes: instrumented.covered_bytes,
+                }),
+            ),
+            None => (sandbox.compile(&bytes)?, None),
+        };
         let exports = module
             .exports()
+            .filter(|e| !is_added_export(e.name()))
             .map(|e| format!("{}: {}", e.name(), describe(&e.ty())))
             .collect();
-        let guest = sandbox.prepare(&module)?;
+        let guest = sandbox.prepare(&module, layout)?;
         let answer = guest
             .call(Export::Manifest, &[])
             .map_err(PluginError::ManifestCall)?;
@@ -109,21 +175,51 @@ impl Plugin {
             .map_err(|e| Fault::Malformed(format!("parameter check answer: {e}")))
     }
 
+    /// Whether evaluations run on reused, restored instances (else each
+    /// gets a fresh one).
+    #[must_use]
+    pub fn reuses_instances(&self) -> bool {
+        self.guest.pool().is_some()
+    }
+
     /// Evaluates one encoded input (see `ABI.md`) and checks the answer.
     pub fn evaluate(&self, input: &[u8]) -> Result<Decision, Fault> {
-        let answer = self.guest.call(Export::Evaluate, input)?;
-        // A decision is by far the common answer: decode it directly rather
-        // than through an untagged enum, which would buffer every answer.
-        if let Ok(decision) = serde_json::from_slice::<Decision>(&answer) {
-            return check_decision(decision);
-        }
-        match serde_json::from_slice::<Failure>(&answer) {
-            Ok(Failure { error }) => Err(Fault::Plugin(error)),
-            Err(_) => Err(Fault::Malformed(format!(
-                "expected a decision object, got `{}`",
-                String::from_utf8_lossy(&answer[..answer.len().min(120)])
-            ))),
-        }
+        decode_answer(self.guest.call(Export::Evaluate, input)?)
+    }
+
+    /// [`Plugin::evaluate`] in a brand-new instance of the same module
+    /// (instrumented or not), whichever path the plugin normally takes: the
+    /// baseline the reused-instance path is measured against.
+    #[doc(hidden)]
+    pub fn evaluate_fresh(&self, input: &[u8]) -> Result<Decision, Fault> {
+        decode_answer(self.guest.call_fresh(Export::Evaluate, input)?)
+    }
+
+    /// Measurement hook: evaluates `input` on a new reused instance and
+    /// returns how long the restore after it took, or `None` when the
+    /// plugin does not reuse instances or this call's instance could not
+    /// be restored.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn time_restore(&self, input: &[u8]) -> Option<std::time::Duration> {
+        self.guest.time_restore(input)
+    }
+}
+
+/// Checks what `verdict_evaluate` answered: a decision, or the plugin's
+/// refusal of its input.
+fn decode_answer(answer: Vec<u8>) -> Result<Decision, Fault> {
+    // A decision is by far the common answer: decode it directly rather
+    // than through an untagged enum, which would buffer every answer.
+    if let Ok(decision) = serde_json::from_slice::<Decision>(&answer) {
+        return check_decision(decision);
+    }
+    match serde_json::from_slice::<Failure>(&answer) {
+        Ok(Failure { error }) => Err(Fault::Plugin(error)),
+        Err(_) => Err(Fault::Malformed(format!(
+            "expected a decision object, got `{}`",
+            String::from_utf8_lossy(&answer[..answer.len().min(120)])
+        ))),
     }
 }
 

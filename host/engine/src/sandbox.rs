@@ -3,15 +3,19 @@
 //! one evaluation to the next and no plugin can run away with the host.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use verdict_sdk::abi;
 use wasmtime::{
-    Config, Enabled, Engine, Extern, ExternType, InstanceAllocationStrategy, InstancePre, Linker,
-    Module, ModuleExport, PoolingAllocationConfig, ResourceLimiter, Store, Trap, ValType,
+    Config, Enabled, Engine, Extern, ExternType, Instance, InstanceAllocationStrategy, InstancePre,
+    Linker, Memory, Module, ModuleExport, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+    TypedFunc, ValType,
 };
 
+use crate::canary;
 use crate::error::{EngineError, PluginError};
 use crate::module_cache::ModuleCache;
+use crate::reuse::{Budget, Layout, Pool, Reusable};
 
 /// Resource bounds for one call into a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +104,11 @@ pub struct Sandbox {
     engine: Engine,
     limits: Limits,
     cache: ModuleCache,
+    /// The reused-instance self-check, run once on first use: `None` when
+    /// it held, else why the fast path is refused.
+    canary: Arc<OnceLock<Option<String>>>,
+    /// Reusable instances kept at once, across all plugins: half the pool.
+    reuse_budget: Budget,
 }
 
 impl fmt::Debug for Sandbox {
@@ -116,14 +125,17 @@ impl Sandbox {
     pub fn new(limits: Limits, cache: ModuleCache) -> Result<Sandbox, EngineError> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_core_instances(limits.concurrent_instances)
-            .total_memories(limits.concurrent_instances)
             .total_tables(limits.concurrent_instances)
             .max_memory_size(limits.memory_bytes)
             // Reuse a slot's pages instead of returning them to the kernel,
             // and reset only the pages the last call dirtied.
             .linear_memory_keep_resident(1 << 20)
             .table_keep_resident(64 << 10)
-            .pagemap_scan(Enabled::Auto);
+            .pagemap_scan(Enabled::Auto)
+            // A module instrumented for reuse has a second memory, its
+            // dirty map; every instance may be one.
+            .max_memories_per_module(2)
+            .total_memories(2 * limits.concurrent_instances);
         let mut config = Config::new();
         config
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
@@ -138,7 +150,9 @@ impl Sandbox {
             .wasm_relaxed_simd(false)
             .wasm_tail_call(false)
             .wasm_extended_const(false)
-            .wasm_multi_memory(false)
+            // Only for the dirty map of a module instrumented for reuse:
+            // `prepare` refuses a plugin's own second memory.
+            .wasm_multi_memory(true)
             .wasm_memory64(false)
             .wasm_gc(false)
             .wasm_wide_arithmetic(false)
@@ -150,7 +164,39 @@ impl Sandbox {
             engine,
             limits,
             cache,
+            canary: Arc::default(),
+            reuse_budget: Budget::new(limits.concurrent_instances / 2),
         })
+    }
+
+    /// Why this sandbox refuses the reused-instance path, if it does: the
+    /// self-check (a canary plugin that tries to carry state from one call
+    /// to the next) found state surviving a restore. Runs the check on
+    /// first use; modules instrumented for reuse then run in fresh
+    /// instances of the same instrumented code, so decisions do not change.
+    #[must_use]
+    pub fn reuse_refused(&self) -> Option<&str> {
+        self.canary
+            .get_or_init(|| {
+                let refusal = canary::check(self);
+                if let Some(why) = &refusal {
+                    tracing::warn!(
+                        "reused instances refused, every decision gets a fresh instance: {why}"
+                    );
+                }
+                refusal
+            })
+            .as_deref()
+    }
+
+    /// Records a failed self-check, as if the canary had found a leak.
+    #[cfg(test)]
+    pub(crate) fn refuse_reuse_for_test(&self, why: &str) {
+        assert!(self.canary.set(Some(why.to_owned())).is_ok());
+    }
+
+    pub(crate) fn reuse_holds(&self) -> bool {
+        self.reuse_refused().is_none()
     }
 
     /// The bounds every call gets.
@@ -162,7 +208,13 @@ impl Sandbox {
     /// Prepares a compiled module for fast instantiation. The module must
     /// import nothing: ABI v1 offers plugins no host functions, so no file
     /// system, network, clock or randomness.
-    pub(crate) fn prepare(&self, module: &Module) -> Result<Guest, PluginError> {
+    /// With `reuse`, the module was instrumented (`instrument.rs`) and its
+    /// evaluations may run on reused instances (`reuse.rs`).
+    pub(crate) fn prepare(
+        &self,
+        module: &Module,
+        reuse: Option<Layout>,
+    ) -> Result<Guest, PluginError> {
         let imports: Vec<String> = module
             .imports()
             .map(|i| format!("{}.{}", i.module(), i.name()))
@@ -171,6 +223,11 @@ impl Sandbox {
             return Err(PluginError::Imports { imports });
         }
         check_exports(module)?;
+        let memories = module.resources_required().num_memories;
+        let allowed = if reuse.is_some() { 2 } else { 1 };
+        if memories > allowed {
+            return Err(PluginError::Memories { count: memories });
+        }
         let export = |name: &'static str| {
             module
                 .get_export_index(name)
@@ -185,9 +242,12 @@ impl Sandbox {
             pre,
             memory: export(abi::MEMORY)?,
             alloc: export(abi::ALLOC)?,
-            manifest: export(abi::MANIFEST)?,
-            check_params: export(abi::CHECK_PARAMS)?,
             evaluate: export(abi::EVALUATE)?,
+            reuse: reuse.map(|layout| {
+                // Each worker keeps one; a few more may wait idle.
+                let most_idle = (self.limits.concurrent_instances as usize / 8).max(1);
+                Arc::new(Pool::new(layout, most_idle))
+            }),
         })
     }
 
@@ -254,21 +314,24 @@ fn signature(params: &[ValType], results: &[ValType]) -> String {
     }
 }
 
-/// A compiled plugin ready to be instantiated once per call.
+/// A compiled plugin ready to be instantiated: once per call, or once per
+/// worker on the reused-instance path (`reuse.rs`).
 #[derive(Clone)]
 pub(crate) struct Guest {
     sandbox: Sandbox,
     pre: InstancePre<CallState>,
     memory: ModuleExport,
     alloc: ModuleExport,
-    manifest: ModuleExport,
-    check_params: ModuleExport,
     evaluate: ModuleExport,
+    /// Idle reusable instances, when the module was instrumented for them.
+    reuse: Option<Arc<Pool>>,
 }
 
 impl fmt::Debug for Guest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Guest").finish_non_exhaustive()
+        f.debug_struct("Guest")
+            .field("reuse", &self.reuse)
+            .finish_non_exhaustive()
     }
 }
 
@@ -284,9 +347,9 @@ pub(crate) enum Export {
 }
 
 /// Per-call store data: the memory cap and whether it was hit.
-struct CallState {
+pub(crate) struct CallState {
     memory_limit: usize,
-    hit_memory_limit: bool,
+    pub(crate) hit_memory_limit: bool,
 }
 
 impl ResourceLimiter for CallState {
@@ -313,11 +376,91 @@ impl ResourceLimiter for CallState {
     }
 }
 
+/// The exports every evaluation uses, looked up and typed once per
+/// instance (the manifest and the parameter check, called once per load,
+/// are looked up when called).
+pub(crate) struct Exports {
+    pub(crate) memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    evaluate: TypedFunc<(u32, u32), u64>,
+}
+
+/// A live instance in its own store.
+pub(crate) struct Live {
+    pub(crate) store: Store<CallState>,
+    pub(crate) instance: Instance,
+    pub(crate) exports: Exports,
+    /// Where the host last wrote an input into guest memory (start,
+    /// length): host writes bypass the dirty map.
+    pub(crate) input_written: Option<(usize, usize)>,
+}
+
+impl Live {
+    /// Calls one export with `fuel` and returns the bytes it answered
+    /// (inner `Err`: the call finished but its answer is unusable), or the
+    /// fault that stopped it (outer `Err`). `input` is written into guest
+    /// memory first (for every export but the manifest).
+    pub(crate) fn run(
+        &mut self,
+        fuel: u64,
+        export: Export,
+        input: &[u8],
+    ) -> Result<Result<Vec<u8>, Fault>, Fault> {
+        let store = &mut self.store;
+        let exports = &self.exports;
+        let instance = self.instance;
+        let input_written = &mut self.input_written;
+        let outcome = (|| {
+            store.set_fuel(fuel)?;
+            let packed = match export {
+                Export::Manifest => instance
+                    .get_typed_func::<(), u64>(&mut *store, abi::MANIFEST)?
+                    .call(&mut *store, ())?,
+                Export::CheckParams | Export::Evaluate => {
+                    let len = u32::try_from(input.len())
+                        .map_err(|_| wasmtime::Error::msg("input too large"))?;
+                    let ptr = exports.alloc.call(&mut *store, len)?;
+                    *input_written = Some((ptr as usize, input.len()));
+                    exports.memory.write(&mut *store, ptr as usize, input)?;
+                    if export == Export::Evaluate {
+                        exports.evaluate.call(&mut *store, (ptr, len))?
+                    } else {
+                        instance
+                            .get_typed_func::<(u32, u32), u64>(&mut *store, abi::CHECK_PARAMS)?
+                            .call(&mut *store, (ptr, len))?
+                    }
+                }
+            };
+            Ok(packed)
+        })();
+        let packed = outcome.map_err(|error| classify(store, &error))?;
+        let (ptr, len) = abi::unpack(packed);
+        let start = ptr as usize;
+        let Some(answer) = exports
+            .memory
+            .data(&*store)
+            .get(start..start + len as usize)
+        else {
+            return Ok(Err(Fault::Malformed(
+                "the answer lies outside the plugin's memory".into(),
+            )));
+        };
+        if len > abi::MAX_ANSWER_BYTES {
+            return Ok(Err(Fault::AnswerTooLarge(len)));
+        }
+        Ok(Ok(answer.to_vec()))
+    }
+
+    /// Fuel left in the store.
+    #[cfg(test)]
+    pub(crate) fn fuel_left(&self) -> u64 {
+        self.store.get_fuel().unwrap_or(0)
+    }
+}
+
 impl Guest {
-    /// Calls one export in a fresh instance and returns the bytes it
-    /// answered. `input` is written into guest memory first (for every
-    /// export but the manifest).
-    pub(crate) fn call(&self, export: Export, input: &[u8]) -> Result<Vec<u8>, Fault> {
+    /// A new instance in a new store with the sandbox's limits.
+    pub(crate) fn instantiate(&self) -> Result<Live, Fault> {
         let limits = self.sandbox.limits;
         let mut store = Store::new(
             &self.sandbox.engine,
@@ -330,7 +473,7 @@ impl Guest {
         let outcome = (|| {
             store.set_fuel(limits.fuel)?;
             let instance = self.pre.instantiate(&mut store)?;
-            let get = |store: &mut Store<CallState>, export: &ModuleExport| {
+            let func = |store: &mut Store<CallState>, export: &ModuleExport| {
                 instance
                     .get_module_export(store, export)
                     .and_then(Extern::into_func)
@@ -340,43 +483,82 @@ impl Guest {
                 .get_module_export(&mut store, &self.memory)
                 .and_then(Extern::into_memory)
                 .ok_or_else(|| wasmtime::Error::msg("`memory` is not a memory"))?;
-            let packed = match export {
-                Export::Manifest => get(&mut store, &self.manifest)?
-                    .typed::<(), u64>(&store)?
-                    .call(&mut store, ())?,
-                Export::CheckParams | Export::Evaluate => {
-                    let len = u32::try_from(input.len())
-                        .map_err(|_| wasmtime::Error::msg("input too large"))?;
-                    let ptr = get(&mut store, &self.alloc)?
-                        .typed::<u32, u32>(&store)?
-                        .call(&mut store, len)?;
-                    memory.write(&mut store, ptr as usize, input)?;
-                    let target = if export == Export::Evaluate {
-                        &self.evaluate
-                    } else {
-                        &self.check_params
-                    };
-                    get(&mut store, target)?
-                        .typed::<(u32, u32), u64>(&store)?
-                        .call(&mut store, (ptr, len))?
-                }
+            let exports = Exports {
+                memory,
+                alloc: func(&mut store, &self.alloc)?.typed(&store)?,
+                evaluate: func(&mut store, &self.evaluate)?.typed(&store)?,
             };
-            let (ptr, len) = abi::unpack(packed);
-            let start = ptr as usize;
-            let Some(answer) = memory.data(&store).get(start..start + len as usize) else {
-                return Ok(Err(Fault::Malformed(
-                    "the answer lies outside the plugin's memory".into(),
-                )));
-            };
-            if len > abi::MAX_ANSWER_BYTES {
-                return Ok(Err(Fault::AnswerTooLarge(len)));
-            }
-            Ok(Ok(answer.to_vec()))
+            Ok((instance, exports))
         })();
         match outcome {
-            Ok(answer) => answer,
+            Ok((instance, exports)) => Ok(Live {
+                store,
+                instance,
+                exports,
+                input_written: None,
+            }),
             Err(error) => Err(classify(&store, &error)),
         }
+    }
+
+    /// Calls one export and returns the bytes it answered: an evaluation
+    /// on a reused instance when the module was instrumented for it and
+    /// the sandbox's self-check passed, otherwise in a fresh instance.
+    pub(crate) fn call(&self, export: Export, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        if export == Export::Evaluate
+            && let Some(pool) = &self.reuse
+            && self.sandbox.reuse_holds()
+        {
+            return self.call_reused(pool, input);
+        }
+        self.call_fresh(export, input)
+    }
+
+    /// Calls one export in a brand-new instance.
+    pub(crate) fn call_fresh(&self, export: Export, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        self.instantiate()?
+            .run(self.sandbox.limits.fuel, export, input)?
+    }
+
+    fn call_reused(&self, pool: &Pool, input: &[u8]) -> Result<Vec<u8>, Fault> {
+        let instance = match pool.take() {
+            Some(instance) => instance,
+            None => match Reusable::new(self, &pool.layout) {
+                Ok(Some(instance)) => instance,
+                // Not restorable, or not even instantiable: what a fresh
+                // instance does is the answer.
+                Ok(None) | Err(_) => return self.call_fresh(Export::Evaluate, input),
+            },
+        };
+        let (answer, kept) = instance.call(self.sandbox.limits.fuel, Export::Evaluate, input);
+        if let Some(instance) = kept {
+            pool.give_back(instance);
+        }
+        answer
+    }
+
+    /// The sandbox-wide bound on kept reusable instances.
+    pub(crate) fn reuse_budget(&self) -> &Budget {
+        &self.sandbox.reuse_budget
+    }
+
+    /// See `Plugin::time_restore`.
+    pub(crate) fn time_restore(&self, input: &[u8]) -> Option<std::time::Duration> {
+        let pool = self.reuse.as_deref()?;
+        let mut instance = Reusable::new(self, &pool.layout).ok()??;
+        instance
+            .call_unrestored(self.sandbox.limits.fuel, Export::Evaluate, input)
+            .ok()?
+            .ok()?;
+        let start = std::time::Instant::now();
+        let restored = instance.restore();
+        let took = start.elapsed();
+        restored.then_some(took)
+    }
+
+    /// The reuse pool, when the module was instrumented for it.
+    pub(crate) fn pool(&self) -> Option<&Pool> {
+        self.reuse.as_deref()
     }
 }
 

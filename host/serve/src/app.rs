@@ -2,7 +2,7 @@
 //! the evaluation slots, the decision log — and the changes to it (reload, rollback) with
 //! the log lines and metrics they leave.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -10,7 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::auth::Token;
 use crate::live::{Live, Reload, Rollback, RollbackError};
 use crate::metrics::Metrics;
-use verdict_audit::DecisionLog;
+use verdict_audit::{DecisionLog, GroupLog};
 use verdict_config::ConfigError;
 
 /// What the handlers share.
@@ -23,8 +23,9 @@ pub struct App {
     /// The token state-changing endpoints require; without one they
     /// refuse every request.
     pub token: Option<Token>,
-    /// The decision log, if decisions are logged.
-    pub log: Option<Mutex<DecisionLog>>,
+    /// The decision log, if decisions are logged: requests that finish
+    /// deciding at the same time share one write and one sync.
+    pub log: Option<GroupLog>,
     slots: Arc<Semaphore>,
 }
 
@@ -39,7 +40,7 @@ impl App {
             live,
             metrics,
             token,
-            log: log.map(Mutex::new),
+            log: log.map(GroupLog::new),
             slots: Arc::new(Semaphore::new(slots)),
         }
     }

@@ -14,7 +14,8 @@
 //! request, so on a kept-alive connection it would also end the idle time
 //! at the header timeout. The two are timed here instead, from what the
 //! connection does: bytes arriving ([`Tracked`]) and requests starting and
-//! finishing ([`Activity::request`]).
+//! finishing ([`Activity::request`]). A request's body is timed where it
+//! is read, by the routes.
 
 use std::convert::Infallible;
 use std::io;
@@ -47,6 +48,9 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Time a kept-alive connection may stay idle between requests.
     pub idle_timeout: Duration,
+    /// Time a request's body may take to arrive once its head has; a
+    /// slower one is answered 408 and its connection closed.
+    pub body_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
 }
@@ -56,6 +60,8 @@ impl ConnectionLimits {
     pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
     /// The default idle timeout.
     pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// The default body timeout.
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
     /// The default bound on open connections.
     pub const MAX_CONNECTIONS: usize = 1024;
 }
@@ -65,6 +71,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             header_timeout: ConnectionLimits::HEADER_TIMEOUT,
             idle_timeout: ConnectionLimits::IDLE_TIMEOUT,
+            body_timeout: ConnectionLimits::BODY_TIMEOUT,
             max_connections: ConnectionLimits::MAX_CONNECTIONS,
         }
     }

@@ -3,7 +3,7 @@
 //! number of requests at once, each on a thread allowed to block) and, when
 //! the service keeps a decision log, logged before it is answered.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
@@ -109,18 +109,15 @@ fn decide_blocking(
     let profiles = customers_from_json(customers, as_of)?;
     let work: Vec<(Date, &Profile)> = profiles.iter().map(|p| (as_of, p)).collect();
     // Durable before reported: a decision that cannot be logged is not
-    // answered. The log's lock is held from deciding to syncing, so records
-    // reach the log in the order they were decided.
-    let mut log = app
-        .log
-        .as_ref()
-        .map(|log| log.lock().unwrap_or_else(PoisonError::into_inner));
+    // answered. Requests whose decisions are ready at the same time are
+    // logged together, with one sync.
+    let mut log = app.log.as_ref();
     let mut records = Vec::new();
     decide_logged(
         policies,
         &work,
         work.len(),
-        log.as_deref_mut(),
+        log.as_mut(),
         false,
         |chunk| -> Result<(), AuditError> {
             records = chunk.records;
@@ -128,11 +125,15 @@ fn decide_blocking(
         },
     )
     .map_err(|error| {
-        tracing::error!("cannot log decisions, answering 500: {error}");
-        ApiError::internal(format!(
-            "the decisions could not be logged, so none is reported: {}",
-            verdict_engine::chain_text(&error)
-        ))
+        // The log says once when appends start and stop failing.
+        tracing::debug!("cannot log decisions, answering 503: {error}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the decisions could not be logged, so none is reported: {}",
+                verdict_engine::chain_text(&error)
+            ),
+        )
     })?;
     Ok(records)
 }

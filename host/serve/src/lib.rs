@@ -12,7 +12,8 @@
 //! threads allowed to block, at most a fixed number at once
 //! ([`app::App::evaluation_slot`]), so request load can never exhaust the
 //! engine's instance pool. With a decision log, each request's decisions
-//! are appended and synced before its response is sent.
+//! are appended and synced before its response is sent, in groups with
+//! the requests ready at the same time.
 //!
 //! Connections are served by [`accept`] (at most a fixed number at once)
 //! and [`connection`] (header and idle timeouts, graceful close).
@@ -23,7 +24,7 @@
 //! | `GET /v1/policies` | the active policies: version, module SHA-256, params, history depth |
 //! | `POST /v1/reload` | reload the policies directory now (token) |
 //! | `POST /v1/policies/{name}/rollback` | switch a policy back to its previous version (token) |
-//! | `GET /healthz` | liveness |
+//! | `GET /healthz` | readiness: 503 while decisions cannot be logged |
 //! | `GET /metrics` | Prometheus metrics ([`metrics`]) |
 
 #![deny(missing_docs)]
@@ -206,7 +207,11 @@ impl Server {
     /// `Connection: close`) and every connection closed; idle connections
     /// are closed at once.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let router = routes::router(Arc::clone(&self.app), self.body_limit);
+        let router = routes::router(
+            Arc::clone(&self.app),
+            self.body_limit,
+            self.connections.body_timeout,
+        );
         accept::serve(
             self.listener,
             router,

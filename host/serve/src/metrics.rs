@@ -1,7 +1,7 @@
 //! The service's Prometheus metrics: decisions by policy and outcome,
 //! request latency, in-flight requests, open connections and the ones
-//! closed by a timeout, swaps, rejected swaps and rollbacks, and which
-//! policy versions are active.
+//! closed by a timeout, swaps, rejected swaps and rollbacks, which
+//! policy versions are active, and whether decisions can be logged.
 
 use std::fmt;
 
@@ -12,6 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use verdict_audit::LogHealth;
 use verdict_engine::{DecisionRecord, PolicySet};
 
 /// The `Content-Type` of [`Metrics::render`]'s output.
@@ -48,6 +49,8 @@ pub enum Timeout {
     Header,
     /// A kept-alive connection stayed idle too long.
     Idle,
+    /// A request body took too long to arrive.
+    Body,
 }
 
 impl EncodeLabelValue for Timeout {
@@ -56,6 +59,7 @@ impl EncodeLabelValue for Timeout {
         encoder.write_str(match self {
             Timeout::Header => "header",
             Timeout::Idle => "idle",
+            Timeout::Body => "body",
         })
     }
 }
@@ -84,6 +88,8 @@ pub struct Metrics {
     rollbacks: Counter,
     active: Family<PolicyLabels, Gauge>,
     generation: Gauge,
+    log_failures: Counter,
+    log_healthy: Gauge,
 }
 
 impl fmt::Debug for Metrics {
@@ -115,7 +121,10 @@ impl Metrics {
             rollbacks: Counter::default(),
             active: Family::default(),
             generation: Gauge::default(),
+            log_failures: Counter::default(),
+            log_healthy: Gauge::default(),
         };
+        metrics.log_healthy.set(1);
         metrics.registered()
     }
 
@@ -148,7 +157,7 @@ impl Metrics {
         );
         registry.register(
             "connection_timeouts",
-            "Connections closed because a request head was too slow (header) or the connection idle too long (idle)",
+            "Connections closed because a request head was too slow (header), the connection idle too long (idle) or a request body too slow (body)",
             self.timeouts.clone(),
         );
         registry.register(
@@ -176,7 +185,25 @@ impl Metrics {
             "Counts every swap of the active policy set since start",
             self.generation.clone(),
         );
+        registry.register(
+            "log_append_failures",
+            "Appends to the decision log that failed (each failed the requests written in it)",
+            self.log_failures.clone(),
+        );
+        registry.register(
+            "log_healthy",
+            "0 while the last append to the decision log failed, else 1 (also 1 without a log)",
+            self.log_healthy.clone(),
+        );
         self
+    }
+
+    /// Takes in the decision log's health, as the log keeps it.
+    pub fn set_log_health(&self, health: &LogHealth) {
+        let counted = self.log_failures.get();
+        self.log_failures
+            .inc_by(health.failures.saturating_sub(counted));
+        self.log_healthy.set(i64::from(health.broken.is_none()));
     }
 
     /// Counts the decisions of one response.

@@ -2,12 +2,12 @@
 //! and its latency.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,11 +18,13 @@ use crate::api::{ApiError, PolicyInfo};
 use crate::app::App;
 use crate::decide::decide;
 use crate::live::RollbackError;
-use crate::metrics;
+use crate::metrics::{self, Timeout};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 /// Every route of the service. Request bodies larger than `body_limit`
-/// bytes are refused with 413.
-pub fn router(app: Arc<App>, body_limit: usize) -> Router {
+/// bytes are refused with 413, and those that take longer than
+/// `body_timeout` to arrive with 408.
+pub fn router(app: Arc<App>, body_limit: usize, body_timeout: Duration) -> Router {
     Router::new()
         .route("/v1/evaluate", post(evaluate))
         .route("/v1/policies", get(policies))
@@ -33,6 +35,10 @@ pub fn router(app: Arc<App>, body_limit: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            (Arc::clone(&app), body_limit, body_timeout),
+            read_body_in_time,
+        ))
         .layer(middleware::from_fn_with_state(
             body_limit,
             refuse_declared_oversize,
@@ -82,6 +88,47 @@ async fn refuse_declared_oversize(
     }
 }
 
+/// Reads the whole request body, at most `limit` bytes, within `timeout`
+/// of its head: a client that trickles its body cannot hold a request, and
+/// its connection, open for ever. Too slow is answered 408 with
+/// `Connection: close` (the rest of the body is never read).
+async fn read_body_in_time(
+    State((app, limit, timeout)): State<(Arc<App>, usize, Duration)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(body)) => {
+            next.run(Request::from_parts(parts, Body::from(body.to_bytes())))
+                .await
+        }
+        Ok(Err(error)) if error.is::<LengthLimitError>() => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {limit} bytes; at most {limit} are accepted"),
+        )
+        .into_response(),
+        Ok(Err(error)) => {
+            ApiError::bad_request(format!("cannot read the request body: {error}")).into_response()
+        }
+        Err(_) => {
+            app.metrics.record_timeout(Timeout::Body);
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
 fn route_label(path: &str) -> &'static str {
     match path {
         "/v1/evaluate" => "evaluate",
@@ -124,17 +171,32 @@ async fn policies(State(app): State<Arc<App>>) -> Response {
     .into_response()
 }
 
+/// Ready (200) unless the last append to the decision log failed: then
+/// 503, saying why, until an append succeeds again.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let snapshot = app.live.snapshot();
-    Json(json!({
-        "status": "ok",
+    let broken = app.log.as_ref().and_then(|log| log.health().broken);
+    let (status, code) = match &broken {
+        None => ("ok", StatusCode::OK),
+        Some(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+    };
+    let mut body = json!({
+        "status": status,
         "generation": snapshot.generation,
         "policies": snapshot.set.policies().len(),
-    }))
-    .into_response()
+    });
+    if let Some(why) = broken {
+        body["error"] = json!(format!(
+            "decisions cannot be logged, so evaluations are refused: {why}"
+        ));
+    }
+    (code, Json(body)).into_response()
 }
 
 async fn render_metrics(State(app): State<Arc<App>>) -> Response {
+    if let Some(log) = &app.log {
+        app.metrics.set_log_health(&log.health());
+    }
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         app.metrics.render(),

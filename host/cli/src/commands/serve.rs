@@ -27,6 +27,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<Status> {
     config.connections = ConnectionLimits {
         header_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,
+        body_timeout: args.body_timeout,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     };
     if let Some(path) = &args.log {

@@ -1,0 +1,99 @@
+//! The reused-instance self-check: before the first decision on a reused
+//! instance, a built-in canary plugin (`canary.wat`) tries to carry state
+//! from one call to the next through everything the restore must undo —
+//! mutable globals, data, stores of every width and across granules,
+//! `memory.fill`, `memory.copy`, the last byte of memory, the allocator's
+//! position. If any call sees a trace of an earlier one, the restore does
+//! not hold on this machine and the sandbox refuses reuse.
+
+use crate::instrument::instrument;
+use crate::reuse::{Layout, Reusable};
+use crate::sandbox::{Export, Sandbox};
+
+const CANARY: &str = include_str!("canary.wat");
+
+/// Calls made on one reused canary instance.
+const CALLS: usize = 4;
+
+/// `None` when isolation held over every call, else why not.
+pub(crate) fn check(sandbox: &Sandbox) -> Option<String> {
+    check_with(sandbox, |_| {})
+}
+
+/// [`check`], with `before_call` run on the instance before each call (a
+/// test breaks the restore with it).
+fn check_with(sandbox: &Sandbox, before_call: impl Fn(&mut Reusable)) -> Option<String> {
+    let instrumented = match instrument(CANARY.as_bytes()) {
+        Ok(instrumented) => instrumented,
+        Err(refusal) => return Some(format!("the canary cannot be instrumented: {refusal}")),
+    };
+    let layout = Layout {
+        globals: instrumented.globals,
+        covered_bytes: instrumented.covered_bytes,
+    };
+    let guest = match sandbox
+        .compile(&instrumented.bytes)
+        .and_then(|module| sandbox.prepare(&module, Some(layout.clone())))
+    {
+        Ok(guest) => guest,
+        Err(error) => return Some(format!("the canary cannot be loaded: {error}")),
+    };
+    let mut instance = match Reusable::new(&guest, &layout) {
+        Ok(Some(instance)) => instance,
+        Ok(None) => return Some("the canary's memory cannot be restored".to_owned()),
+        Err(fault) => return Some(format!("the canary cannot be instantiated: {fault}")),
+    };
+    for call in 1..=CALLS {
+        before_call(&mut instance);
+        let (answer, kept) = instance.call(sandbox.limits().fuel, Export::Evaluate, &[]);
+        match answer {
+            Ok(answer) if answer == b"1" => {}
+            Ok(_) => return Some(format!("state survived into the canary's call {call}")),
+            Err(fault) => return Some(format!("the canary's call {call} failed: {fault}")),
+        }
+        let Some(next) = kept else {
+            return Some(format!(
+                "the canary's instance was not reusable after call {call}"
+            ));
+        };
+        instance = next;
+    }
+    None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::module_cache::ModuleCache;
+    use crate::reuse::Sabotage;
+    use crate::sandbox::Limits;
+
+    fn sandbox() -> Sandbox {
+        Sandbox::new(Limits::default(), ModuleCache::disabled()).expect("sandbox")
+    }
+
+    #[test]
+    fn isolation_holds_with_the_real_restore() {
+        assert_eq!(check(&sandbox()), None);
+        assert_eq!(sandbox().reuse_refused(), None);
+    }
+
+    #[test]
+    fn a_restore_that_keeps_memory_is_caught() {
+        let why = check_with(&sandbox(), |i| i.sabotage = Sabotage::KeepMemory);
+        assert_eq!(
+            why.as_deref(),
+            Some("state survived into the canary's call 2")
+        );
+    }
+
+    #[test]
+    fn a_restore_that_keeps_globals_is_caught() {
+        let why = check_with(&sandbox(), |i| i.sabotage = Sabotage::KeepGlobals);
+        assert_eq!(
+            why.as_deref(),
+            Some("state survived into the canary's call 2")
+        );
+    }
+}

@@ -1,0 +1,434 @@
+//! The reused-instance path against a brand-new instance, decision by
+//! decision: for generated inputs, every reference plugin (built by
+//! `cargo plugins`) and every hostile WAT plugin in `tests/plugins` give the
+//! same answer bytes (or fault), use the same fuel and leave byte-identical
+//! memory and globals on both paths; after each restore the reused
+//! instance equals a newly instantiated one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use wasmtime::{Extern, Val};
+
+use crate::module_cache::ModuleCache;
+use crate::plugin::Plugin;
+use crate::policy::Policy;
+use crate::reuse::Reusable;
+use crate::sandbox::{Export, Fault, Guest, Limits, Live, Sandbox};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A reference plugin's module, as `cargo plugins` builds it.
+fn reference_module(crate_name: &str) -> Vec<u8> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let path = target
+        .join("wasm32-unknown-unknown/plugin")
+        .join(format!("{crate_name}.wasm"));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo plugins` first", path.display()))
+}
+
+fn hostile_module(name: &str) -> Vec<u8> {
+    let path = root().join("tests/plugins").join(format!("{name}.wat"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn sandbox(limits: Limits) -> Sandbox {
+    Sandbox::new(limits, ModuleCache::disabled()).expect("sandbox")
+}
+
+/// A small memory cap, so that some decisions hit it half way.
+fn tight() -> Limits {
+    Limits {
+        memory_bytes: 4 << 20,
+        ..Limits::default()
+    }
+}
+
+/// A small fuel budget per decision (loading still gets the default), so
+/// that some decisions run out of fuel half way.
+const TIGHT_FUEL: u64 = 40_000;
+
+fn load(sandbox: &Sandbox, name: &str, bytes: Vec<u8>) -> Plugin {
+    Plugin::from_bytes_reused(sandbox, Path::new(name), Arc::from(bytes))
+        .unwrap_or_else(|e| panic!("{name}: {}", crate::error::chain_text(&e)))
+}
+
+/// A global's value as comparable bits.
+fn bits(value: &Val) -> String {
+    match value {
+        Val::I32(v) => format!("i32 {v}"),
+        Val::I64(v) => format!("i64 {v}"),
+        Val::F32(v) => format!("f32 {v:#x}"),
+        Val::F64(v) => format!("f64 {v:#x}"),
+        Val::V128(v) => format!("v128 {:#x}", v.as_u128()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Everything a plugin could carry: its memory and every mutable global.
+#[derive(Debug, PartialEq, Eq)]
+struct State {
+    memory: Vec<u8>,
+    globals: Vec<String>,
+}
+
+fn state(live: &mut Live, guest: &Guest) -> State {
+    let layout = &guest.pool().expect("instrumented").layout;
+    let globals = layout
+        .globals
+        .iter()
+        .map(|name| {
+            let global = live
+                .instance
+                .get_export(&mut live.store, name)
+                .and_then(Extern::into_global)
+                .expect("exported global");
+            bits(&global.get(&mut live.store))
+        })
+        .collect();
+    State {
+        memory: live.exports.memory.data(&live.store).to_vec(),
+        globals,
+    }
+}
+
+/// What one call did: its answer, fuel used, and the state it left.
+#[derive(Debug, PartialEq, Eq)]
+struct Effect {
+    answer: Result<Result<Vec<u8>, Fault>, Fault>,
+    fuel_used: u64,
+    state: State,
+}
+
+fn effect(
+    live: &mut Live,
+    guest: &Guest,
+    fuel: u64,
+    answer: Result<Result<Vec<u8>, Fault>, Fault>,
+) -> Effect {
+    Effect {
+        answer,
+        fuel_used: fuel - live.fuel_left(),
+        state: state(live, guest),
+    }
+}
+
+/// Runs `inputs` through one reused instance and each through a brand-new
+/// one, asserting both paths agree at every step; returns the answers.
+fn differential(plugin: &Plugin, fuel: u64, inputs: &[Vec<u8>]) -> Vec<Result<Vec<u8>, Fault>> {
+    let guest = &plugin.guest;
+    let layout = &guest.pool().expect("instrumented").layout;
+    let new_reusable = || {
+        Reusable::new(guest, layout)
+            .expect("instantiates")
+            .expect("restorable")
+    };
+    let pristine = state(&mut guest.instantiate().expect("instantiates"), guest);
+    let mut reused = new_reusable();
+    let mut answers = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let mut fresh = guest.instantiate().expect("instantiates");
+        let answer = fresh.run(fuel, Export::Evaluate, input);
+        let expected = effect(&mut fresh, guest, fuel, answer);
+        let answer = reused.call_unrestored(fuel, Export::Evaluate, input);
+        let got = effect(reused.live(), guest, fuel, answer);
+        assert_eq!(got.answer, expected.answer, "answer of call {i}");
+        assert_eq!(got.fuel_used, expected.fuel_used, "fuel of call {i}");
+        assert!(
+            got.state == expected.state,
+            "{}: state after call {i} differs",
+            plugin.path.display()
+        );
+        answers.push(got.answer.clone().and_then(|inner| inner));
+        if got.answer.is_ok() && reused.restore() {
+            assert!(
+                state(reused.live(), guest) == pristine,
+                "{}: restored state after call {i} differs from a new instance's",
+                plugin.path.display()
+            );
+        } else {
+            // A fault, or memory that changed size: never reused.
+            reused = new_reusable();
+        }
+    }
+    answers
+}
+
+/// An ABI envelope around a generated customer.
+fn envelope(params: &str, as_of: (u16, u8, u8), customer: &str) -> Vec<u8> {
+    let (y, m, d) = as_of;
+    format!("{{\"as_of\":\"{y:04}-{m:02}-{d:02}\",\"params\":{params},\"customer\":{customer}}}")
+        .into_bytes()
+}
+
+fn customer() -> impl Strategy<Value = String> {
+    let date = (1930u16..2025, 1u8..13, 1u8..29);
+    let stay = prop::option::of((
+        0u32..5000,
+        0u32..3000,
+        prop::sample::select(vec!["guest", "staff", "manager"]),
+    ));
+    let loan = prop::option::of((
+        prop::sample::select(vec!["mortgage", "car", "personal", "boat"]),
+        0u32..900_000,
+    ));
+    let products = prop::sample::subsequence(
+        vec!["pension", "savings", "mortgage", "card", "insurance"],
+        0..4,
+    );
+    let language = prop::sample::select(vec!["en", "sv", "de", "fr", "xx"]);
+    (date, language, products, stay, loan).prop_map(|((y, m, d), language, products, stay, loan)| {
+        let mut json = format!(
+            "{{\"id\":\"G-1\",\"birth_date\":\"{y:04}-{m:02}-{d:02}\",\"language\":\"{language}\",\"products\":{}",
+            serde_json::to_string(&products).expect("json")
+        );
+        if let Some((spent, requested, by)) = stay {
+            json.push_str(&format!(
+                ",\"stay\":{{\"recovery_spent_usd\":{spent}.5,\"requested_recovery_usd\":{requested},\"requested_by\":\"{by}\"}}"
+            ));
+        }
+        if let Some((kind, amount)) = loan {
+            json.push_str(&format!(",\"loan_request\":{{\"type\":\"{kind}\",\"amount_usd\":{amount}}}"));
+        }
+        json.push('}');
+        json
+    })
+}
+
+/// One generated input for a reference plugin.
+#[derive(Debug, Clone)]
+enum Input {
+    /// A real envelope: evaluation date and customer.
+    Envelope((u16, u8, u8), String),
+    /// Bytes that are no envelope at all.
+    Raw(Vec<u8>),
+    /// A customer without its envelope.
+    Bare(String),
+}
+
+impl Input {
+    fn bytes(&self, params: &str) -> Vec<u8> {
+        match self {
+            Input::Envelope(as_of, customer) => envelope(params, *as_of, customer),
+            Input::Raw(bytes) => bytes.clone(),
+            Input::Bare(customer) => customer.clone().into_bytes(),
+        }
+    }
+}
+
+/// Inputs for a reference plugin: mostly real envelopes, some broken ones.
+fn reference_inputs() -> impl Strategy<Value = Vec<Input>> {
+    let input = prop_oneof![
+        6 => ((2000u16..2030, 1u8..13, 1u8..29), customer())
+            .prop_map(|(as_of, c)| Input::Envelope(as_of, c)),
+        1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(Input::Raw),
+        1 => customer().prop_map(Input::Bare),
+    ];
+    prop::collection::vec(input, 1..8)
+}
+
+/// A reference plugin with its default parameters, and its fuel budget.
+struct Reference {
+    name: &'static str,
+    plugin: Plugin,
+    params: String,
+    fuel: u64,
+}
+
+/// The reference plugins under both the default limits and tight ones,
+/// compiled once for every case.
+static REFERENCE: std::sync::LazyLock<Vec<Reference>> = std::sync::LazyLock::new(|| {
+    let mut plugins = Vec::new();
+    for limits in [Limits::default(), tight()] {
+        let sandbox = sandbox(limits);
+        for name in ["loan_rates", "product_ladder", "staff_allowance"] {
+            let plugin = load(&sandbox, name, reference_module(name));
+            let policy = Policy::with_defaults(plugin.clone(), Path::new(name)).expect("defaults");
+            plugins.push(Reference {
+                name,
+                plugin,
+                params: policy.params_json.to_string(),
+                fuel: if limits == tight() {
+                    TIGHT_FUEL
+                } else {
+                    limits.fuel
+                },
+            });
+        }
+    }
+    plugins
+});
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reference_plugins_agree_on_both_paths(inputs in reference_inputs()) {
+        for reference in REFERENCE.iter() {
+            let bytes: Vec<Vec<u8>> = inputs.iter().map(|i| i.bytes(&reference.params)).collect();
+            let answers = differential(&reference.plugin, reference.fuel, &bytes);
+            prop_assert_eq!(answers.len(), bytes.len(), "{}", reference.name);
+        }
+    }
+}
+
+/// The generated inputs reach real decisions and every kind of answer, so
+/// the differential test above compares more than error paths.
+#[test]
+fn reference_inputs_reach_decisions_and_faults() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut decided = 0;
+    let mut refused = 0;
+    let mut out_of_fuel = 0;
+    for _ in 0..8 {
+        let inputs = reference_inputs()
+            .new_tree(&mut runner)
+            .expect("inputs")
+            .current();
+        for reference in REFERENCE.iter() {
+            let bytes: Vec<Vec<u8>> = inputs.iter().map(|i| i.bytes(&reference.params)).collect();
+            for answer in differential(&reference.plugin, reference.fuel, &bytes) {
+                match answer {
+                    Ok(a) if a.starts_with(b"{\"outcome\"") => decided += 1,
+                    Ok(_) => refused += 1,
+                    Err(Fault::OutOfFuel) => out_of_fuel += 1,
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+    assert!(decided > 10, "{decided} decisions");
+    assert!(refused > 0, "{refused} refusals");
+    assert!(out_of_fuel > 0, "{out_of_fuel} out of fuel");
+}
+
+/// Every hostile plugin that the rewrite accepts, on inputs of many
+/// lengths: both paths agree, and no evaluation that finished saw a trace
+/// of an earlier one.
+#[test]
+fn hostile_plugins_agree_and_leave_no_trace() {
+    let hostile = [
+        "counter",
+        "hello",
+        "trap",
+        "spin",
+        "memory-bomb",
+        "stack-scribble",
+        "bulk-writes",
+        "trap-halfway",
+        "grow-and-write",
+        "globals",
+        "fuel-halfway",
+    ];
+    let lengths = [
+        0, 1, 2, 3, 4, 5, 6, 9, 17, 255, 256, 257, 1000, 4095, 9000, 30000, 70000,
+    ];
+    let inputs: Vec<Vec<u8>> = lengths
+        .iter()
+        .map(|&n| (0..n).map(|i| (i % 251) as u8).collect())
+        .collect();
+    for limits in [Limits::default(), tight()] {
+        let sandbox = sandbox(limits);
+        for name in hostile {
+            let plugin = load(&sandbox, name, hostile_module(name));
+            let fuel = if limits == tight() {
+                TIGHT_FUEL
+            } else {
+                limits.fuel
+            };
+            let answers = differential(&plugin, fuel, &inputs);
+            for (n, answer) in lengths.iter().zip(&answers) {
+                if let Ok(bytes) = answer {
+                    let text = String::from_utf8_lossy(bytes);
+                    assert!(
+                        !text.contains("leaked"),
+                        "{name}, input of {n} bytes: {text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The hostile plugins fault where they should, so the test above covers
+/// traps, fuel and memory faults, not only clean calls.
+#[test]
+fn hostile_plugins_fault_half_way() {
+    let sandbox = sandbox(tight());
+    let cases: [(&str, usize, Fault); 4] = [
+        (
+            "trap-halfway",
+            3,
+            Fault::Trap("wasm trap: wasm `unreachable` instruction executed".into()),
+        ),
+        ("fuel-halfway", 1000, Fault::OutOfFuel),
+        ("spin", 0, Fault::OutOfFuel),
+        ("memory-bomb", 0, Fault::MemoryLimit(4 << 20)),
+    ];
+    for (name, len, fault) in cases {
+        let plugin = load(&sandbox, name, hostile_module(name));
+        let answers = differential(&plugin, TIGHT_FUEL, &[vec![b'x'; len], vec![b'x'; 2]]);
+        assert_eq!(answers[0], Err(fault), "{name}");
+    }
+}
+
+/// A module that changes its table is not rewritten: asked for reuse it is
+/// refused, and loaded normally it runs in fresh instances and never leaks.
+#[test]
+fn table_changing_module_gets_fresh_instances() {
+    let sandbox = sandbox(Limits::default());
+    let bytes: Arc<[u8]> = hostile_module("table-set").into();
+    let refused = Plugin::from_bytes_reused(&sandbox, Path::new("table-set"), bytes.clone())
+        .expect_err("refused");
+    assert!(
+        crate::error::chain_text(&refused)
+            .contains("cannot run on reused instances: it uses `table.set`"),
+        "{}",
+        crate::error::chain_text(&refused)
+    );
+    let plugin = Plugin::from_bytes(&sandbox, Path::new("table-set"), bytes).expect("loads");
+    assert!(!plugin.reuses_instances());
+    for _ in 0..3 {
+        assert_eq!(plugin.evaluate(b"{}").expect("decides").outcome, "fresh");
+    }
+}
+
+/// Through the public API: a plugin on reused instances decides exactly as
+/// fresh instances of it do, and keeps its instance between decisions.
+#[test]
+fn evaluate_reuses_and_matches_fresh() {
+    let sandbox = sandbox(Limits::default());
+    let plugin = load(&sandbox, "counter", hostile_module("counter"));
+    assert!(plugin.reuses_instances());
+    for _ in 0..5 {
+        assert_eq!(plugin.evaluate(b"{}"), plugin.evaluate_fresh(b"{}"));
+        assert_eq!(plugin.evaluate(b"{}").expect("decides").outcome, "fresh");
+    }
+    let pool = plugin.guest.pool().expect("pool");
+    assert!(
+        pool.take().is_some(),
+        "the instance was kept for the next decision"
+    );
+    assert!(plugin.time_restore(b"{}").is_some());
+}
+
+/// When the self-check refused reuse, instrumented plugins still decide,
+/// each time in a fresh instance, and none is kept.
+#[test]
+fn a_refused_self_check_means_fresh_instances() {
+    let sandbox = sandbox(Limits::default());
+    sandbox.refuse_reuse_for_test("injected");
+    assert_eq!(sandbox.reuse_refused(), Some("injected"));
+    let plugin = load(&sandbox, "counter", hostile_module("counter"));
+    for _ in 0..3 {
+        assert_eq!(plugin.evaluate(b"{}").expect("decides").outcome, "fresh");
+    }
+    assert!(plugin.guest.pool().expect("pool").take().is_none());
+}

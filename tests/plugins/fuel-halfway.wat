@@ -1,0 +1,50 @@
+;; Hostile test plugin: writes a global and memory, then loops 100 times per
+;; input byte: under a small fuel budget a long input runs out of fuel half
+;; way, and the next evaluation must not see what it wrote.
+(module
+  ;; Linear memory: page 0 holds the constant texts below; inputs and
+  ;; outputs are bump-allocated from offset 40960 upwards.
+  (memory (export "memory") 1)
+  (global $next (mut i32) (i32.const 40960))
+
+  ;; ABI v1 marker: the host refuses modules without it.
+  (func (export "verdict_abi_v1"))
+
+  ;; verdict_alloc(len) -> ptr: bump allocation, growing memory as needed.
+  (func $alloc (export "verdict_alloc") (param $len i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (local.get $ptr) (local.get $len)))
+    (if (i32.gt_u (global.get $next) (i32.mul (memory.size) (i32.const 65536)))
+      (then (drop (memory.grow
+        (i32.add (i32.div_u (i32.sub (global.get $next) (i32.mul (memory.size) (i32.const 65536)))
+                            (i32.const 65536))
+                 (i32.const 1))))))
+    (local.get $ptr))
+
+  (func (export "verdict_manifest") (result i64) (i64.const 132))
+  (func (export "verdict_check_params") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 2)))
+  (data (i32.const 0) "{\"abi\":1,\"name\":\"fuel-halfway\",\"version\":\"1.0.0\",\"description\":\"Writes state, then loops for a length set by its input\",\"params\":[]}")
+  (data (i32.const 1024) "[]")
+  (data (i32.const 2048) "{\"outcome\":\"fresh\",\"value\":{},\"reasons\":[{\"code\":\"first-call\",\"message\":\"no earlier evaluation left any trace\"}]}")
+  (data (i32.const 2560) "{\"outcome\":\"leaked\",\"value\":{},\"reasons\":[{\"code\":\"state-survived\",\"message\":\"an earlier evaluation left state behind\"}]}")
+
+  ;; The answer: `fresh` when $clean, else `leaked`.
+  (func $answer (param $clean i32) (result i64)
+    (if (result i64) (local.get $clean)
+      (then (i64.or (i64.shl (i64.const 2048) (i64.const 32)) (i64.const 113)))
+      (else (i64.or (i64.shl (i64.const 2560) (i64.const 32)) (i64.const 121)))))
+
+  (global $mark (mut i32) (i32.const 0))
+  (func (export "verdict_evaluate") (param $ptr i32) (param $len i32) (result i64)
+    (local $clean i32) (local $i i32)
+    (local.set $clean (i32.and (i32.eqz (global.get $mark)) (i32.eqz (i32.load (i32.const 30000)))))
+    (global.set $mark (i32.const 1))
+    (local.set $i (i32.mul (local.get $len) (i32.const 100)))
+    (loop $spin
+      (i32.store (i32.const 30000) (local.get $i))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br_if $spin (i32.gt_s (local.get $i) (i32.const 0))))
+    (call $answer (local.get $clean)))
+)
