@@ -35,7 +35,7 @@ fn inspect_shows_name_version_params_imports_exports_and_digest() {
         info["description"],
         "Quotes an annual loan rate from the loan type and the age band of the customer"
     );
-    assert_eq!(info["abi"], 1);
+    assert_eq!(info["abi"], 2);
     assert_eq!(info["path"], path.display().to_string());
     assert_eq!(info["sha256"], sha256_file(&path).as_str());
     assert_eq!(info["size_bytes"], std::fs::metadata(&path).unwrap().len());
@@ -88,10 +88,11 @@ fn inspect_shows_name_version_params_imports_exports_and_digest() {
     assert_eq!(
         others,
         [
-            "verdict_abi_v1: func() -> ()",
+            "verdict_abi_v2: func() -> ()",
             "verdict_alloc: func(i32) -> (i32)",
             "verdict_check_params: func(i32, i32) -> (i64)",
             "verdict_evaluate: func(i32, i32) -> (i64)",
+            "verdict_init: func(i32, i32) -> (i64)",
             "verdict_manifest: func() -> (i64)",
             "__data_end: global",
             "__heap_base: global",

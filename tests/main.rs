@@ -10,6 +10,7 @@
 
 mod util;
 
+mod abi_v2;
 mod audit;
 mod author;
 mod bad_input;

@@ -433,6 +433,13 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
         "not both",
     );
     check(&json(json!({"customers": []})), 400, "`customers` is empty");
+    let huge = json!({"id": "HUGE", "birth_date": "1990-01-01", "notes": "x".repeat(1 << 20)});
+    let answer = check(
+        &json(json!({"customers": [good, huge]})),
+        400,
+        "customer `HUGE` is 1048626 bytes of profile JSON, more than the 1024 KiB a profile may have",
+    );
+    assert_eq!(answer["customer"], 1);
     check(
         &json(json!({"customer": good, "as_of": "2026-02-30"})),
         400,

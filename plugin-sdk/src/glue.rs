@@ -1,11 +1,13 @@
 //! The encoding work behind the ABI exports, shared by the wasm exports the
 //! [`policy!`](crate::policy) macro emits and by native callers (benches,
-//! tests) that want the exact same bytes in and out.
+//! tests) that want the exact same bytes in and out: ABI v2 (what the macro
+//! exports) and ABI v1's JSON (what modules built before v2 speak, kept for
+//! native comparisons and the recorded-decision files).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Customer, Date, Decision, Input, Manifest, ParamError, Params, abi};
+use crate::{Customer, Date, Decision, Input, Manifest, ParamError, Params, abi, wire};
 
 /// The package facts a plugin's manifest carries, taken from its Cargo.toml.
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +82,38 @@ pub fn evaluate_json<P: Params>(input: &[u8], policy: fn(&Input, &P) -> Decision
     }
 }
 
+/// `verdict_init` (v2): decode the parameter set, which the host sends as
+/// JSON once per instance; the error is the message the export answers.
+pub fn init_json<P: Params>(input: &[u8]) -> Result<P, String> {
+    serde_json::from_slice::<P>(input).map_err(|error| format!("parameters do not decode: {error}"))
+}
+
+/// `verdict_evaluate` (v2): decode the binary envelope, run the policy
+/// with the parameters `verdict_init` decoded, encode the decision (or the
+/// refusal, when the input does not decode).
+pub fn evaluate_v2<P>(input: &[u8], params: &P, policy: fn(&Input, &P) -> Decision) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    match wire::decode_envelope(input) {
+        Ok(input) => wire::encode_decision(&policy(&input, params), &mut out),
+        Err(error) => wire::encode_failure(&format!("input does not decode: {error}"), &mut out),
+    }
+    out
+}
+
+/// The v2 envelope for a v1 JSON envelope's `as_of` and `customer`, as the
+/// host would encode it, and the parameter JSON `verdict_init` would get:
+/// `None` when the JSON envelope does not hold those.
+pub fn v2_inputs(envelope_json: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let envelope: serde_json::Map<String, Value> = serde_json::from_slice(envelope_json).ok()?;
+    let as_of: Date = envelope.get("as_of")?.as_str()?.parse().ok()?;
+    let params = serde_json::to_vec(envelope.get("params")?).ok()?;
+    let mut customer = Vec::new();
+    wire::encode_customer(envelope.get("customer")?.as_object()?, &mut customer).ok()?;
+    let mut input = Vec::new();
+    wire::encode_envelope(&mut input, as_of, &customer);
+    Some((params, input))
+}
+
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing these plain data types cannot fail: no maps with
     // non-string keys, no failing `Serialize` impls.
@@ -89,7 +123,9 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 /// Memory handling of the raw exports; wasm only.
 #[cfg(target_arch = "wasm32")]
 pub mod wasm {
-    use crate::abi;
+    use std::sync::OnceLock;
+
+    use crate::{Decision, Input, Params, abi, wire};
 
     /// `verdict_alloc`: a buffer of `len` bytes the host writes into. The
     /// instance lives for one call, so it is never freed.
@@ -112,11 +148,44 @@ pub mod wasm {
         let input = unsafe { core::slice::from_raw_parts(ptr as *const u8, len as usize) };
         reply(f(input))
     }
+
+    /// `verdict_init`: decode the parameters into `slot`, once per
+    /// instance. Answers an empty status, or the error message.
+    pub fn init<P: Params + Sync + Send>(ptr: u32, len: u32, slot: &OnceLock<P>) -> u64 {
+        call(ptr, len, |input| match super::init_json::<P>(input) {
+            Ok(params) => match slot.set(params) {
+                Ok(()) => Vec::new(),
+                Err(_) => b"verdict_init was called twice in one instance".to_vec(),
+            },
+            Err(message) => message.into_bytes(),
+        })
+    }
+
+    /// `verdict_evaluate` (v2) with the parameters in `slot`.
+    pub fn evaluate<P: Sync + Send>(
+        ptr: u32,
+        len: u32,
+        slot: &OnceLock<P>,
+        policy: fn(&Input, &P) -> Decision,
+    ) -> u64 {
+        call(ptr, len, |input| match slot.get() {
+            Some(params) => super::evaluate_v2(input, params, policy),
+            None => {
+                let mut out = Vec::new();
+                wire::encode_failure("verdict_init was not called in this instance", &mut out);
+                out
+            }
+        })
+    }
 }
 
 /// Runs every input of a recorded-decisions file through
 /// [`evaluate_json`] and compares the answer with the one recorded, byte
-/// for byte; returns how many were checked, or the first difference.
+/// for byte; every recorded decision (of an input the host could send) must
+/// also come out of the ABI v2 path
+/// ([`init_json`], then [`evaluate_v2`] on the same input laid out as the
+/// host lays it out, the answer decoded as the host decodes it) as the same
+/// JSON. Returns how many answers were checked, or the first difference.
 ///
 /// The format, one item a line: `params JSON` sets the parameters that
 /// later inputs splice in for `$params`; `# NAME` names the cases below;
@@ -149,7 +218,38 @@ pub fn check_recorded<P: Params>(
                 ));
             }
             checked += 1;
+            if expected.starts_with("{\"outcome\"")
+                && let Some(v2) = answer_v2::<P>(input.as_bytes(), policy)
+                    .map_err(|why| format!("line {at} ({case}), through ABI v2: {why}"))?
+                && v2 != expected
+            {
+                return Err(format!(
+                    "line {at} ({case}): through ABI v2 answered\n{v2}\nrecorded\n{expected}"
+                ));
+            }
         }
     }
     Ok(checked)
+}
+
+/// The decision the ABI v2 path gives for a v1 JSON envelope, as JSON;
+/// `None` for an envelope the host would never send (a known field of
+/// another shape, such as `null`, which the host refuses in profiles).
+fn answer_v2<P: Params>(
+    envelope_json: &[u8],
+    policy: fn(&Input, &P) -> Decision,
+) -> Result<Option<String>, String> {
+    let Some((params, input)) = v2_inputs(envelope_json) else {
+        return Ok(None);
+    };
+    let params = init_json::<P>(&params)?;
+    match wire::decode_answer(&evaluate_v2(&input, &params, policy)) {
+        Ok(wire::Answer::Decision(decision)) => Ok(Some(to_json_text(&decision))),
+        Ok(wire::Answer::Error(message)) => Err(format!("refused: {message}")),
+        Err(error) => Err(format!("the answer does not decode: {error}")),
+    }
+}
+
+fn to_json_text<T: Serialize>(value: &T) -> String {
+    String::from_utf8(to_json(value)).unwrap_or_default()
 }

@@ -1,7 +1,9 @@
 //! What a policy reads: the evaluation date and one customer profile.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::extra::Extra;
 
 use crate::domain::hotel::Stay;
 use crate::domain::lending::LoanRequest;
@@ -90,7 +92,7 @@ pub struct Customer {
     pub loan_request: Option<LoanRequest>,
     /// Every other key of the profile, unchanged.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 known_fields! {
@@ -118,7 +120,7 @@ impl Customer {
             products: Vec::new(),
             stay: None,
             loan_request: None,
-            extra: Map::new(),
+            extra: Extra::default(),
         }
     }
 
@@ -193,7 +195,7 @@ mod tests {
         assert_eq!(customer.name, None);
         assert!(customer.products.is_empty());
         assert_eq!(
-            customer.extra,
+            *customer.extra,
             json!({"tier": "gold"}).as_object().unwrap().clone()
         );
         let stay = customer.stay.clone().unwrap();

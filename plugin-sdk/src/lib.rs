@@ -71,6 +71,7 @@ pub mod abi;
 mod date;
 mod decision;
 pub mod domain;
+mod extra;
 #[doc(hidden)]
 pub mod glue;
 mod input;
@@ -78,12 +79,14 @@ mod lang;
 mod manifest;
 mod params;
 pub mod schema;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod bump;
 
 pub use date::{Date, DateError};
 pub use decision::{Decision, Reason};
+pub use extra::Extra;
 pub use input::{Customer, Input};
 pub use lang::Lang;
 pub use manifest::Manifest;
@@ -104,9 +107,11 @@ pub use serde_json;
 /// Turns `fn(&Input, &P) -> Decision` into a Verdict plugin.
 ///
 /// `policy!(evaluate, MyParams)` exports, on `wasm32` only, the functions of
-/// ABI v1 (`verdict_abi_v1`, `verdict_alloc`, `verdict_manifest`,
-/// `verdict_check_params`, `verdict_evaluate`). The plugin's name, version and
-/// description come from its `Cargo.toml`.
+/// ABI v2 (`verdict_abi_v2`, `verdict_alloc`, `verdict_manifest`,
+/// `verdict_check_params`, `verdict_init`, `verdict_evaluate`). The plugin's
+/// name, version and description come from its `Cargo.toml`.
+/// `verdict_init` decodes the parameters once per instance and keeps them
+/// for every `verdict_evaluate` of that instance.
 #[macro_export]
 macro_rules! policy {
     ($func:ident, $params:ty) => {
@@ -123,8 +128,12 @@ macro_rules! policy {
                 description: env!("CARGO_PKG_DESCRIPTION"),
             };
 
+            /// The parameters `verdict_init` decoded, for this instance.
+            static PARAMS: ::std::sync::OnceLock<super::__VerdictParams> =
+                ::std::sync::OnceLock::new();
+
             #[unsafe(no_mangle)]
-            pub extern "C" fn verdict_abi_v1() {}
+            pub extern "C" fn verdict_abi_v2() {}
 
             #[unsafe(no_mangle)]
             pub extern "C" fn verdict_alloc(len: u32) -> u32 {
@@ -148,10 +157,13 @@ macro_rules! policy {
             }
 
             #[unsafe(no_mangle)]
+            pub extern "C" fn verdict_init(ptr: u32, len: u32) -> u64 {
+                $crate::glue::wasm::init(ptr, len, &PARAMS)
+            }
+
+            #[unsafe(no_mangle)]
             pub extern "C" fn verdict_evaluate(ptr: u32, len: u32) -> u64 {
-                $crate::glue::wasm::call(ptr, len, |input| {
-                    $crate::glue::evaluate_json::<super::__VerdictParams>(input, super::$func)
-                })
+                $crate::glue::wasm::evaluate(ptr, len, &PARAMS, super::$func)
             }
         }
     };

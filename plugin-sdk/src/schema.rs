@@ -141,8 +141,9 @@ pub fn field(fields: &'static [Field], key: &str) -> Option<&'static Field> {
 }
 
 /// Declares the known fields of a table type once, and generates from that
-/// one list both its schema (a `&[Field]` constant, in the order given) and
-/// its `Deserialize` impl.
+/// one list its schema (a `&[Field]` constant, in the order given), its
+/// `Deserialize` impl (ABI v1's JSON) and its [`Decode`](crate::wire::Decode)
+/// impl (ABI v2's layout, the fields in the same order).
 ///
 /// ```text
 /// known_fields! {
@@ -156,7 +157,7 @@ pub fn field(fields: &'static [Field], key: &str) -> Option<&'static Field> {
 ///
 /// A field without `or <value when absent>` is required: absent, decoding
 /// fails with serde's "missing field" error. The type must have exactly the
-/// listed fields plus `extra: Map<String, Value>`, which receives every other
+/// listed fields plus `extra: Extra` (a JSON map), which receives every other
 /// key unchanged (the struct literal the impl builds fails to compile
 /// otherwise).
 ///
@@ -175,6 +176,12 @@ macro_rules! known_fields {
         return Err(::serde::de::Error::missing_field($key))
     };
     (@missing $key:literal $missing:expr) => {
+        $missing
+    };
+    (@absent $key:literal) => {
+        return Err($crate::wire::WireError::missing($key))
+    };
+    (@absent $key:literal $missing:expr) => {
         $missing
     };
     (
@@ -225,12 +232,32 @@ macro_rules! known_fields {
                                 Some(value) => value,
                                 None => $crate::schema::known_fields!(@missing $key $($missing)?),
                             },)*
-                            extra,
+                            extra: extra.into(),
                         })
                     }
                 }
 
                 deserializer.deserialize_map(Fields)
+            }
+        }
+
+        impl $crate::wire::Decode for $name {
+            fn decode(
+                reader: &mut $crate::wire::Reader<'_>,
+            ) -> Result<$name, $crate::wire::WireError> {
+                $(let $field = if reader.present()? {
+                    Some($crate::wire::Decode::decode(reader)?)
+                } else {
+                    None
+                };)*
+                let extra = $crate::extra::Extra::from_json(reader.bytes()?);
+                Ok($name {
+                    $($field: match $field {
+                        Some(value) => value,
+                        None => $crate::schema::known_fields!(@absent $key $($missing)?),
+                    },)*
+                    extra,
+                })
             }
         }
     };
@@ -349,14 +376,14 @@ mod tests {
                 recovery_spent_usd: 1.0,
                 requested_recovery_usd: Some(2.0),
                 requested_by: "manager".to_owned(),
-                extra: Map::new(),
+                extra: Default::default(),
             }),
             loan_request: Some(LoanRequest {
                 kind: "car".to_owned(),
                 amount_usd: 3.0,
-                extra: Map::new(),
+                extra: Default::default(),
             }),
-            extra: Map::new(),
+            extra: Default::default(),
         };
         fn keys(value: &Value) -> Vec<&str> {
             let mut keys: Vec<&str> = value

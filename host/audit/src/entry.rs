@@ -303,7 +303,7 @@ mod tests {
             customer: "C-1".into(),
             policy: "p".into(),
             plugin_version: "1.0.0".into(),
-            module_sha256: "a".repeat(64),
+            module_sha256: "a".repeat(64).into(),
             outcome: "approve".into(),
             value: Map::new(),
             reasons: Vec::new(),

@@ -272,8 +272,8 @@ fn compare(job: &Job<'_>, buffer: &mut Vec<u8>) -> Option<Change> {
         policy: policy.name.clone(),
         from: job.logged.outcome.clone(),
         to: now.outcome,
-        from_version: job.logged.plugin_version.clone(),
-        to_version: now.plugin_version,
+        from_version: job.logged.plugin_version.to_string(),
+        to_version: now.plugin_version.to_string(),
         differences: found,
     })
 }

@@ -280,9 +280,9 @@ pub fn recorded_from_batch(
                 .map_err(|e| bad("value", format!("is not a JSON object: {e}")))?;
             let record = DecisionRecord {
                 customer: get(customer)?,
-                policy: get(policy)?,
-                plugin_version: get(version)?,
-                module_sha256: get(module)?,
+                policy: get(policy)?.into(),
+                plugin_version: get(version)?.into(),
+                module_sha256: get(module)?.into(),
                 outcome: get(outcome)?,
                 value,
                 reasons: row_reasons(reasons, i).map_err(|message| bad("reasons", message))?,
@@ -295,14 +295,14 @@ pub fn recorded_from_batch(
             Ok(Recorded {
                 at: row,
                 customer: record.customer,
-                policy: record.policy,
+                policy: record.policy.to_string(),
                 as_of: date,
                 limits: LoggedLimits {
                     fuel: number(fuel)?,
                     memory_bytes: size(memory)?,
                     stack_bytes: size(stack)?,
                 },
-                module_sha256: record.module_sha256,
+                module_sha256: record.module_sha256.to_string(),
                 params_sha256: get(params)?,
                 input: get(profile)?.into(),
                 decision: decision.into(),

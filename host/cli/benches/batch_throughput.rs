@@ -13,10 +13,12 @@
     reason = "a bench reports and fails loudly"
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow_array::builder::{
     Date32Builder, Float64Builder, ListBuilder, StringBuilder, StructBuilder,
@@ -27,17 +29,6 @@ use arrow_schema::{DataType, Field, Fields};
 const DEFAULT_CUSTOMERS: usize = 1_000_000;
 /// Rows generated and written at a time, so generating stays small too.
 const PART: usize = 50_000;
-
-/// Peak resident memory of the largest child waited for so far, in MiB.
-fn children_peak_mib() -> f64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
-        usage.assume_init()
-    };
-    usage.ru_maxrss as f64 / 1024.0
-}
 
 /// Customers `start..start + n` as a record batch over every age band,
 /// rung and outcome of the reference policies, deterministic.
@@ -157,26 +148,20 @@ fn main() {
         "{n} customers ({:.1} MiB of Parquet), 3 policies",
         mib(&input)
     );
-    let started = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_verdict"))
-        .current_dir(&root)
-        .args(["eval", "--as-of", "2026-11-23", "--profiles"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&output)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(
-        status.code().is_some_and(|c| c <= 1),
-        "verdict eval failed: {status}"
+    let run = support::run_measured(
+        Command::new(env!("CARGO_BIN_EXE_verdict"))
+            .current_dir(&root)
+            .args(["eval", "--as-of", "2026-11-23", "--profiles"])
+            .arg(&input)
+            .arg("--output")
+            .arg(&output),
     );
     println!(
-        "{seconds:.1} s: {:.0} customers/s, {:.0} decisions/s, output {:.1} MiB, peak memory {:.0} MiB",
-        n as f64 / seconds,
-        (3 * n) as f64 / seconds,
+        "{:.1} s: {:.0} customers/s, {:.0} decisions/s, output {:.1} MiB, peak memory {:.0} MiB",
+        run.seconds,
+        n as f64 / run.seconds,
+        (3 * n) as f64 / run.seconds,
         mib(&output),
-        children_peak_mib()
+        run.peak_mib
     );
 }

@@ -1,11 +1,11 @@
-//! The cost of one decision: each reference policy through wasm (a fresh,
-//! isolated instance per decision, JSON in and out) against the same policy
-//! function called natively, with and without the JSON encoding; and the
-//! floor, a hand-written WAT plugin that does almost nothing, isolated the
-//! same way. For the reused-instance path, the same module instrumented:
-//! on a reused, restored instance (`wasm-reused`), in a fresh instance per
-//! decision (`wasm-instrumented-fresh`), and the restore after a decision
-//! alone (`restore`).
+//! The cost of one decision: each reference policy through wasm, isolated
+//! (ABI v2 as the SDK builds it: on a reused, restored instance, the fast
+//! path, and in a fresh instance per decision; `loan-rates` also as the ABI
+//! v1 module kept in the tests, fresh), against the same policy function
+//! called natively, typed, through v1's JSON and through v2's binary
+//! encoding; the restore after a decision alone; and the floor,
+//! hand-written WAT plugins (v1 and v2) that do almost nothing, isolated the
+//! same ways.
 //!
 //! Needs the plugins built: `cargo plugins`.
 
@@ -20,8 +20,10 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use verdict_config::{Document, Profiles, load_policies};
-use verdict_engine::{Limits, ModuleCache, Plugin, Policy, Sandbox, encode_input};
-use verdict_sdk::glue::evaluate_json;
+use verdict_engine::{
+    Limits, ModuleCache, Plugin, Policy, Profile, Sandbox, encode_for, encode_input,
+};
+use verdict_sdk::glue::{evaluate_json, evaluate_v2, init_json};
 use verdict_sdk::{Date, Decision, Input, Params};
 
 /// A customer that exercises the full path of all three policies.
@@ -45,39 +47,64 @@ fn native<P: Params>(
     c: &mut Criterion,
     name: &str,
     policy: &Policy,
-    input: &[u8],
+    inputs: &Inputs,
     f: fn(&Input, &P) -> Decision,
 ) {
-    let envelope: serde_json::Value = serde_json::from_slice(input).unwrap();
+    let envelope: serde_json::Value = serde_json::from_slice(&inputs.json).unwrap();
     let typed_input: Input = serde_json::from_value(envelope.clone()).unwrap();
     let params: P = serde_json::from_str(&policy.params_json).unwrap();
     c.bench_function(&format!("{name}/native-typed"), |b| {
         b.iter(|| f(std::hint::black_box(&typed_input), &params))
     });
     c.bench_function(&format!("{name}/native-json"), |b| {
-        b.iter(|| evaluate_json::<P>(std::hint::black_box(input), f))
+        b.iter(|| evaluate_json::<P>(std::hint::black_box(&inputs.json), f))
+    });
+    let params: P = init_json(policy.params_json.as_bytes()).unwrap();
+    c.bench_function(&format!("{name}/native-v2"), |b| {
+        b.iter(|| evaluate_v2::<P>(std::hint::black_box(&inputs.v2), &params, f))
     });
 }
 
-/// The reused-instance path for one module: reused, fresh, restore alone.
-fn reused(c: &mut Criterion, name: &str, sandbox: &Sandbox, plugin: &Plugin, input: &[u8]) {
-    let instrumented =
-        Plugin::from_bytes_reused(sandbox, &plugin.path, plugin.bytes.clone()).unwrap();
+/// One customer's `verdict_evaluate` input in both encodings.
+struct Inputs {
+    json: Vec<u8>,
+    v2: Vec<u8>,
+}
+
+fn inputs(as_of: Date, params_json: &str, customer: &Profile) -> Inputs {
+    let mut json = Vec::new();
+    encode_input(&mut json, as_of, params_json, &customer.json);
+    let mut v2 = Vec::new();
+    encode_for(
+        verdict_engine::Abi::V2,
+        &mut v2,
+        as_of,
+        params_json,
+        customer,
+    )
+    .unwrap();
+    Inputs { json, v2 }
+}
+
+/// The ABI v2 paths of one plugin: on a reused instance (the fast path),
+/// in a fresh instance per decision, and the restore after a decision alone.
+fn v2_paths(c: &mut Criterion, name: &str, plugin: &Plugin, params: &str, input: &[u8]) {
+    assert!(plugin.reuses_instances(), "{name}: takes the fast path");
     assert_eq!(
-        instrumented.evaluate(input),
-        instrumented.evaluate_fresh(input),
+        plugin.evaluate(params, input),
+        plugin.evaluate_fresh(params, input),
         "{name}: both paths decide alike"
     );
-    c.bench_function(&format!("{name}/wasm-reused"), |b| {
-        b.iter(|| instrumented.evaluate(std::hint::black_box(input)))
+    c.bench_function(&format!("{name}/wasm-v2-fast"), |b| {
+        b.iter(|| plugin.evaluate(params, std::hint::black_box(input)))
     });
-    c.bench_function(&format!("{name}/wasm-instrumented-fresh"), |b| {
-        b.iter(|| instrumented.evaluate_fresh(std::hint::black_box(input)))
+    c.bench_function(&format!("{name}/wasm-v2-fresh"), |b| {
+        b.iter(|| plugin.evaluate_fresh(params, std::hint::black_box(input)))
     });
     c.bench_function(&format!("{name}/restore"), |b| {
         b.iter_custom(|iters| {
             (0..iters)
-                .map(|_| instrumented.time_restore(input).unwrap())
+                .map(|_| plugin.time_restore(params, input).unwrap())
                 .sum()
         })
     });
@@ -91,30 +118,35 @@ fn decisions(c: &mut Criterion) {
     let profiles = Profiles::parse(Document::from_text(Path::new("bench.toml"), PROFILE)).unwrap();
     let as_of: Date = "2026-11-23".parse().unwrap();
     let customer = &profiles.customers[0];
+    let floor_inputs = inputs(as_of, "{}", customer);
     let floor = Plugin::load(&sandbox, &root.join("tests/plugins/hello.wat")).unwrap();
-    let mut input = Vec::new();
-    encode_input(&mut input, as_of, "{}", &customer.json);
-    c.bench_function("floor/wasm-isolated", |b| {
-        b.iter(|| floor.evaluate(std::hint::black_box(&input)))
+    c.bench_function("floor/wasm-v1-fresh", |b| {
+        b.iter(|| floor.evaluate("{}", std::hint::black_box(&floor_inputs.json)))
     });
-    reused(c, "floor", &sandbox, &floor, &input);
+    let floor = Plugin::load(&sandbox, &root.join("tests/plugins/minimal-v2.wat")).unwrap();
+    v2_paths(c, "floor", &floor, "{}", &floor_inputs.v2);
     for policy in set.policies() {
         let policy: &Arc<Policy> = policy;
-        let mut input = Vec::new();
-        encode_input(&mut input, as_of, &policy.params_json, &customer.json);
-        c.bench_function(&format!("{}/wasm-isolated", policy.name), |b| {
-            b.iter(|| policy.plugin.evaluate(std::hint::black_box(&input)))
-        });
-        reused(c, &policy.name, &sandbox, &policy.plugin, &input);
-        match policy.name.as_str() {
-            "staff-allowance" => native(c, &policy.name, policy, &input, staff_allowance::evaluate),
-            "loan-rates" => native(c, &policy.name, policy, &input, loan_rates::evaluate),
-            "product-ladder" => native(c, &policy.name, policy, &input, product_ladder::evaluate),
+        let inputs = inputs(as_of, &policy.params_json, customer);
+        let params = &policy.params_json;
+        v2_paths(c, &policy.name, &policy.plugin, params, &inputs.v2);
+        match &*policy.name {
+            "staff-allowance" => {
+                native(c, &policy.name, policy, &inputs, staff_allowance::evaluate)
+            }
+            "loan-rates" => {
+                let v1 =
+                    Plugin::load(&sandbox, &root.join("tests/plugins/loan-rates-v1.wasm")).unwrap();
+                c.bench_function("loan-rates/wasm-v1-fresh", |b| {
+                    b.iter(|| v1.evaluate(params, std::hint::black_box(&inputs.json)))
+                });
+                native(c, &policy.name, policy, &inputs, loan_rates::evaluate)
+            }
+            "product-ladder" => native(c, &policy.name, policy, &inputs, product_ladder::evaluate),
             _ => {}
         }
     }
 }
-
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_millis(500));

@@ -1017,9 +1017,9 @@ expect = { outcome = "none", value = '{"stage": null, "products": []}' }
     fn record(outcome: &str, value: Value, codes: &[&str]) -> DecisionRecord {
         DecisionRecord {
             customer: "T-1".to_owned(),
-            policy: "p".to_owned(),
-            plugin_version: "1.0.0".to_owned(),
-            module_sha256: String::new(),
+            policy: "p".into(),
+            plugin_version: "1.0.0".into(),
+            module_sha256: "".into(),
             outcome: outcome.to_owned(),
             value: value.as_object().cloned().unwrap_or_default(),
             reasons: codes

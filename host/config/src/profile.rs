@@ -197,12 +197,12 @@ impl TomlProfile {
         })?;
         let json =
             document::to_json(customer).map_err(|(span, message)| doc.error(span, message, ""))?;
+        let json = json.to_string();
+        if let Some(message) = too_large(checked.id_text, &json) {
+            return Err(doc.error(customer.span(), message, "this customer"));
+        }
         Ok(TomlProfile {
-            profile: Profile {
-                id: checked.id_text.to_owned(),
-                birth_date: checked.birth_date,
-                json: json.to_string().into(),
-            },
+            profile: Profile::new(checked.id_text.to_owned(), checked.birth_date, json.into()),
             spans: ProfileSpans {
                 id: customer.field("id").map_or(customer.span(), Spanned::span),
                 birth_date: checked.birth.span(),
@@ -279,15 +279,29 @@ pub fn customer_from_json(value: &Value, as_of: Date) -> Result<Profile, InputEr
         };
         problem(&p.field, message)
     })?;
-    let profile = Profile {
-        id: checked.id_text.to_owned(),
-        birth_date: checked.birth_date,
-        json: value.to_string().into(),
-    };
+    let json = value.to_string();
+    if let Some(message) = too_large(checked.id_text, &json) {
+        return Err(problem("", message));
+    }
+    let profile = Profile::new(checked.id_text.to_owned(), checked.birth_date, json.into());
     if profile.birth_date > as_of {
         return Err(problem("birth_date", born_after_message(&profile, as_of)));
     }
     Ok(profile)
+}
+
+/// Why a profile is refused for its size: over
+/// [`abi::MAX_PROFILE_BYTES`](verdict_sdk::abi::MAX_PROFILE_BYTES) of JSON,
+/// more than any plugin is sent.
+fn too_large(id: &str, json: &str) -> Option<String> {
+    let limit = verdict_sdk::abi::MAX_PROFILE_BYTES;
+    (json.len() > limit).then(|| {
+        format!(
+            "customer `{id}` is {} bytes of profile JSON, more than the {} KiB a profile may have",
+            json.len(),
+            limit >> 10
+        )
+    })
 }
 
 /// The rule that no two customers share an `id`, across customers checked

@@ -8,7 +8,7 @@
 
 use crate::instrument::instrument;
 use crate::reuse::{Layout, Reusable};
-use crate::sandbox::{Export, Sandbox};
+use crate::sandbox::Sandbox;
 
 const CANARY: &str = include_str!("canary.wat");
 
@@ -38,17 +38,17 @@ fn check_with(sandbox: &Sandbox, before_call: impl Fn(&mut Reusable)) -> Option<
         Ok(guest) => guest,
         Err(error) => return Some(format!("the canary cannot be loaded: {error}")),
     };
-    let mut instance = match Reusable::new(&guest, &layout) {
+    let mut instance = match Reusable::new(&guest, &layout, &[]) {
         Ok(Some(instance)) => instance,
         Ok(None) => return Some("the canary's memory cannot be restored".to_owned()),
         Err(fault) => return Some(format!("the canary cannot be instantiated: {fault}")),
     };
     for call in 1..=CALLS {
         before_call(&mut instance);
-        let (answer, kept) = instance.call(sandbox.limits().fuel, Export::Evaluate, &[]);
+        let (answer, kept) = instance.call(sandbox.limits().fuel, &[], |answer| Ok(answer == b"1"));
         match answer {
-            Ok(answer) if answer == b"1" => {}
-            Ok(_) => return Some(format!("state survived into the canary's call {call}")),
+            Ok(true) => {}
+            Ok(false) => return Some(format!("state survived into the canary's call {call}")),
             Err(fault) => return Some(format!("the canary's call {call} failed: {fault}")),
         }
         let Some(next) = kept else {

@@ -1,6 +1,7 @@
 //! The reused-instance path against a brand-new instance, decision by
 //! decision: for generated inputs, every reference plugin (built by
-//! `cargo plugins`) and every hostile WAT plugin in `tests/plugins` give the
+//! `cargo plugins` for ABI v2, and a v1 build of one of them) and every
+//! hostile WAT plugin in `tests/plugins` give the
 //! same answer bytes (or fault), use the same fuel and leave byte-identical
 //! memory and globals on both paths; after each restore the reused
 //! instance equals a newly instantiated one.
@@ -10,13 +11,15 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use verdict_sdk::{Date, wire};
 use wasmtime::{Extern, Val};
 
 use crate::module_cache::ModuleCache;
 use crate::plugin::Plugin;
 use crate::policy::Policy;
+use crate::profile::customer_wire;
 use crate::reuse::Reusable;
-use crate::sandbox::{Export, Fault, Guest, Limits, Live, Sandbox};
+use crate::sandbox::{Abi, Export, Fault, Guest, Limits, Live, Sandbox};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -34,9 +37,15 @@ fn reference_module(crate_name: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e}; run `cargo plugins` first", path.display()))
 }
 
-fn hostile_module(name: &str) -> Vec<u8> {
-    let path = root().join("tests/plugins").join(format!("{name}.wat"));
+/// A module of `tests/plugins` (`name` with its extension).
+fn test_module(name: &str) -> Vec<u8> {
+    let path = root().join("tests/plugins").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A hostile WAT plugin of `tests/plugins`.
+fn hostile_module(name: &str) -> Vec<u8> {
+    test_module(&format!("{name}.wat"))
 }
 
 fn sandbox(limits: Limits) -> Sandbox {
@@ -120,24 +129,36 @@ fn effect(
     }
 }
 
-/// Runs `inputs` through one reused instance and each through a brand-new
-/// one, asserting both paths agree at every step; returns the answers.
-fn differential(plugin: &Plugin, fuel: u64, inputs: &[Vec<u8>]) -> Vec<Result<Vec<u8>, Fault>> {
+/// An answer read by copying it out.
+fn copy(answer: &[u8]) -> Result<Vec<u8>, Fault> {
+    Ok(answer.to_vec())
+}
+
+/// Runs `inputs` through one reused instance set up with `params` and each
+/// through a brand-new one, asserting both paths agree at every step;
+/// returns the answers.
+fn differential(
+    plugin: &Plugin,
+    params: &str,
+    fuel: u64,
+    inputs: &[Vec<u8>],
+) -> Vec<Result<Vec<u8>, Fault>> {
     let guest = &plugin.guest;
     let layout = &guest.pool().expect("instrumented").layout;
+    let params = params.as_bytes();
     let new_reusable = || {
-        Reusable::new(guest, layout)
+        Reusable::new(guest, layout, guest.params_key(params))
             .expect("instantiates")
             .expect("restorable")
     };
-    let pristine = state(&mut guest.instantiate().expect("instantiates"), guest);
+    let pristine = state(&mut guest.ready(params).expect("instantiates"), guest);
     let mut reused = new_reusable();
     let mut answers = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let mut fresh = guest.instantiate().expect("instantiates");
-        let answer = fresh.run(fuel, Export::Evaluate, input);
+        let mut fresh = guest.ready(params).expect("instantiates");
+        let answer = fresh.run(fuel, Export::Evaluate, input, copy);
         let expected = effect(&mut fresh, guest, fuel, answer);
-        let answer = reused.call_unrestored(fuel, Export::Evaluate, input);
+        let answer = reused.call_unrestored(fuel, input, copy);
         let got = effect(reused.live(), guest, fuel, answer);
         assert_eq!(got.answer, expected.answer, "answer of call {i}");
         assert_eq!(got.fuel_used, expected.fuel_used, "fuel of call {i}");
@@ -161,11 +182,21 @@ fn differential(plugin: &Plugin, fuel: u64, inputs: &[Vec<u8>]) -> Vec<Result<Ve
     answers
 }
 
-/// An ABI envelope around a generated customer.
-fn envelope(params: &str, as_of: (u16, u8, u8), customer: &str) -> Vec<u8> {
+/// The envelope of `abi` around a generated customer.
+fn envelope(abi: Abi, params: &str, as_of: (u16, u8, u8), customer: &str) -> Vec<u8> {
     let (y, m, d) = as_of;
-    format!("{{\"as_of\":\"{y:04}-{m:02}-{d:02}\",\"params\":{params},\"customer\":{customer}}}")
-        .into_bytes()
+    match abi {
+        Abi::V1 => format!(
+            "{{\"as_of\":\"{y:04}-{m:02}-{d:02}\",\"params\":{params},\"customer\":{customer}}}"
+        )
+        .into_bytes(),
+        Abi::V2 => {
+            let date = Date::new(i32::from(y), m, d).expect("a real date");
+            let mut out = Vec::new();
+            wire::encode_envelope(&mut out, date, &customer_wire(customer).expect("lays out"));
+            out
+        }
+    }
 }
 
 fn customer() -> impl Strategy<Value = String> {
@@ -214,11 +245,12 @@ enum Input {
 }
 
 impl Input {
-    fn bytes(&self, params: &str) -> Vec<u8> {
-        match self {
-            Input::Envelope(as_of, customer) => envelope(params, *as_of, customer),
-            Input::Raw(bytes) => bytes.clone(),
-            Input::Bare(customer) => customer.clone().into_bytes(),
+    fn bytes(&self, abi: Abi, params: &str) -> Vec<u8> {
+        match (self, abi) {
+            (Input::Envelope(as_of, customer), _) => envelope(abi, params, *as_of, customer),
+            (Input::Raw(bytes), _) => bytes.clone(),
+            (Input::Bare(customer), Abi::V1) => customer.clone().into_bytes(),
+            (Input::Bare(customer), Abi::V2) => customer_wire(customer).expect("lays out"),
         }
     }
 }
@@ -242,14 +274,30 @@ struct Reference {
     fuel: u64,
 }
 
+impl Reference {
+    /// `inputs` encoded for this plugin's ABI.
+    fn inputs(&self, inputs: &[Input]) -> Vec<Vec<u8>> {
+        inputs
+            .iter()
+            .map(|i| i.bytes(self.plugin.abi(), &self.params))
+            .collect()
+    }
+}
+
 /// The reference plugins under both the default limits and tight ones,
 /// compiled once for every case.
 static REFERENCE: std::sync::LazyLock<Vec<Reference>> = std::sync::LazyLock::new(|| {
     let mut plugins = Vec::new();
     for limits in [Limits::default(), tight()] {
         let sandbox = sandbox(limits);
-        for name in ["loan_rates", "product_ladder", "staff_allowance"] {
-            let plugin = load(&sandbox, name, reference_module(name));
+        let modules = [
+            ("loan_rates", reference_module("loan_rates")),
+            ("product_ladder", reference_module("product_ladder")),
+            ("staff_allowance", reference_module("staff_allowance")),
+            ("loan_rates_v1", test_module("loan-rates-v1.wasm")),
+        ];
+        for (name, bytes) in modules {
+            let plugin = load(&sandbox, name, bytes);
             let policy = Policy::with_defaults(plugin.clone(), Path::new(name)).expect("defaults");
             plugins.push(Reference {
                 name,
@@ -272,8 +320,8 @@ proptest! {
     #[test]
     fn reference_plugins_agree_on_both_paths(inputs in reference_inputs()) {
         for reference in REFERENCE.iter() {
-            let bytes: Vec<Vec<u8>> = inputs.iter().map(|i| i.bytes(&reference.params)).collect();
-            let answers = differential(&reference.plugin, reference.fuel, &bytes);
+            let bytes = reference.inputs(&inputs);
+            let answers = differential(&reference.plugin, &reference.params, reference.fuel, &bytes);
             prop_assert_eq!(answers.len(), bytes.len(), "{}", reference.name);
         }
     }
@@ -293,11 +341,13 @@ fn reference_inputs_reach_decisions_and_faults() {
             .expect("inputs")
             .current();
         for reference in REFERENCE.iter() {
-            let bytes: Vec<Vec<u8>> = inputs.iter().map(|i| i.bytes(&reference.params)).collect();
-            for answer in differential(&reference.plugin, reference.fuel, &bytes) {
-                match answer {
-                    Ok(a) if a.starts_with(b"{\"outcome\"") => decided += 1,
-                    Ok(_) => refused += 1,
+            let bytes = reference.inputs(&inputs);
+            let decode = reference.plugin.decoder();
+            for answer in differential(&reference.plugin, &reference.params, reference.fuel, &bytes)
+            {
+                match answer.and_then(|a| decode(&a)) {
+                    Ok(_) => decided += 1,
+                    Err(Fault::Plugin(_)) => refused += 1,
                     Err(Fault::OutOfFuel) => out_of_fuel += 1,
                     Err(_) => {}
                 }
@@ -343,7 +393,7 @@ fn hostile_plugins_agree_and_leave_no_trace() {
             } else {
                 limits.fuel
             };
-            let answers = differential(&plugin, fuel, &inputs);
+            let answers = differential(&plugin, "{}", fuel, &inputs);
             for (n, answer) in lengths.iter().zip(&answers) {
                 if let Ok(bytes) = answer {
                     let text = String::from_utf8_lossy(bytes);
@@ -374,7 +424,7 @@ fn hostile_plugins_fault_half_way() {
     ];
     for (name, len, fault) in cases {
         let plugin = load(&sandbox, name, hostile_module(name));
-        let answers = differential(&plugin, TIGHT_FUEL, &[vec![b'x'; len], vec![b'x'; 2]]);
+        let answers = differential(&plugin, "{}", TIGHT_FUEL, &[vec![b'x'; len], vec![b'x'; 2]]);
         assert_eq!(answers[0], Err(fault), "{name}");
     }
 }
@@ -396,7 +446,10 @@ fn table_changing_module_gets_fresh_instances() {
     let plugin = Plugin::from_bytes(&sandbox, Path::new("table-set"), bytes).expect("loads");
     assert!(!plugin.reuses_instances());
     for _ in 0..3 {
-        assert_eq!(plugin.evaluate(b"{}").expect("decides").outcome, "fresh");
+        assert_eq!(
+            plugin.evaluate("{}", b"{}").expect("decides").outcome,
+            "fresh"
+        );
     }
 }
 
@@ -408,15 +461,21 @@ fn evaluate_reuses_and_matches_fresh() {
     let plugin = load(&sandbox, "counter", hostile_module("counter"));
     assert!(plugin.reuses_instances());
     for _ in 0..5 {
-        assert_eq!(plugin.evaluate(b"{}"), plugin.evaluate_fresh(b"{}"));
-        assert_eq!(plugin.evaluate(b"{}").expect("decides").outcome, "fresh");
+        assert_eq!(
+            plugin.evaluate("{}", b"{}"),
+            plugin.evaluate_fresh("{}", b"{}")
+        );
+        assert_eq!(
+            plugin.evaluate("{}", b"{}").expect("decides").outcome,
+            "fresh"
+        );
     }
     let pool = plugin.guest.pool().expect("pool");
     assert!(
-        pool.take().is_some(),
+        pool.take(b"").is_some(),
         "the instance was kept for the next decision"
     );
-    assert!(plugin.time_restore(b"{}").is_some());
+    assert!(plugin.time_restore("{}", b"{}").is_some());
 }
 
 /// When the self-check refused reuse, instrumented plugins still decide,
@@ -428,7 +487,45 @@ fn a_refused_self_check_means_fresh_instances() {
     assert_eq!(sandbox.reuse_refused(), Some("injected"));
     let plugin = load(&sandbox, "counter", hostile_module("counter"));
     for _ in 0..3 {
-        assert_eq!(plugin.evaluate(b"{}").expect("decides").outcome, "fresh");
+        assert_eq!(
+            plugin.evaluate("{}", b"{}").expect("decides").outcome,
+            "fresh"
+        );
     }
-    assert!(plugin.guest.pool().expect("pool").take().is_none());
+    assert!(plugin.guest.pool().expect("pool").take(b"").is_none());
+}
+
+/// Two bindings of one v2 module with different parameters: each decision
+/// runs on an instance `verdict_init` set up with its own binding's
+/// parameters, interleaved as workers would, exactly as fresh instances.
+#[test]
+fn bindings_with_different_parameters_never_share_an_instance() {
+    let sandbox = sandbox(Limits::default());
+    let plugin = Plugin::from_bytes(
+        &sandbox,
+        Path::new("staff_allowance"),
+        Arc::from(reference_module("staff_allowance")),
+    )
+    .expect("loads");
+    assert!(plugin.reuses_instances());
+    let generous = r#"{"manager_limit_usd":5000.0,"staff_limit_usd":2000.0}"#;
+    let strict = r#"{"manager_limit_usd":200.0,"staff_limit_usd":100.0}"#;
+    let customer = r#"{"id":"G-1","birth_date":"1980-01-01","stay":{"recovery_spent_usd":0,"requested_recovery_usd":350,"requested_by":"staff"}}"#;
+    let input = envelope(Abi::V2, "", (2026, 11, 23), customer);
+    let mut outcomes = Vec::new();
+    for params in [generous, strict, generous, strict, strict, generous] {
+        let decision = plugin.evaluate(params, &input).expect("decides");
+        assert_eq!(
+            Ok(&decision),
+            plugin.evaluate_fresh(params, &input).as_ref()
+        );
+        outcomes.push(decision.outcome);
+    }
+    assert_eq!(
+        outcomes,
+        ["approve", "refer", "approve", "refer", "refer", "approve"]
+    );
+    let pool = plugin.guest.pool().expect("pool");
+    assert!(pool.take(generous.as_bytes()).is_some());
+    assert!(pool.take(strict.as_bytes()).is_some());
 }

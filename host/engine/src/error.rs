@@ -51,20 +51,30 @@ pub enum PluginError {
     Invalid(#[source] wasmtime::Error),
     /// The module imports something; plugins get no imports.
     #[error(
-        "imports {}, but Verdict ABI v{} offers plugins no imports (no file system, network, \
+        "imports {}, but the Verdict ABI offers plugins no imports (no file system, network, \
          clock or randomness)",
-        .imports.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
-        verdict_sdk::abi::VERSION
+        .imports.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
     )]
     Imports {
         /// The imports, as `module.name`.
         imports: Vec<String>,
     },
-    /// An export the ABI requires is missing.
+    /// Neither ABI marker is exported.
     #[error(
-        "lacks the export `{name}`: it was not built for Verdict ABI v{}",
-        verdict_sdk::abi::VERSION
+        "lacks the export `{}` or `{}`: it was not built for a Verdict ABI",
+        verdict_sdk::abi::MARKER_V1,
+        verdict_sdk::abi::MARKER_V2
     )]
+    NoMarker,
+    /// Both ABI markers are exported.
+    #[error(
+        "exports both `{}` and `{}`: a module is built for one ABI version",
+        verdict_sdk::abi::MARKER_V1,
+        verdict_sdk::abi::MARKER_V2
+    )]
+    TwoMarkers,
+    /// An export its ABI version requires is missing.
+    #[error("lacks the export `{name}`, which its ABI version requires")]
     MissingExport {
         /// The export's name.
         name: &'static str,
@@ -102,16 +112,15 @@ pub enum PluginError {
     #[error("manifest call failed: {0}")]
     ManifestCall(Fault),
     /// The manifest is not the JSON the ABI describes.
-    #[error("manifest is not valid JSON of ABI v{}", verdict_sdk::abi::VERSION)]
+    #[error("manifest is not valid JSON of the ABI")]
     ManifestJson(#[source] serde_json::Error),
-    /// The module was built for another ABI version.
-    #[error(
-        "was built for ABI v{found}, this host speaks v{}",
-        verdict_sdk::abi::VERSION
-    )]
+    /// The manifest declares another ABI version than the marker export.
+    #[error("declares ABI v{found} in its manifest, but exports the marker of ABI v{marker}")]
     Abi {
-        /// The version it declares.
+        /// The version the manifest declares.
         found: u32,
+        /// The version of the marker export.
+        marker: u32,
     },
     /// The declared name is not kebab-case.
     #[error("declares the name `{0}`, which is not kebab-case")]

@@ -1,23 +1,24 @@
 //! Evaluating customers against policies: the input encoding each plugin
-//! call receives, one decision, and batches.
+//! call receives (per ABI version), one decision, and batches.
 
 use std::sync::Arc;
 
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
-use verdict_sdk::Date;
+use verdict_sdk::{Date, wire};
 
 use crate::plugin::Plugin;
 use crate::policy::Policy;
-use crate::profile::Profile;
+use crate::profile::{Profile, customer_wire};
 use crate::record::DecisionRecord;
+use crate::sandbox::{Abi, Fault};
 
 /// Below this many decisions [`par_evaluate_batch`] runs on the calling
 /// thread: handing work to the pool costs more than it saves.
 #[cfg(feature = "rayon")]
 const PARALLEL_THRESHOLD: usize = 64;
 
-/// The bytes `verdict_evaluate` receives (see `ABI.md`):
+/// The bytes `verdict_evaluate` receives in ABI v1 (see `ABI.md`):
 /// `{"as_of":"YYYY-MM-DD","params":{...},"customer":{...}}`. The parameter
 /// and profile JSON are encoded once and spliced in.
 pub fn encode_input(buffer: &mut Vec<u8>, as_of: Date, params_json: &str, customer_json: &str) {
@@ -30,6 +31,15 @@ pub fn encode_input(buffer: &mut Vec<u8>, as_of: Date, params_json: &str, custom
     );
 }
 
+/// The customer of one decision: its profile JSON, and (when known) the
+/// ABI v2 layout of it made once per profile.
+#[derive(Clone, Copy)]
+struct Customer<'a> {
+    id: &'a str,
+    json: &'a str,
+    wire: Option<&'a Profile>,
+}
+
 /// Decides one customer under one policy.
 #[must_use]
 pub fn evaluate_one(
@@ -38,13 +48,17 @@ pub fn evaluate_one(
     profile: &Profile,
     buffer: &mut Vec<u8>,
 ) -> DecisionRecord {
-    decide(
+    let customer = Customer {
+        id: &profile.id,
+        json: &profile.json,
+        wire: Some(profile),
+    };
+    decide_as(
         &policy.plugin,
-        &policy.name,
+        &policy.record_name,
         &policy.params_json,
         as_of,
-        &profile.id,
-        &profile.json,
+        customer,
         buffer,
     )
 }
@@ -62,12 +76,76 @@ pub fn decide(
     customer_json: &str,
     buffer: &mut Vec<u8>,
 ) -> DecisionRecord {
-    encode_input(buffer, as_of, params_json, customer_json);
-    let answer = plugin.evaluate(buffer);
-    if let Err(fault) = &answer {
-        tracing::debug!(%customer, %policy, %fault, "decision failed");
+    let customer = Customer {
+        id: customer,
+        json: customer_json,
+        wire: None,
+    };
+    decide_as(plugin, &policy.into(), params_json, as_of, customer, buffer)
+}
+
+/// The bytes `verdict_evaluate` of a plugin built for `abi` receives for
+/// this customer: the JSON envelope ([`encode_input`]) or the v2 binary
+/// one (without the parameters, which `verdict_init` gets).
+pub fn encode_for(
+    abi: Abi,
+    buffer: &mut Vec<u8>,
+    as_of: Date,
+    params_json: &str,
+    profile: &Profile,
+) -> Result<(), Fault> {
+    let customer = Customer {
+        id: &profile.id,
+        json: &profile.json,
+        wire: Some(profile),
+    };
+    encode(abi, buffer, as_of, params_json, customer)
+}
+
+fn encode(
+    abi: Abi,
+    buffer: &mut Vec<u8>,
+    as_of: Date,
+    params_json: &str,
+    customer: Customer<'_>,
+) -> Result<(), Fault> {
+    match abi {
+        Abi::V1 => {
+            encode_input(buffer, as_of, params_json, customer.json);
+            Ok(())
+        }
+        Abi::V2 => encode_v2(buffer, as_of, customer),
     }
-    DecisionRecord::from_plugin(customer, policy, plugin, answer)
+}
+
+fn decide_as(
+    plugin: &Plugin,
+    policy: &Arc<str>,
+    params_json: &str,
+    as_of: Date,
+    customer: Customer<'_>,
+    buffer: &mut Vec<u8>,
+) -> DecisionRecord {
+    let answer = encode(plugin.abi(), buffer, as_of, params_json, customer)
+        .and_then(|()| plugin.evaluate(params_json, buffer));
+    if let Err(fault) = &answer {
+        tracing::debug!(customer = customer.id, %policy, %fault, "decision failed");
+    }
+    DecisionRecord::from_plugin(customer.id, policy, plugin, answer)
+}
+
+/// The ABI v2 envelope of one decision. A profile that does not lay out
+/// (never one the host checked) fails as it would in a v1 plugin's decoder.
+fn encode_v2(buffer: &mut Vec<u8>, as_of: Date, customer: Customer<'_>) -> Result<(), Fault> {
+    let refused = |why: &str| Fault::Plugin(format!("input does not decode: {why}"));
+    match customer.wire {
+        Some(profile) => wire::encode_envelope(buffer, as_of, profile.wire().map_err(refused)?),
+        None => {
+            let laid_out = customer_wire(customer.json).map_err(|why| refused(&why))?;
+            wire::encode_envelope(buffer, as_of, &laid_out);
+        }
+    }
+    Ok(())
 }
 
 /// Decides every customer under every policy, on the calling thread:

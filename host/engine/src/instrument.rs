@@ -36,10 +36,6 @@ pub(crate) const DIRTY_MAP_EXPORT: &str = "verdict-reuse:dirty-map";
 /// Mutable global `i` is exported as this prefix followed by `i`.
 const GLOBAL_EXPORT_PREFIX: &str = "verdict-reuse:global:";
 
-/// The export that opts a module in to the reused-instance path: the ABI v2
-/// marker.
-const OPT_IN_MARKER: &str = "verdict_abi_v2";
-
 /// The only features an instrumented module may use: WebAssembly 2.0. A
 /// module that needs more is not rewritten.
 const FEATURES: WasmFeatures = WasmFeatures::WASM2;
@@ -106,7 +102,7 @@ pub(crate) fn fast_path_eligible(bytes: &[u8]) -> bool {
         .any(|payload| match payload {
             Ok(Payload::ExportSection(exports)) => exports
                 .into_iter()
-                .any(|e| e.is_ok_and(|e| e.name == OPT_IN_MARKER)),
+                .any(|e| e.is_ok_and(|e| e.name == verdict_sdk::abi::MARKER_V2)),
             _ => false,
         })
 }

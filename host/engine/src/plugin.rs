@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use verdict_sdk::{Decision, Manifest, ParamError, ParamKind, ParamSpec, abi};
+use verdict_sdk::{Decision, Manifest, ParamError, ParamKind, ParamSpec, abi, wire};
 use wasmtime::ExternType;
 
 use crate::digest::sha256_hex;
@@ -14,7 +14,7 @@ use crate::error::{EngineError, PluginError};
 use crate::instrument::{fast_path_eligible, instrument, is_added_export};
 use crate::record::ERROR_OUTCOME;
 use crate::reuse::Layout;
-use crate::sandbox::{Export, Fault, Guest, Sandbox};
+use crate::sandbox::{Abi, Export, Fault, Guest, Sandbox};
 
 /// How a module is to be isolated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,10 @@ pub struct Plugin {
     pub version: semver::Version,
     /// Exports as `name: type`.
     pub exports: Vec<String>,
+    /// `manifest.version` and `sha256` once more, shared by every record
+    /// the plugin makes.
+    pub(crate) record_version: Arc<str>,
+    pub(crate) record_sha256: Arc<str>,
     pub(crate) guest: Guest,
 }
 
@@ -134,14 +138,17 @@ impl Plugin {
             .map(|e| format!("{}: {}", e.name(), describe(&e.ty())))
             .collect();
         let guest = sandbox.prepare(&module, layout)?;
-        let answer = guest
-            .call(Export::Manifest, &[])
-            .map_err(PluginError::ManifestCall)?;
-        let manifest: Manifest =
-            serde_json::from_slice(&answer).map_err(PluginError::ManifestJson)?;
-        if manifest.abi != abi::VERSION {
+        let manifest: Manifest = guest
+            .call(Export::Manifest, &[], |answer| {
+                Ok(serde_json::from_slice(answer))
+            })
+            .map_err(PluginError::ManifestCall)?
+            .map_err(PluginError::ManifestJson)?;
+        let marker = guest.abi().number();
+        if manifest.abi != marker {
             return Err(PluginError::Abi {
                 found: manifest.abi,
+                marker,
             });
         }
         if !is_kebab_case(&manifest.name) {
@@ -156,12 +163,20 @@ impl Plugin {
         Ok(Plugin {
             path: path.to_path_buf(),
             sha256: sha256_hex(&bytes),
+            record_sha256: sha256_hex(&bytes).into(),
             bytes,
+            record_version: manifest.version.as_str().into(),
             manifest,
             version,
             exports,
             guest,
         })
+    }
+
+    /// The ABI version the module was built for (its marker export).
+    #[must_use]
+    pub fn abi(&self) -> Abi {
+        self.guest.abi()
     }
 
     /// Asks the plugin to check a full parameter set.
@@ -170,9 +185,10 @@ impl Plugin {
         params: &Map<String, Value>,
     ) -> Result<Vec<ParamError>, Fault> {
         let input = serde_json::to_vec(params).map_err(|e| Fault::Malformed(e.to_string()))?;
-        let answer = self.guest.call(Export::CheckParams, &input)?;
-        serde_json::from_slice(&answer)
-            .map_err(|e| Fault::Malformed(format!("parameter check answer: {e}")))
+        self.guest.call(Export::CheckParams, &input, |answer| {
+            serde_json::from_slice(answer)
+                .map_err(|e| Fault::Malformed(format!("parameter check answer: {e}")))
+        })
     }
 
     /// Whether evaluations run on reused, restored instances (else each
@@ -182,17 +198,22 @@ impl Plugin {
         self.guest.pool().is_some()
     }
 
-    /// Evaluates one encoded input (see `ABI.md`) and checks the answer.
-    pub fn evaluate(&self, input: &[u8]) -> Result<Decision, Fault> {
-        decode_answer(self.guest.call(Export::Evaluate, input)?)
+    /// Decides once on an input encoded for the plugin's ABI
+    /// ([`encode_for`](crate::encode_for)) and checks the answer. For
+    /// ABI v1 the input holds the parameters; for v2 `params_json` goes to
+    /// `verdict_init` of the instance first.
+    pub fn evaluate(&self, params_json: &str, input: &[u8]) -> Result<Decision, Fault> {
+        self.guest
+            .decide(params_json.as_bytes(), input, self.decoder())
     }
 
     /// [`Plugin::evaluate`] in a brand-new instance of the same module
     /// (instrumented or not), whichever path the plugin normally takes: the
     /// baseline the reused-instance path is measured against.
     #[doc(hidden)]
-    pub fn evaluate_fresh(&self, input: &[u8]) -> Result<Decision, Fault> {
-        decode_answer(self.guest.call_fresh(Export::Evaluate, input)?)
+    pub fn evaluate_fresh(&self, params_json: &str, input: &[u8]) -> Result<Decision, Fault> {
+        self.guest
+            .decide_fresh(params_json.as_bytes(), input, self.decoder())
     }
 
     /// Measurement hook: evaluates `input` on a new reused instance and
@@ -201,24 +222,43 @@ impl Plugin {
     /// be restored.
     #[doc(hidden)]
     #[must_use]
-    pub fn time_restore(&self, input: &[u8]) -> Option<std::time::Duration> {
-        self.guest.time_restore(input)
+    pub fn time_restore(&self, params_json: &str, input: &[u8]) -> Option<std::time::Duration> {
+        self.guest.time_restore(params_json.as_bytes(), input)
+    }
+
+    /// How an answer of this plugin's ABI is read.
+    pub(crate) fn decoder(&self) -> fn(&[u8]) -> Result<Decision, Fault> {
+        match self.guest.abi() {
+            Abi::V1 => decode_v1,
+            Abi::V2 => decode_v2,
+        }
     }
 }
 
-/// Checks what `verdict_evaluate` answered: a decision, or the plugin's
-/// refusal of its input.
-fn decode_answer(answer: Vec<u8>) -> Result<Decision, Fault> {
+/// Reads a v1 answer (JSON) in place and checks the decision.
+fn decode_v1(answer: &[u8]) -> Result<Decision, Fault> {
     // A decision is by far the common answer: decode it directly rather
     // than through an untagged enum, which would buffer every answer.
-    if let Ok(decision) = serde_json::from_slice::<Decision>(&answer) {
+    if let Ok(decision) = serde_json::from_slice::<Decision>(answer) {
         return check_decision(decision);
     }
-    match serde_json::from_slice::<Failure>(&answer) {
+    match serde_json::from_slice::<Failure>(answer) {
         Ok(Failure { error }) => Err(Fault::Plugin(error)),
         Err(_) => Err(Fault::Malformed(format!(
             "expected a decision object, got `{}`",
             String::from_utf8_lossy(&answer[..answer.len().min(120)])
+        ))),
+    }
+}
+
+/// Reads a v2 answer (the binary layout) in place and checks the decision
+/// exactly as a v1 one.
+fn decode_v2(answer: &[u8]) -> Result<Decision, Fault> {
+    match wire::decode_answer(answer) {
+        Ok(wire::Answer::Decision(decision)) => check_decision(decision),
+        Ok(wire::Answer::Error(message)) => Err(Fault::Plugin(message)),
+        Err(error) => Err(Fault::Malformed(format!(
+            "the answer is not a v2 decision: {error}"
         ))),
     }
 }

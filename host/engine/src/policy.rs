@@ -22,6 +22,8 @@ pub struct Policy {
     pub params: Map<String, Value>,
     /// `params` encoded once, as every evaluation sends it.
     pub params_json: Arc<str>,
+    /// `name` once more, shared by every record the policy makes.
+    pub(crate) record_name: Arc<str>,
 }
 
 impl Policy {
@@ -37,6 +39,7 @@ impl Policy {
     ) -> Result<Policy, ParamError> {
         let params = check_params(given, &defaults(&plugin), &plugin)?;
         Ok(Policy {
+            record_name: name.as_str().into(),
             name,
             binding,
             params_json: Value::Object(params.clone()).to_string().into(),

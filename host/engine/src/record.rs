@@ -1,6 +1,8 @@
 //! The decision record: what one evaluation of one policy against one
 //! customer yields, exactly as `verdict eval --format json` prints it.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use verdict_sdk::{Decision, Reason};
@@ -11,17 +13,21 @@ use crate::sandbox::Fault;
 /// The outcome the host gives a decision the plugin could not make.
 pub const ERROR_OUTCOME: &str = "error";
 
-/// One decision, with what made it.
+/// One decision, with what made it. The policy's strings are shared with
+/// the policy and plugin (they serialize as plain strings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionRecord {
     /// The customer's `id`.
     pub customer: String,
     /// The policy name.
-    pub policy: String,
+    #[serde(with = "shared_text")]
+    pub policy: Arc<str>,
     /// The plugin's version.
-    pub plugin_version: String,
+    #[serde(with = "shared_text")]
+    pub plugin_version: Arc<str>,
     /// SHA-256 of the module bytes that decided.
-    pub module_sha256: String,
+    #[serde(with = "shared_text")]
+    pub module_sha256: Arc<str>,
     /// The policy's outcome word, or `error`.
     pub outcome: String,
     /// The policy's values.
@@ -36,7 +42,7 @@ impl DecisionRecord {
     #[must_use]
     pub(crate) fn from_plugin(
         customer: &str,
-        policy: &str,
+        policy: &Arc<str>,
         plugin: &Plugin,
         answer: Result<Decision, Fault>,
     ) -> DecisionRecord {
@@ -50,9 +56,9 @@ impl DecisionRecord {
         });
         DecisionRecord {
             customer: customer.to_owned(),
-            policy: policy.to_owned(),
-            plugin_version: plugin.manifest.version.clone(),
-            module_sha256: plugin.sha256.clone(),
+            policy: Arc::clone(policy),
+            plugin_version: Arc::clone(&plugin.record_version),
+            module_sha256: Arc::clone(&plugin.record_sha256),
             outcome: decision.outcome,
             value: decision.value,
             reasons: decision.reasons,
@@ -63,5 +69,25 @@ impl DecisionRecord {
     #[must_use]
     pub fn is_error(&self) -> bool {
         self.outcome == ERROR_OUTCOME
+    }
+}
+
+/// A shared string (`Arc<str>`) as a plain JSON string, both ways.
+mod shared_text {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        text: &Arc<str>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(text)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Arc<str>, D::Error> {
+        String::deserialize(deserializer).map(Into::into)
     }
 }

@@ -1,6 +1,7 @@
 //! The reused-instance path: one live instance of an instrumented module
-//! (`instrument.rs`) per worker, put back after every decision to exactly
-//! the state it had right after instantiation.
+//! (`instrument.rs`) per worker and parameter set, put back after every
+//! decision to exactly the state it had right after instantiation (and,
+//! for ABI v2, after `verdict_init` with those parameters).
 //!
 //! After a call the host copies every granule the dirty map marks (and the
 //! input it wrote itself) back from a snapshot taken at instantiation,
@@ -30,6 +31,8 @@ pub(crate) struct Layout {
 /// One reusable instance with its snapshot.
 pub(crate) struct Reusable {
     live: Live,
+    /// The parameters it was set up with ([`Guest::params_key`]).
+    params: Box<[u8]>,
     dirty: Memory,
     globals: Vec<(Global, Val)>,
     snapshot: Box<[u8]>,
@@ -50,14 +53,22 @@ pub(crate) enum Sabotage {
 }
 
 impl Reusable {
-    /// A new instance of `guest` and its snapshot, or `None` when its
-    /// memory is larger than the dirty map covers (then it cannot be
-    /// restored, and the module runs in fresh instances).
-    pub(crate) fn new(guest: &Guest, layout: &Layout) -> Result<Option<Reusable>, Fault> {
+    /// A new instance of `guest` set up with `params` (see
+    /// [`Guest::ready`]) and its snapshot, or `None` when its memory is
+    /// larger than the dirty map covers (then it cannot be restored, and
+    /// the module runs in fresh instances).
+    pub(crate) fn new(
+        guest: &Guest,
+        layout: &Layout,
+        params: &[u8],
+    ) -> Result<Option<Reusable>, Fault> {
         let Some(held) = guest.reuse_budget().hold() else {
             return Ok(None);
         };
-        let mut live = guest.instantiate()?;
+        let mut live = guest.ready(params)?;
+        // The parameters `verdict_init` got are part of the state to come
+        // back to, not an input to undo.
+        live.input_written = None;
         let store = &mut live.store;
         let dirty = live
             .instance
@@ -91,6 +102,7 @@ impl Reusable {
         let snapshot = live.exports.memory.data(&*store).into();
         Ok(Some(Reusable {
             live,
+            params: params.into(),
             dirty,
             globals,
             snapshot,
@@ -101,15 +113,16 @@ impl Reusable {
         }))
     }
 
-    /// Calls `export` with `fuel` and restores the instance; the instance
-    /// comes back only if it can be reused.
-    pub(crate) fn call(
+    /// Evaluates `input` with `fuel`, reads the answer in place with
+    /// `read`, and restores the instance; the instance comes back only if
+    /// it can be reused.
+    pub(crate) fn call<R>(
         mut self,
         fuel: u64,
-        export: Export,
         input: &[u8],
-    ) -> (Result<Vec<u8>, Fault>, Option<Reusable>) {
-        match self.call_unrestored(fuel, export, input) {
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> (Result<R, Fault>, Option<Reusable>) {
+        match self.call_unrestored(fuel, input, read) {
             Ok(answer) => {
                 let kept = self.restore().then_some(self);
                 (answer, kept)
@@ -118,15 +131,15 @@ impl Reusable {
         }
     }
 
-    /// The call alone: `Err` when the instance must not be reused.
-    pub(crate) fn call_unrestored(
+    /// The evaluation alone: `Err` when the instance must not be reused.
+    pub(crate) fn call_unrestored<R>(
         &mut self,
         fuel: u64,
-        export: Export,
         input: &[u8],
-    ) -> Result<Result<Vec<u8>, Fault>, Fault> {
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<Result<R, Fault>, Fault> {
         self.live.store.data_mut().hit_memory_limit = false;
-        self.live.run(fuel, export, input)
+        self.live.run(fuel, Export::Evaluate, input, read)
     }
 
     /// Puts the instance back as it was after instantiation; `false` when
@@ -242,9 +255,9 @@ fn scan(map: &mut [u8], runs: &mut Vec<(usize, usize)>) {
 }
 
 /// Idle reusable instances of one module, shared by every worker: a worker
-/// takes one for a decision and gives it back, so each worker in effect
-/// keeps its own. They are dropped with the plugin (a policy set swapped
-/// out frees them).
+/// takes one set up with its binding's parameters for a decision and gives
+/// it back, so each worker in effect keeps its own per binding. They are
+/// dropped with the plugin (a policy set swapped out frees them).
 pub(crate) struct Pool {
     pub(crate) layout: Layout,
     idle: Mutex<Vec<Reusable>>,
@@ -260,11 +273,11 @@ impl Pool {
         }
     }
 
-    pub(crate) fn take(&self) -> Option<Reusable> {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+    /// An idle instance set up with `params`.
+    pub(crate) fn take(&self, params: &[u8]) -> Option<Reusable> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = idle.iter().rposition(|r| *r.params == *params)?;
+        Some(idle.swap_remove(index))
     }
 
     pub(crate) fn give_back(&self, instance: Reusable) {

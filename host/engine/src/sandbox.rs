@@ -1,4 +1,4 @@
-//! The WebAssembly engine and the isolated call: every call runs in a fresh
+//! The WebAssembly engine and the isolated call: every decision runs in a fresh
 //! instance with a fuel budget and a memory cap, so nothing survives from
 //! one evaluation to the next and no plugin can run away with the host.
 
@@ -7,9 +7,9 @@ use std::sync::{Arc, OnceLock};
 
 use verdict_sdk::abi;
 use wasmtime::{
-    Config, Enabled, Engine, Extern, ExternType, Instance, InstanceAllocationStrategy, InstancePre,
-    Linker, Memory, Module, ModuleExport, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
-    TypedFunc, ValType,
+    Config, Enabled, Engine, Extern, ExternType, Func, Instance, InstanceAllocationStrategy,
+    InstancePre, Linker, Memory, Module, ModuleExport, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap, ValRaw, ValType,
 };
 
 use crate::canary;
@@ -206,7 +206,7 @@ impl Sandbox {
     }
 
     /// Prepares a compiled module for fast instantiation. The module must
-    /// import nothing: ABI v1 offers plugins no host functions, so no file
+    /// import nothing: the ABI offers plugins no host functions, so no file
     /// system, network, clock or randomness.
     /// With `reuse`, the module was instrumented (`instrument.rs`) and its
     /// evaluations may run on reused instances (`reuse.rs`).
@@ -222,7 +222,7 @@ impl Sandbox {
         if !imports.is_empty() {
             return Err(PluginError::Imports { imports });
         }
-        check_exports(module)?;
+        let abi = check_exports(module)?;
         let memories = module.resources_required().num_memories;
         let allowed = if reuse.is_some() { 2 } else { 1 };
         if memories > allowed {
@@ -240,8 +240,15 @@ impl Sandbox {
         Ok(Guest {
             sandbox: self.clone(),
             pre,
+            abi,
             memory: export(abi::MEMORY)?,
             alloc: export(abi::ALLOC)?,
+            manifest: export(abi::MANIFEST)?,
+            check_params: export(abi::CHECK_PARAMS)?,
+            init: match abi {
+                Abi::V1 => None,
+                Abi::V2 => Some(export(abi::INIT)?),
+            },
             evaluate: export(abi::EVALUATE)?,
             reuse: reuse.map(|layout| {
                 // Each worker keeps one; a few more may wait idle.
@@ -260,17 +267,56 @@ impl Sandbox {
     }
 }
 
-/// Every export the ABI requires, with exactly its type (`ABI.md`).
-fn check_exports(module: &Module) -> Result<(), PluginError> {
+/// The ABI version a module was built for, from its marker export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abi {
+    /// `verdict_abi_v1`: JSON in and out, one instance per call.
+    V1,
+    /// `verdict_abi_v2`: parameters once per instance (`verdict_init`), a
+    /// binary envelope and decision.
+    V2,
+}
+
+impl Abi {
+    /// The version number, as manifests and messages write it.
+    #[must_use]
+    pub fn number(self) -> u32 {
+        match self {
+            Abi::V1 => 1,
+            Abi::V2 => 2,
+        }
+    }
+}
+
+/// The ABI version of the module's marker, and every export that version
+/// requires, with exactly its type (`ABI.md`).
+fn check_exports(module: &Module) -> Result<Abi, PluginError> {
     use wasmtime::ValType::{I32, I64};
-    let functions: [(&'static str, &[ValType], &[ValType]); 5] = [
-        (abi::MARKER, &[], &[]),
+    let abi = match (
+        module.get_export(abi::MARKER_V1).is_some(),
+        module.get_export(abi::MARKER_V2).is_some(),
+    ) {
+        (true, false) => Abi::V1,
+        (false, true) => Abi::V2,
+        (true, true) => return Err(PluginError::TwoMarkers),
+        (false, false) => return Err(PluginError::NoMarker),
+    };
+    let marker = match abi {
+        Abi::V1 => abi::MARKER_V1,
+        Abi::V2 => abi::MARKER_V2,
+    };
+    let common: [(&'static str, &[ValType], &[ValType]); 5] = [
+        (marker, &[], &[]),
         (abi::ALLOC, &[I32], &[I32]),
         (abi::MANIFEST, &[], &[I64]),
         (abi::CHECK_PARAMS, &[I32, I32], &[I64]),
         (abi::EVALUATE, &[I32, I32], &[I64]),
     ];
-    for (name, params, results) in functions {
+    let v2: &[(&'static str, &[ValType], &[ValType])] = match abi {
+        Abi::V1 => &[],
+        Abi::V2 => &[(abi::INIT, &[I32, I32], &[I64])],
+    };
+    for &(name, params, results) in common.iter().chain(v2) {
         let ty = module
             .get_export(name)
             .ok_or(PluginError::MissingExport { name })?;
@@ -285,7 +331,7 @@ fn check_exports(module: &Module) -> Result<(), PluginError> {
         }
     }
     match module.get_export(abi::MEMORY) {
-        Some(ExternType::Memory(memory)) if !memory.is_64() && !memory.is_shared() => Ok(()),
+        Some(ExternType::Memory(memory)) if !memory.is_64() && !memory.is_shared() => Ok(abi),
         Some(_) => Err(PluginError::ExportType {
             name: abi::MEMORY,
             expected: "a 32-bit, unshared memory".to_owned(),
@@ -315,13 +361,18 @@ fn signature(params: &[ValType], results: &[ValType]) -> String {
 }
 
 /// A compiled plugin ready to be instantiated: once per call, or once per
-/// worker on the reused-instance path (`reuse.rs`).
+/// worker and parameter set on the reused-instance path (`reuse.rs`).
 #[derive(Clone)]
 pub(crate) struct Guest {
     sandbox: Sandbox,
     pre: InstancePre<CallState>,
+    abi: Abi,
     memory: ModuleExport,
     alloc: ModuleExport,
+    manifest: ModuleExport,
+    check_params: ModuleExport,
+    /// v2 only.
+    init: Option<ModuleExport>,
     evaluate: ModuleExport,
     /// Idle reusable instances, when the module was instrumented for them.
     reuse: Option<Arc<Pool>>,
@@ -330,6 +381,7 @@ pub(crate) struct Guest {
 impl fmt::Debug for Guest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guest")
+            .field("abi", &self.abi)
             .field("reuse", &self.reuse)
             .finish_non_exhaustive()
     }
@@ -342,7 +394,8 @@ pub(crate) enum Export {
     Manifest,
     /// `verdict_check_params`.
     CheckParams,
-    /// `verdict_evaluate`.
+    /// `verdict_evaluate` (of an instance a v2 module's `verdict_init`
+    /// set up: see [`Guest::ready`]).
     Evaluate,
 }
 
@@ -376,13 +429,16 @@ impl ResourceLimiter for CallState {
     }
 }
 
-/// The exports every evaluation uses, looked up and typed once per
-/// instance (the manifest and the parameter check, called once per load,
-/// are looked up when called).
+/// The exports of one instance, looked up once. They are called without a
+/// per-call type check: `check_exports` checked every signature at load.
 pub(crate) struct Exports {
     pub(crate) memory: Memory,
-    alloc: TypedFunc<u32, u32>,
-    evaluate: TypedFunc<(u32, u32), u64>,
+    alloc: Func,
+    manifest: Func,
+    check_params: Func,
+    /// v2 only.
+    init: Option<Func>,
+    evaluate: Func,
 }
 
 /// A live instance in its own store.
@@ -396,59 +452,109 @@ pub(crate) struct Live {
 }
 
 impl Live {
-    /// Calls one export with `fuel` and returns the bytes it answered
-    /// (inner `Err`: the call finished but its answer is unusable), or the
-    /// fault that stopped it (outer `Err`). `input` is written into guest
-    /// memory first (for every export but the manifest).
-    pub(crate) fn run(
+    /// Calls one export with `fuel` and reads the bytes it answered in
+    /// place with `read` (inner `Err`: the call finished but its answer is
+    /// unusable), or returns the fault that stopped it (outer `Err`: the
+    /// instance must not be reused). `input` is written into guest memory
+    /// first (for every export but the manifest).
+    pub(crate) fn run<R>(
         &mut self,
         fuel: u64,
         export: Export,
         input: &[u8],
-    ) -> Result<Result<Vec<u8>, Fault>, Fault> {
-        let store = &mut self.store;
-        let exports = &self.exports;
-        let instance = self.instance;
-        let input_written = &mut self.input_written;
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<Result<R, Fault>, Fault> {
         let outcome = (|| {
-            store.set_fuel(fuel)?;
-            let packed = match export {
-                Export::Manifest => instance
-                    .get_typed_func::<(), u64>(&mut *store, abi::MANIFEST)?
-                    .call(&mut *store, ())?,
-                Export::CheckParams | Export::Evaluate => {
-                    let len = u32::try_from(input.len())
-                        .map_err(|_| wasmtime::Error::msg("input too large"))?;
-                    let ptr = exports.alloc.call(&mut *store, len)?;
-                    *input_written = Some((ptr as usize, input.len()));
-                    exports.memory.write(&mut *store, ptr as usize, input)?;
-                    if export == Export::Evaluate {
-                        exports.evaluate.call(&mut *store, (ptr, len))?
-                    } else {
-                        instance
-                            .get_typed_func::<(u32, u32), u64>(&mut *store, abi::CHECK_PARAMS)?
-                            .call(&mut *store, (ptr, len))?
-                    }
+            self.store.set_fuel(fuel)?;
+            match export {
+                Export::Manifest => {
+                    let mut raw = [ValRaw::i64(0)];
+                    // SAFETY: `check_exports` checked at load that this
+                    // export is `() -> i64`; `raw` has room for the result.
+                    unsafe {
+                        self.exports
+                            .manifest
+                            .call_unchecked(&mut self.store, &mut raw[..] as *mut [ValRaw])?;
+                    };
+                    Ok(raw[0].get_i64() as u64)
                 }
-            };
-            Ok(packed)
+                Export::CheckParams => self.send(self.exports.check_params, input),
+                Export::Evaluate => self.send(self.exports.evaluate, input),
+            }
         })();
-        let packed = outcome.map_err(|error| classify(store, &error))?;
+        let packed = outcome.map_err(|error| classify(&self.store, &error))?;
+        Ok(self.answer(packed).and_then(read))
+    }
+
+    /// `verdict_init` of a v2 module with the parameter JSON, on the fuel
+    /// instantiation left (ABI.md: they share one budget). An instance
+    /// whose init answers an error message cannot decide: that is the
+    /// fault.
+    pub(crate) fn init(&mut self, params: &[u8]) -> Result<(), Fault> {
+        let init = self
+            .exports
+            .init
+            .ok_or_else(|| Fault::Trap("not an ABI v2 module".into()))?;
+        let packed = self
+            .send(init, params)
+            .map_err(|error| classify(&self.store, &error))?;
+        self.answer(packed).and_then(|status| {
+            if status.is_empty() {
+                Ok(())
+            } else {
+                Err(Fault::Plugin(format!(
+                    "verdict_init: {}",
+                    String::from_utf8_lossy(&status[..status.len().min(abi::MAX_MESSAGE_BYTES)])
+                )))
+            }
+        })
+    }
+
+    /// Writes `input` into a buffer from `verdict_alloc` and calls
+    /// `target` with it; returns the packed answer.
+    fn send(&mut self, target: Func, input: &[u8]) -> wasmtime::Result<u64> {
+        let len =
+            u32::try_from(input.len()).map_err(|_| wasmtime::Error::msg("input too large"))?;
+        let mut raw = [ValRaw::i32(len as i32)];
+        // SAFETY: `check_exports` checked at load that `verdict_alloc` is
+        // `(i32) -> i32`; `raw` holds the parameter, then the result.
+        unsafe {
+            self.exports
+                .alloc
+                .call_unchecked(&mut self.store, &mut raw[..] as *mut [ValRaw])?;
+        };
+        let ptr = raw[0].get_i32() as u32;
+        self.input_written = Some((ptr as usize, input.len()));
+        self.exports
+            .memory
+            .write(&mut self.store, ptr as usize, input)?;
+        let mut raw = [ValRaw::i32(ptr as i32), ValRaw::i32(len as i32)];
+        // SAFETY: `check_exports` checked at load that every export called
+        // here with an input is `(i32, i32) -> i64`; `raw` holds both
+        // parameters, then the result.
+        unsafe { target.call_unchecked(&mut self.store, &mut raw[..] as *mut [ValRaw])? };
+        Ok(raw[0].get_i64() as u64)
+    }
+
+    /// The bytes a packed answer points at, borrowed from guest memory:
+    /// inside memory and within the ABI's cap, or the fault.
+    fn answer(&self, packed: u64) -> Result<&[u8], Fault> {
         let (ptr, len) = abi::unpack(packed);
         let start = ptr as usize;
-        let Some(answer) = exports
+        let Some(answer) = self
+            .exports
             .memory
-            .data(&*store)
+            .data(&self.store)
             .get(start..start + len as usize)
         else {
-            return Ok(Err(Fault::Malformed(
+            return Err(Fault::Malformed(
                 "the answer lies outside the plugin's memory".into(),
-            )));
+            ));
         };
         if len > abi::MAX_ANSWER_BYTES {
-            return Ok(Err(Fault::AnswerTooLarge(len)));
+            return Err(Fault::AnswerTooLarge(len));
         }
-        Ok(Ok(answer.to_vec()))
+        Ok(answer)
     }
 
     /// Fuel left in the store.
@@ -459,6 +565,11 @@ impl Live {
 }
 
 impl Guest {
+    /// The ABI version the module was built for.
+    pub(crate) fn abi(&self) -> Abi {
+        self.abi
+    }
+
     /// A new instance in a new store with the sandbox's limits.
     pub(crate) fn instantiate(&self) -> Result<Live, Fault> {
         let limits = self.sandbox.limits;
@@ -485,8 +596,14 @@ impl Guest {
                 .ok_or_else(|| wasmtime::Error::msg("`memory` is not a memory"))?;
             let exports = Exports {
                 memory,
-                alloc: func(&mut store, &self.alloc)?.typed(&store)?,
-                evaluate: func(&mut store, &self.evaluate)?.typed(&store)?,
+                alloc: func(&mut store, &self.alloc)?,
+                manifest: func(&mut store, &self.manifest)?,
+                check_params: func(&mut store, &self.check_params)?,
+                init: match &self.init {
+                    Some(init) => Some(func(&mut store, init)?),
+                    None => None,
+                },
+                evaluate: func(&mut store, &self.evaluate)?,
             };
             Ok((instance, exports))
         })();
@@ -501,40 +618,90 @@ impl Guest {
         }
     }
 
-    /// Calls one export and returns the bytes it answered: an evaluation
-    /// on a reused instance when the module was instrumented for it and
-    /// the sandbox's self-check passed, otherwise in a fresh instance.
-    pub(crate) fn call(&self, export: Export, input: &[u8]) -> Result<Vec<u8>, Fault> {
-        if export == Export::Evaluate
-            && let Some(pool) = &self.reuse
+    /// A new instance ready to decide under `params` (the binding's
+    /// parameter JSON): a v2 module's `verdict_init` has run with them; a
+    /// v1 module gets them with every input instead.
+    pub(crate) fn ready(&self, params: &[u8]) -> Result<Live, Fault> {
+        let mut live = self.instantiate()?;
+        if self.abi == Abi::V2 {
+            live.init(params)?;
+        }
+        Ok(live)
+    }
+
+    /// The manifest or the parameter check, in a fresh instance (a v2
+    /// module's `verdict_init` is not called first), its answer read in
+    /// place with `read`.
+    pub(crate) fn call<R>(
+        &self,
+        export: Export,
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<R, Fault> {
+        self.instantiate()?
+            .run(self.sandbox.limits.fuel, export, input, read)?
+    }
+
+    /// One decision under `params` on `input` (encoded for the module's
+    /// ABI), its answer read in place with `read`: on a reused instance
+    /// when the module was instrumented for it and the sandbox's
+    /// self-check passed, otherwise in a fresh instance.
+    pub(crate) fn decide<R>(
+        &self,
+        params: &[u8],
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<R, Fault> {
+        if let Some(pool) = &self.reuse
             && self.sandbox.reuse_holds()
         {
-            return self.call_reused(pool, input);
+            return self.decide_reused(pool, params, input, read);
         }
-        self.call_fresh(export, input)
+        self.decide_fresh(params, input, read)
     }
 
-    /// Calls one export in a brand-new instance.
-    pub(crate) fn call_fresh(&self, export: Export, input: &[u8]) -> Result<Vec<u8>, Fault> {
-        self.instantiate()?
-            .run(self.sandbox.limits.fuel, export, input)?
+    /// [`Guest::decide`] in a brand-new instance.
+    pub(crate) fn decide_fresh<R>(
+        &self,
+        params: &[u8],
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<R, Fault> {
+        self.ready(params)?
+            .run(self.sandbox.limits.fuel, Export::Evaluate, input, read)?
     }
 
-    fn call_reused(&self, pool: &Pool, input: &[u8]) -> Result<Vec<u8>, Fault> {
-        let instance = match pool.take() {
+    fn decide_reused<R>(
+        &self,
+        pool: &Pool,
+        params: &[u8],
+        input: &[u8],
+        read: impl FnOnce(&[u8]) -> Result<R, Fault>,
+    ) -> Result<R, Fault> {
+        let key = self.params_key(params);
+        let instance = match pool.take(key) {
             Some(instance) => instance,
-            None => match Reusable::new(self, &pool.layout) {
+            None => match Reusable::new(self, &pool.layout, key) {
                 Ok(Some(instance)) => instance,
                 // Not restorable, or not even instantiable: what a fresh
                 // instance does is the answer.
-                Ok(None) | Err(_) => return self.call_fresh(Export::Evaluate, input),
+                Ok(None) | Err(_) => return self.decide_fresh(params, input, read),
             },
         };
-        let (answer, kept) = instance.call(self.sandbox.limits.fuel, Export::Evaluate, input);
+        let (answer, kept) = instance.call(self.sandbox.limits.fuel, input, read);
         if let Some(instance) = kept {
             pool.give_back(instance);
         }
         answer
+    }
+
+    /// What a reused instance was set up with: the parameters for a v2
+    /// module, nothing for v1 (its inputs carry them).
+    pub(crate) fn params_key<'p>(&self, params: &'p [u8]) -> &'p [u8] {
+        match self.abi {
+            Abi::V1 => &[],
+            Abi::V2 => params,
+        }
     }
 
     /// The sandbox-wide bound on kept reusable instances.
@@ -543,11 +710,11 @@ impl Guest {
     }
 
     /// See `Plugin::time_restore`.
-    pub(crate) fn time_restore(&self, input: &[u8]) -> Option<std::time::Duration> {
+    pub(crate) fn time_restore(&self, params: &[u8], input: &[u8]) -> Option<std::time::Duration> {
         let pool = self.reuse.as_deref()?;
-        let mut instance = Reusable::new(self, &pool.layout).ok()??;
+        let mut instance = Reusable::new(self, &pool.layout, self.params_key(params)).ok()??;
         instance
-            .call_unrestored(self.sandbox.limits.fuel, Export::Evaluate, input)
+            .call_unrestored(self.sandbox.limits.fuel, input, |_| Ok(()))
             .ok()?
             .ok()?;
         let start = std::time::Instant::now();

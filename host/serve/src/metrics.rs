@@ -215,7 +215,7 @@ impl Metrics {
         for record in records {
             match counts
                 .iter_mut()
-                .find(|(p, o, _)| *p == record.policy && *o == record.outcome)
+                .find(|(p, o, _)| **p == *record.policy && *o == record.outcome)
             {
                 Some((_, _, n)) => *n += 1,
                 None => counts.push((&record.policy, &record.outcome, 1)),

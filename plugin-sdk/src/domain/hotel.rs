@@ -1,7 +1,9 @@
 //! Hotels: a guest's current stay, the `stay` table of a profile.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::extra::Extra;
 
 use crate::schema::{Shape, known_fields};
 
@@ -30,7 +32,7 @@ pub struct Stay {
     pub requested_by: String,
     /// Every other key of the stay, unchanged.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 fn staff() -> String {
@@ -55,7 +57,7 @@ impl Stay {
             recovery_spent_usd: 0.0,
             requested_recovery_usd: None,
             requested_by: staff(),
-            extra: Map::new(),
+            extra: Extra::default(),
         }
     }
 

@@ -2,7 +2,9 @@
 //! profile.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::extra::Extra;
 
 use crate::schema::{Shape, known_fields};
 
@@ -30,7 +32,7 @@ pub struct LoanRequest {
     pub amount_usd: f64,
     /// Every other key of the request, unchanged.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 known_fields! {
@@ -49,7 +51,7 @@ impl LoanRequest {
         LoanRequest {
             kind: kind.into(),
             amount_usd: 0.0,
-            extra: Map::new(),
+            extra: Extra::default(),
         }
     }
 

@@ -1,6 +1,11 @@
-//! Inputs shared by the benchmarks: synthetic customer profiles.
+//! What the benchmarks share: synthetic customer profiles, and running the
+//! `verdict` binary with its time and peak memory measured.
+
+#![allow(dead_code, reason = "each bench uses a part of it")]
 
 use std::fmt::Write;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 /// A profiles file of `n` customers spread over every age band, rung and
 /// outcome of the reference policies, deterministic for a given `n`.
@@ -54,4 +59,40 @@ pub fn generate_profiles(n: usize) -> String {
         }
     }
     out
+}
+
+/// One measured run of a command.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    /// Wall-clock time, in seconds.
+    pub seconds: f64,
+    /// The process's peak resident memory, in MiB.
+    pub peak_mib: f64,
+}
+
+/// Runs `command` (stdout discarded) to its end and measures it: its own
+/// peak memory, not that of earlier runs. Panics when it fails (an exit
+/// code above 1: `verdict eval` exits 1 when a decision is an error).
+pub fn run_measured(command: &mut Command) -> Measured {
+    let started = Instant::now();
+    #[allow(clippy::zombie_processes, reason = "reaped by wait4 below")]
+    let child = command.stdout(Stdio::null()).spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `pid` is this process's child, not yet waited for; wait4
+    // fills `status` and `usage` when it returns `pid`.
+    let usage = unsafe {
+        assert_eq!(libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()), pid);
+        usage.assume_init()
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
+        "{command:?} failed: status {status:#x}"
+    );
+    Measured {
+        seconds,
+        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+    }
 }

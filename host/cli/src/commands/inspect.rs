@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 use verdict_engine::{Limits, Plugin};
-use verdict_sdk::{ParamSpec, abi};
+use verdict_sdk::ParamSpec;
 
 use crate::cli::{InfoFormat, InspectArgs};
 use crate::commands;
@@ -41,9 +41,8 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
             }
             writeln!(
                 out,
-                "abi          v{} (host speaks v{})",
-                manifest.abi,
-                abi::VERSION
+                "abi          v{} (host speaks v1 and v2)",
+                manifest.abi
             )?;
             writeln!(out, "sha256       {}", plugin.sha256)?;
             writeln!(out, "size         {} bytes", plugin.bytes.len())?;
