@@ -1,7 +1,7 @@
 """Decide a portfolio on a Spark cluster with Verdict, through mapInArrow.
 
 The driver ships one policy archive (module bytes and parameter JSON, named
-by SHA-256) to every executor with the job; each executor's Python worker
+by SHA-256, zipped beside the archive directory) to every executor with the job; each executor's Python worker
 loads exactly the digests it is given from its copy, checking every byte,
 and decides the record batches Spark hands it. Every decision row says
 which module and parameters made it (`module_sha256`, `params_sha256`).
@@ -17,6 +17,7 @@ directory of files); OUTPUT is where the decisions Parquet goes.
 
 import json
 import os
+import shutil
 import sys
 
 import verdict
@@ -43,11 +44,14 @@ def decider(archive_name, digests, as_of):
 def decide_portfolio(spark: SparkSession, customers: DataFrame, archive_dir, digests, as_of) -> DataFrame:
     """The decisions of every customer of `customers` (a DataFrame in the
     profile column layout) under the archived policies `digests` names."""
+    # A cluster takes no local directory as a job file: the archive goes
+    # as a zip, which Spark unpacks on each executor under the zip's name.
     archive_dir = os.path.abspath(archive_dir)
-    spark.sparkContext.addFile(archive_dir, recursive=True)
+    packed = shutil.make_archive(archive_dir, "zip", archive_dir)
+    spark.sparkContext.addArchive(packed)
     # The executors' workers import this module to run `decider`'s function.
     spark.sparkContext.addPyFile(os.path.abspath(__file__))
-    name = os.path.basename(archive_dir)
+    name = os.path.basename(packed)
     schema = from_arrow_schema(verdict.decisions_schema())
     return customers.mapInArrow(decider(name, digests, as_of), schema)
 

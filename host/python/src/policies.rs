@@ -150,7 +150,7 @@ impl Policies {
         first_row: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let as_of: Date = as_of.parse().map_err(|error: verdict_sdk::DateError| {
-            InputError::new_err(format!("`as_of`: {error}"))
+            InputError::new_err(format!("`as_of` `{as_of}`: {error}"))
         })?;
         let batch = batch.into_inner();
         let policies = self.set.policies();

@@ -1,18 +1,15 @@
 """What the Python test scripts share: where things are (from the
-environment tests/python.rs sets), the CLI's decisions for a file, and a
+environment tests/python.rs sets, which also puts `recipes/` on the path), the CLI's decisions for a file, and a
 decisions row written out as the CLI writes a record."""
 
 import json
 import os
 import subprocess
-import sys
 
 VERDICT = os.environ["VERDICT_BIN"]
 POLICIES = os.environ["VERDICT_POLICIES"]
 WORK = os.environ["VERDICT_WORK_DIR"]
 AS_OF = "2026-11-23"
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes"))
 
 
 def cli_lines(profiles, as_of=AS_OF):

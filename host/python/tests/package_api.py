@@ -51,7 +51,7 @@ got = table_lines(decided)
 check(len(got) == len(expected), f"{len(got)} rows for {len(expected)} CLI lines")
 for i, (a, b) in enumerate(zip(got, expected)):
     check(a == b, f"decision {i} differs:\n package {a}\n CLI     {b}")
-check(set(decided.column("outcome").to_pylist()) >= {"approve", "deny", "quote", "offer", "refer", "not-applicable"},
+check(set(decided.column("outcome").to_pylist()) >= {"approve", "deny", "quote", "offer", "none", "not-applicable"},
       f"outcomes: {set(decided.column('outcome').to_pylist())}")
 by_policy = {d["policy"]: d for d in digests}
 for row in decided.select(["policy", "module_sha256", "params_sha256", "as_of"]).to_pylist():
@@ -123,7 +123,7 @@ raises(verdict.InputError, lambda: policies.decide(bad.drop_columns(["id"]), as_
 typed = bad.set_column(2, "birth_date", pa.array([1, 2, 3, 4, 5], pa.int64()))
 raises(verdict.InputError, lambda: policies.decide(typed, as_of=AS_OF), "`birth_date`")
 raises(verdict.InputError, lambda: policies.decide(table.to_batches()[0], as_of="2026-13-01"), "2026-13-01")
-raises(TypeError, lambda: policies.decide([1, 2], as_of=AS_OF))
+raises(ValueError, lambda: policies.decide([1, 2], as_of=AS_OF), "__arrow_c_array__")
 ok("input errors name the row and column")
 
 broken = os.path.join(WORK, "broken-policies")

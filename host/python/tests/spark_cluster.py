@@ -45,6 +45,9 @@ spark = (
     .config("spark.driver.host", "127.0.0.1")
     .config("spark.driver.bindAddress", "127.0.0.1")
     .config("spark.ui.enabled", "false")
+    # Every file a partition of its own: Spark packs small files together
+    # up to the cost it counts for opening one.
+    .config("spark.sql.files.openCostInBytes", str(1 << 30))
     .config("spark.sql.execution.arrow.maxRecordsPerBatch", "500")
     .config("spark.task.maxFailures", "4")
     .getOrCreate()
@@ -103,7 +106,7 @@ def executor_jvm():
 
 killed = os.path.join(WORK, "killed")
 os.makedirs(killed)
-decide = spark_decide.decider(os.path.basename(archive), digests, AS_OF)
+decide = spark_decide.decider(os.path.basename(archive) + ".zip", digests, AS_OF)
 
 
 def decide_or_kill(batches):
