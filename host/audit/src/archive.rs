@@ -122,7 +122,7 @@ impl Archive {
     }
 
     /// An entry's content, or an error naming the entry and its flaw.
-    pub(crate) fn fetch(&self, kind: Kind, sha256: &str) -> Result<Vec<u8>, AuditError> {
+    pub fn fetch(&self, kind: Kind, sha256: &str) -> Result<Vec<u8>, AuditError> {
         self.read(kind, sha256)
             .map_err(|flaw| self.flaw_error(kind, sha256, &flaw))
     }

@@ -13,15 +13,15 @@
 //! | `reasons` | list<struct<code: utf8, message: utf8>> | why |
 //! | `as_of` | date32 | the evaluation date |
 //! | `profile` | utf8 | the profile JSON exactly as the plugin received it |
-//! | `fuel`, `memory_bytes`, `stack_bytes` | uint64 | the sandbox limits it was decided under |
+//! | `fuel`, `memory_bytes`, `stack_bytes` | int64 (signed: Spark and Java read no unsigned integers) | the sandbox limits it was decided under |
 
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{
-    Date32Builder, ListBuilder, StringBuilder, StructBuilder, UInt64Builder,
+    Date32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
 };
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, UInt64Type};
+use arrow_array::types::{Date32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use serde_json::{Map, Value};
@@ -45,7 +45,7 @@ fn reasons_item() -> Arc<Field> {
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let text = |name: &str| Field::new(name, DataType::Utf8, false);
-    let count = |name: &str| Field::new(name, DataType::UInt64, false);
+    let count = |name: &str| Field::new(name, DataType::Int64, false);
     Arc::new(Schema::new(vec![
         text("customer"),
         text("policy"),
@@ -105,9 +105,15 @@ pub fn decisions_to_batch(
             .with_field(reasons_item());
     let mut as_of = Date32Builder::with_capacity(rows);
     let mut profile = texts(256);
-    let mut fuel = UInt64Builder::with_capacity(rows);
-    let mut memory = UInt64Builder::with_capacity(rows);
-    let mut stack = UInt64Builder::with_capacity(rows);
+    let mut fuel = Int64Builder::with_capacity(rows);
+    let mut memory = Int64Builder::with_capacity(rows);
+    let mut stack = Int64Builder::with_capacity(rows);
+    // Signed: Spark, Hive and Java read no unsigned integers.
+    let signed =
+        |n: u64, what: &str| i64::try_from(n).map_err(|_| format!("{what} {n} is beyond int64"));
+    let fuel_value = signed(limits.fuel, "fuel")?;
+    let memory_value = signed(limits.memory_bytes as u64, "memory")?;
+    let stack_value = signed(limits.stack_bytes as u64, "stack")?;
     let grid = work
         .iter()
         .flat_map(|&(date, customer)| (0..policies.len()).map(move |p| (date, customer, p)));
@@ -134,9 +140,9 @@ pub fn decisions_to_batch(
             i32::try_from(date.unix_days()).map_err(|_| format!("{date} is outside date32"))?,
         );
         profile.append_value(&*input.json);
-        fuel.append_value(limits.fuel);
-        memory.append_value(limits.memory_bytes as u64);
-        stack.append_value(limits.stack_bytes as u64);
+        fuel.append_value(fuel_value);
+        memory.append_value(memory_value);
+        stack.append_value(stack_value);
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(customer.finish()),
@@ -193,12 +199,12 @@ pub fn recorded_from_batch(
     let count = |name: &'static str| {
         let array = column(name)?;
         array
-            .as_primitive_opt::<UInt64Type>()
+            .as_primitive_opt::<Int64Type>()
             .map(|numbers| (name, numbers))
             .ok_or_else(|| {
                 whole(
                     name,
-                    format!("must be a uint64 column, found {}", array.data_type()),
+                    format!("must be an int64 column, found {}", array.data_type()),
                 )
             })
     };
@@ -257,11 +263,12 @@ pub fn recorded_from_batch(
                     Ok(strings.value(i).to_owned())
                 }
             };
-            let number = |(name, numbers): (&str, &arrow_array::UInt64Array)| {
+            let number = |(name, numbers): (&str, &arrow_array::Int64Array)| {
                 if numbers.is_null(i) {
                     Err(bad(name, "is null".to_owned()))
                 } else {
-                    Ok(numbers.value(i))
+                    let n = numbers.value(i);
+                    u64::try_from(n).map_err(|_| bad(name, format!("{n} is negative")))
                 }
             };
             let size = |pair| {

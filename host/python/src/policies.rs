@@ -1,0 +1,263 @@
+//! `verdict.Policies`: a checked policy set, loaded from a policies
+//! directory or from an archive by digest, that decides record batches.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use pyo3_arrow::PyRecordBatch;
+use serde_json::{Map, Value};
+use verdict_audit::{Archive, Kind};
+use verdict_batch::{decisions_to_batch, profiles_from_batch};
+use verdict_config::load_policies;
+use verdict_engine::{
+    Limits, ModuleCache, Plugin, Policy, PolicySet, Profile, Sandbox, chain_text,
+    par_evaluate_batch, sha256_hex,
+};
+use verdict_sdk::Date;
+
+use crate::errors::{ArchiveError, InputError, VerdictError, policy_error};
+use crate::manifest::Digest;
+
+/// A loaded, checked set of policies, ready to decide customers.
+///
+/// Modules are compiled once per process and kept by SHA-256, so loading
+/// the same policies again (a Spark executor's Python worker does, for
+/// each partition it is sent) only reads and checks the files.
+#[pyclass(frozen, module = "verdict")]
+#[derive(Debug)]
+pub(crate) struct Policies {
+    set: PolicySet,
+    /// The limits every decision runs under (recorded in each row).
+    limits: Limits,
+}
+
+#[pymethods]
+impl Policies {
+    /// Loads every binding (`*.toml`) of `policies_dir` and the modules
+    /// they name, exactly as `verdict eval --policies DIR` does.
+    ///
+    /// Raises `PolicyError` with the file, line and column of a problem.
+    #[staticmethod]
+    fn load(py: Python<'_>, policies_dir: PathBuf) -> PyResult<Policies> {
+        let sandbox = sandbox()?;
+        let set = py
+            .detach(|| {
+                let known = compiled();
+                let known: Vec<&Plugin> = known.values().collect();
+                load_policies(sandbox, &policies_dir, &known)
+            })
+            .map_err(|error| policy_error(&error))?;
+        for policy in set.policies() {
+            keep(&policy.plugin);
+        }
+        Ok(Policies::new(set))
+    }
+
+    /// Loads the policies `digests` names (a list as `digests()` returns)
+    /// from the archive in `archive_dir` (`modules/<sha256>.wasm`,
+    /// `params/<sha256>.json`, as `archive()` and `verdict eval --log`
+    /// write it). Each module and parameter set is checked against its
+    /// SHA-256 before it is used, and the parameters again against the
+    /// plugin, so the set decides with exactly the bytes the digests name.
+    ///
+    /// Raises `ArchiveError` for a missing or altered entry.
+    #[staticmethod]
+    fn from_archive(
+        py: Python<'_>,
+        archive_dir: PathBuf,
+        digests: &Bound<'_, PyList>,
+    ) -> PyResult<Policies> {
+        let digests = digests
+            .iter()
+            .enumerate()
+            .map(|(index, item)| Digest::from_mapping(index, &item))
+            .collect::<PyResult<Vec<_>>>()?;
+        if digests.is_empty() {
+            return Err(ArchiveError::new_err(
+                "no digests: name at least one policy",
+            ));
+        }
+        let sandbox = sandbox()?;
+        let archive = Archive::new(archive_dir);
+        let policies = py.detach(|| {
+            digests
+                .iter()
+                .map(|digest| from_archive(sandbox, &archive, digest).map(Arc::new))
+                .collect::<Result<Vec<_>, String>>()
+        });
+        let policies = policies.map_err(ArchiveError::new_err)?;
+        let mut names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(twice) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(ArchiveError::new_err(format!(
+                "policy `{}` is named by two digests",
+                twice[0]
+            )));
+        }
+        Ok(Policies::new(PolicySet::from_policies(policies)))
+    }
+
+    /// What each policy decides with, in policy name order: a list of
+    /// `{"policy", "module_sha256", "params_sha256"}` dicts, the same
+    /// values every decision's row carries.
+    fn digests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let dicts = self
+            .set
+            .policies()
+            .iter()
+            .map(|policy| Digest::of(policy).to_dict(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, dicts)
+    }
+
+    /// Stores every policy's module bytes and parameter JSON in the archive
+    /// at `archive_dir` (created if needed; entries already there are kept)
+    /// and returns `digests()`: ship both to the executors of a cluster
+    /// job, which load them with `Policies.from_archive`.
+    fn archive<'py>(&self, py: Python<'py>, archive_dir: PathBuf) -> PyResult<Bound<'py, PyList>> {
+        let archive = Archive::new(archive_dir);
+        py.detach(|| {
+            self.set.policies().iter().try_for_each(|policy| {
+                archive.store(Kind::Module, &policy.plugin.bytes)?;
+                archive.store(Kind::Params, policy.params_json.as_bytes())?;
+                Ok(())
+            })
+        })
+        .map_err(|error: verdict_audit::AuditError| ArchiveError::new_err(chain_text(&error)))?;
+        self.digests(py)
+    }
+
+    /// Decides every customer (row) of `batch` under every policy, on all
+    /// cores, each decision in a fresh sandboxed instance, on the date
+    /// `as_of` (`YYYY-MM-DD`). `batch` is any Arrow record batch (the
+    /// PyCapsule interface: pyarrow, DuckDB, Polars, a Spark `mapInArrow`
+    /// batch) with the profile columns `verdict eval` reads from Parquet.
+    ///
+    /// Returns a `pyarrow.RecordBatch` in `decisions_schema()`: for each
+    /// customer in order, one row per policy in name order, carrying the
+    /// module and parameter digests that decided it. Raises `InputError`
+    /// naming the row (counted from `first_row`) and column of the first
+    /// bad one; then nothing is decided.
+    #[pyo3(signature = (batch, *, as_of, first_row = 1))]
+    fn decide<'py>(
+        &self,
+        py: Python<'py>,
+        batch: PyRecordBatch,
+        as_of: &str,
+        first_row: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let as_of: Date = as_of.parse().map_err(|error: verdict_sdk::DateError| {
+            InputError::new_err(format!("`as_of` `{as_of}`: {error}"))
+        })?;
+        let batch = batch.into_inner();
+        let policies = self.set.policies();
+        let decided = py.detach(|| {
+            let profiles = profiles_from_batch(&batch, as_of, first_row).map_err(|error| {
+                InputError::new_err(match (&error.column, error.row) {
+                    (Some(column), 0) => format!("column `{column}`: {}", error.message),
+                    _ => error.to_string(),
+                })
+            })?;
+            let work: Vec<(Date, &Profile)> = profiles.iter().map(|p| (as_of, p)).collect();
+            let records = par_evaluate_batch(policies, &work);
+            decisions_to_batch(policies, &work, &records, self.limits)
+                .map_err(VerdictError::new_err)
+        })?;
+        PyRecordBatch::new(decided).into_pyarrow(py)
+    }
+
+    /// The policy names, in the order decisions are made for each customer.
+    fn names(&self) -> Vec<String> {
+        self.set.policies().iter().map(|p| p.name.clone()).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        let names: Vec<String> = self
+            .set
+            .policies()
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.plugin.manifest.version))
+            .collect();
+        format!("Policies([{}])", names.join(", "))
+    }
+}
+
+impl Policies {
+    fn new(set: PolicySet) -> Policies {
+        Policies {
+            set,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The sandbox every policy of the process runs in, made on first use: the
+/// default limits, as `verdict eval` uses (its instance pool is shared by
+/// every set the process loads).
+fn sandbox() -> PyResult<&'static Sandbox> {
+    static SANDBOX: OnceLock<Result<Sandbox, String>> = OnceLock::new();
+    SANDBOX
+        .get_or_init(|| {
+            Sandbox::new(Limits::default(), ModuleCache::disabled())
+                .map_err(|error| chain_text(&error))
+        })
+        .as_ref()
+        .map_err(|message| VerdictError::new_err(message.clone()))
+}
+
+/// The modules this process compiled, by SHA-256 (the same bytes always
+/// compile to the same plugin).
+fn compiled() -> std::sync::MutexGuard<'static, HashMap<String, Plugin>> {
+    static COMPILED: OnceLock<Mutex<HashMap<String, Plugin>>> = OnceLock::new();
+    COMPILED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Keeps a compiled plugin for later loads in this process.
+fn keep(plugin: &Plugin) {
+    compiled()
+        .entry(plugin.sha256.clone())
+        .or_insert_with(|| plugin.clone());
+}
+
+/// The policy a digest names, from the archive, every byte checked.
+fn from_archive(sandbox: &Sandbox, archive: &Archive, digest: &Digest) -> Result<Policy, String> {
+    let module = archive
+        .fetch(Kind::Module, &digest.module_sha256)
+        .map_err(|error| chain_text(&error))?;
+    let cached = compiled().get(&digest.module_sha256).cloned();
+    let plugin = match cached {
+        Some(plugin) => plugin,
+        None => {
+            let path = archive.path(Kind::Module, &digest.module_sha256);
+            let plugin = Plugin::from_bytes(sandbox, &path, module.into())
+                .map_err(|error| chain_text(&error))?;
+            keep(&plugin);
+            plugin
+        }
+    };
+    let params_path = archive.path(Kind::Params, &digest.params_sha256);
+    let params = archive
+        .fetch(Kind::Params, &digest.params_sha256)
+        .map_err(|error| chain_text(&error))?;
+    let params: Map<String, Value> = serde_json::from_slice(&params)
+        .map_err(|error| format!("`{}`: not a JSON object: {error}", params_path.display()))?;
+    let policy = Policy::new(digest.policy.clone(), params_path.clone(), plugin, &params)
+        .map_err(|error| format!("`{}`: {}", params_path.display(), error.message))?;
+    // The plugin receives the parameters as the policy encodes them; they
+    // must be the very bytes the digest names.
+    let encoded = sha256_hex(policy.params_json.as_bytes());
+    if encoded != digest.params_sha256 {
+        return Err(format!(
+            "`{}`: the parameters encode to SHA-256 {encoded} once checked, not {}",
+            params_path.display(),
+            digest.params_sha256
+        ));
+    }
+    Ok(policy)
+}

@@ -1,0 +1,287 @@
+//! The Python package end to end: the scripts beside this file run in a
+//! Python environment kept in the target directory (created, and the pinned
+//! `requirements.txt` installed, on the first run or when the pins change),
+//! against the extension module cargo built for this test and the `verdict`
+//! binary of the same build (built here when there is none).
+//!
+//! - `package_api.py`: loading, digests, the archive, deciding exactly as
+//!   `verdict eval`, the errors.
+//! - `sql_duckdb.py`: the DuckDB recipe, aggregates checked against the CLI.
+//! - `spark_cluster.py`: the Spark recipe on a local cluster of two executor
+//!   JVMs, equal to the CLI, and a job whose executor is killed mid-task
+//!   still complete.
+//!
+//! What the machine lacks is installed from Debian's packages (`apt-get`):
+//! `python3-venv`, and a Java runtime for Spark. Each script runs in a
+//! process group of its own with a time bound; the group is killed when
+//! the script ends, so no JVM outlives a test.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::print_stderr,
+    reason = "tests fail loudly and show what the scripts checked"
+)]
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The build's profile directory (`target/debug`): this test runs from its
+/// `deps` directory.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// Runs `command`, failing the test with its output unless it succeeds.
+#[track_caller]
+fn run(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Installs Debian packages (`apt-get`, as root) that a test needs and the
+/// machine lacks; one installation at a time.
+fn apt_install(packages: &[&str]) {
+    static APT: Mutex<()> = Mutex::new(());
+    let _one = APT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let apt = |args: &[&str]| {
+        run(Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive"));
+    };
+    apt(&["update", "-qq"]);
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    apt(&install);
+}
+
+/// Whether `program args` runs and succeeds.
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The reference plugins the shipped bindings name (`cargo plugins`, a
+/// no-op when they are built) and the `verdict` binary of this build's
+/// profile: the one `cargo test --workspace` built beside this test, or
+/// built here when there is none (`cargo test -p verdict-python` alone).
+/// Building it here always would make a second binary in a workspace run:
+/// a package built alone gets other features than the workspace unifies.
+fn build_cli(profile: &Path) -> PathBuf {
+    let cargo = |args: &[&str]| {
+        run(Command::new(env!("CARGO"))
+            .current_dir(workspace())
+            .args(args)
+            .arg("--quiet"));
+    };
+    cargo(&["plugins"]);
+    let verdict = profile.join("verdict");
+    if !verdict.is_file() {
+        let mut build = vec!["build", "-p", "verdict", "--bin", "verdict"];
+        if profile.file_name().is_some_and(|name| name == "release") {
+            build.push("--release");
+        }
+        cargo(&build);
+    }
+    assert!(verdict.is_file(), "cargo built no `{}`", verdict.display());
+    verdict
+}
+
+/// The Python environment, set up once per test run.
+#[derive(Debug)]
+struct Env {
+    python: PathBuf,
+    /// Holds `verdict.abi3.so`, a copy of the module cargo built.
+    site: PathBuf,
+    verdict: PathBuf,
+}
+
+fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let profile = profile_dir();
+        let verdict = build_cli(&profile);
+        // Debian's python3 makes environments only with `python3-venv`.
+        if !succeeds("python3", &["-c", "import ensurepip, venv"]) {
+            apt_install(&["python3", "python3-venv"]);
+        }
+        let root = profile.parent().unwrap().join("python-env");
+        let python = root.join("bin/python");
+        let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/requirements.txt");
+        let wanted = std::fs::read_to_string(&requirements).unwrap();
+        let stamp = root.join("requirements.installed");
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+            run(Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg("--clear")
+                .arg(&root));
+            run(Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
+                .arg(&requirements));
+            std::fs::write(&stamp, &wanted).unwrap();
+        }
+        let site = root.join("module");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::copy(built_module(&profile), site.join("verdict.abi3.so")).unwrap();
+        Env {
+            python,
+            site,
+            verdict,
+        }
+    })
+}
+
+/// The extension module cargo built for this package (the newest, should
+/// an older build's copy be beside it).
+fn built_module(profile: &Path) -> PathBuf {
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> =
+        [profile.to_path_buf(), profile.join("deps")]
+            .iter()
+            .filter_map(|dir| std::fs::read_dir(dir).ok())
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("libverdict_python") && n.ends_with(".so"))
+            })
+            .filter_map(|path| Some((path.metadata().ok()?.modified().ok()?, path)))
+            .collect();
+    found.sort();
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no libverdict_python*.so under `{}`", profile.display()))
+        .1
+}
+
+/// Runs one of the Python test scripts with `extra` environment
+/// variables, in a process group of its own that is killed whole when the
+/// script ends (Spark's JVMs with it) or outlives `limit`; its `ok:` lines
+/// are shown.
+fn script(name: &str, limit: Duration, extra: &[(&str, &Path)]) {
+    let env = env();
+    let work = tempfile::tempdir().unwrap();
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tests = package.join("tests");
+    let stdout = work.path().join("stdout");
+    let stderr = work.path().join("stderr");
+    let mut command = Command::new(&env.python);
+    command
+        .arg(tests.join(name))
+        .env(
+            "PYTHONPATH",
+            std::env::join_paths([env.site.as_path(), &package.join("recipes")]).unwrap(),
+        )
+        .env("VERDICT_BIN", &env.verdict)
+        .env("VERDICT_POLICIES", workspace().join("policies"))
+        .env("VERDICT_WORK_DIR", work.path())
+        .env("VERDICT_CACHE_DIR", "off")
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout).unwrap())
+        .stderr(File::create(&stderr).unwrap())
+        .process_group(0);
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let group = child.id().to_string();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait()));
+    let started = Instant::now();
+    let status = finished.recv_timeout(limit).ok();
+    // Whatever the script left running goes with it.
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status();
+    let out = std::fs::read_to_string(&stdout).unwrap();
+    let err = std::fs::read_to_string(&stderr).unwrap();
+    match status {
+        Some(Ok(status)) if status.success() => {}
+        Some(status) => panic!("{name} failed ({status:?}):\n--- stdout\n{out}\n--- stderr\n{err}"),
+        None => panic!(
+            "{name} did not finish within {limit:?}; killed:\n--- stdout\n{out}\n--- stderr\n{err}"
+        ),
+    }
+    assert!(out.contains("ok: "), "{name} reported nothing:\n{out}");
+    eprintln!("{out}{name}: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Spark needs a Java runtime; Debian's when there is none.
+fn java() {
+    static JAVA: OnceLock<()> = OnceLock::new();
+    JAVA.get_or_init(|| {
+        if !succeeds("java", &["-version"]) {
+            apt_install(&["openjdk-17-jre-headless"]);
+        }
+    });
+}
+
+#[test]
+fn package_decides_as_the_cli() {
+    script("package_api.py", Duration::from_secs(300), &[]);
+}
+
+#[test]
+fn duckdb_recipe() {
+    script("sql_duckdb.py", Duration::from_secs(300), &[]);
+}
+
+#[test]
+fn spark_recipe_on_a_two_executor_cluster() {
+    java();
+    let python = &env().python;
+    // `local-cluster` starts its executors from SPARK_HOME: the pyspark
+    // package holds the whole Spark distribution.
+    let spark_home = run(Command::new(python).args([
+        "-c",
+        "import os, pyspark; print(os.path.dirname(pyspark.__file__))",
+    ]));
+    let spark_home = PathBuf::from(spark_home.trim());
+    script(
+        "spark_cluster.py",
+        Duration::from_secs(600),
+        &[
+            ("SPARK_HOME", &spark_home),
+            ("SPARK_LOCAL_IP", Path::new("127.0.0.1")),
+            ("PYSPARK_PYTHON", python),
+            ("PYSPARK_DRIVER_PYTHON", python),
+        ],
+    );
+}
