@@ -178,13 +178,7 @@ fn a_profile_over_the_size_bound_is_refused_before_any_plugin_runs() {
              [[customer]]\nid = \"BIG\"\nbirth_date = 1990-01-01\nnotes = \"{notes}\"\n"
         ),
     );
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        &profiles.display().to_string(),
-    ]);
+    let out = scratch.eval(&profiles, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains(

@@ -2,6 +2,7 @@
 //! code, output order and formats, exit statuses, and bad input.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -291,13 +292,7 @@ fn missing_profiles_file_is_bad_input() {
 fn check_bad_binding(binding: &str, location: &str, problem: &str) {
     let scratch = Scratch::shipped();
     let path = scratch.write("staff-allowance.toml", binding);
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        "policies/profiles/customers.toml",
-    ]);
+    let out = scratch.eval(Path::new("policies/profiles/customers.toml"), &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stdout.is_empty(),
@@ -344,13 +339,7 @@ fn sha256_pin_mismatch_is_refused_and_a_match_accepted() {
         crate::util::sha256_file(&plugin_wasm("staff-allowance"))
     );
     scratch.write("staff-allowance.toml", &staff_binding("^1.0", &right, ""));
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        "policies/profiles/customers.toml",
-    ]);
+    let out = scratch.eval(Path::new("policies/profiles/customers.toml"), &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
@@ -390,15 +379,7 @@ fn unknown_profile_keys_reach_the_plugin_unchanged() {
         "profiles/p.toml",
         "as_of = 2026-11-23\n[[customer]]\nid = \"X\"\nbirth_date = 1990-01-01\nloyalty = { tier = \"gold\", since = 2001-02-03 }\n",
     );
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        &profiles.display().to_string(),
-        "--format",
-        "jsonl",
-    ]);
+    let out = scratch.eval_jsonl(&profiles);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let envelope = r#"{"as_of":"2026-11-23","params":{},"customer":{"birth_date":"1990-01-01","id":"X","loyalty":{"since":"2001-02-03","tier":"gold"}}}"#;
     assert_eq!(

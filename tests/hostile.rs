@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{Scratch, decided, decisions_for, json_lines, run, wat};
+use crate::util::{Scratch, decided, decisions_for, json_lines, wat};
 
 /// A profiles file of `n` customers.
 fn customers(scratch: &Scratch, n: usize) -> String {
@@ -114,15 +114,7 @@ fn malformed_output_gets_an_error_decision() {
              [[customer]]\nid = \"long\"\nbirth_date = 1990-01-01\nnote = \"{long}\"\n"
         ),
     );
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        &profiles.display().to_string(),
-        "--format",
-        "jsonl",
-    ]);
+    let out = scratch.eval_jsonl(&profiles);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let records = json_lines(&out.stdout);
     assert_eq!(
@@ -148,13 +140,7 @@ fn malformed_output_gets_an_error_decision() {
 fn wasi_import_is_refused_at_load() {
     let scratch = with_wat(&["wasi-import"]);
     let profiles = customers(&scratch, 1);
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        &profiles,
-    ]);
+    let out = scratch.eval(Path::new(&profiles), &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stdout.is_empty(), "nothing is evaluated");
     assert!(
@@ -219,13 +205,7 @@ fn module_without_the_abi_marker_is_refused() {
     let module = scratch.write("plain.wat", "(module (memory (export \"memory\") 1))");
     scratch.bind("plain", &module, "");
     let profiles = customers(&scratch, 1);
-    let out = run(&[
-        "eval",
-        "--policies",
-        &scratch.path(),
-        "--profiles",
-        &profiles,
-    ]);
+    let out = scratch.eval(Path::new(&profiles), &[]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("lacks the export `verdict_abi_v1`"),

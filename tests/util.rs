@@ -258,18 +258,19 @@ impl Scratch {
         path
     }
 
-    /// `verdict eval` of `profiles` against this directory's bindings, as
-    /// JSON Lines.
+    /// `verdict eval` of `profiles` against this directory's bindings,
+    /// with `extra` arguments.
+    pub fn eval(&self, profiles: &Path, extra: &[&str]) -> Run {
+        let policies = self.path();
+        let profiles = profiles.display().to_string();
+        let mut args = vec!["eval", "--policies", &policies, "--profiles", &profiles];
+        args.extend_from_slice(extra);
+        run(&args)
+    }
+
+    /// [`Scratch::eval`] as JSON Lines.
     pub fn eval_jsonl(&self, profiles: &Path) -> Run {
-        run(&[
-            "eval",
-            "--policies",
-            &self.path(),
-            "--profiles",
-            &profiles.display().to_string(),
-            "--format",
-            "jsonl",
-        ])
+        self.eval(profiles, &["--format", "jsonl"])
     }
 
     /// Binds `name` to a plugin module with `params` (TOML lines).
