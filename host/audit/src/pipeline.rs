@@ -63,6 +63,12 @@ impl Append for &GroupLog {
     }
 }
 
+/// Below this many records a chunk is encoded on the calling thread: a
+/// record takes a few microseconds, and waking the thread pool for a
+/// request's handful costs more (the idle workers spin and yield the CPU
+/// the service's other requests need).
+const PARALLEL_ENCODE: usize = 64;
+
 /// Decisions decided at once within a chunk that has a byte budget: what
 /// a chunk may hold past its budget before the check stops it.
 const BUDGET_PIECE: usize = 256;
@@ -97,13 +103,18 @@ where
 {
     let encode = encode || log.is_some() || budget.is_some();
     let encode_all = |records: &[DecisionRecord]| -> Result<Vec<String>, AuditError> {
-        if encode {
+        if !encode {
+            Ok(Vec::new())
+        } else if records.len() < PARALLEL_ENCODE {
+            Ok(records
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<_, _>>()?)
+        } else {
             Ok(records
                 .par_iter()
                 .map(serde_json::to_string)
                 .collect::<Result<_, _>>()?)
-        } else {
-            Ok(Vec::new())
         }
     };
     let decide = |work: &'w Work<'w>| -> Result<Chunk<'w>, AuditError> {
