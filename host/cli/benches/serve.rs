@@ -29,6 +29,16 @@ use serde_json::{Value, json};
 const PHASE: Duration = Duration::from_secs(10);
 /// Connections of the closed-loop throughput phases.
 const CONNECTIONS: usize = 4;
+/// Connections of the busier closed-loop phases: with the log, requests
+/// share a sync only when they are in flight at once.
+const MANY_CONNECTIONS: usize = 16;
+/// Throughput with and without the log is compared in this many rounds,
+/// each running both services in turn for `ROUND`: on a machine whose
+/// speed drifts by tens of percent from one ten-second phase to the next,
+/// only interleaved phases compare.
+const ROUNDS: u32 = 5;
+/// How long each service runs in one round.
+const ROUND: Duration = Duration::from_secs(2);
 /// Request rate of the moderate-load phases (open loop).
 const MODERATE_RATE: u32 = 500;
 /// File changes timed until the new version serves.
@@ -210,6 +220,31 @@ impl Phase {
 /// when `rate` is `None`, else together `rate` requests per second on a
 /// fixed schedule (open loop).
 fn load(server: &Server, clients: usize, rate: Option<u32>) -> Phase {
+    load_for(server, clients, rate, PHASE)
+}
+
+/// Closed-loop phases of `clients` on `a` and on `b` in turn, `ROUNDS`
+/// times; each one's latencies and requests per second over its rounds.
+fn interleaved(a: &Server, b: &Server, clients: usize) -> [Phase; 2] {
+    let mut phases = [(Vec::new(), 0.0), (Vec::new(), 0.0)];
+    for _ in 0..ROUNDS {
+        for (server, (latencies, seconds)) in [a, b].into_iter().zip(&mut phases) {
+            let round = load_for(server, clients, None, ROUND);
+            *seconds += round.latencies.len() as f64 / round.rate;
+            latencies.extend(round.latencies);
+        }
+    }
+    phases.map(|(mut latencies, seconds)| {
+        latencies.sort_by(f64::total_cmp);
+        Phase {
+            rate: latencies.len() as f64 / seconds,
+            latencies,
+        }
+    })
+}
+
+/// As [`load`], for `duration`.
+fn load_for(server: &Server, clients: usize, rate: Option<u32>, duration: Duration) -> Phase {
     let url = format!("{}/v1/evaluate", server.base);
     let started = Instant::now();
     let threads: Vec<_> = (0..clients)
@@ -222,7 +257,7 @@ fn load(server: &Server, clients: usize, rate: Option<u32>) -> Phase {
                 let mut latencies = Vec::new();
                 let mut next = Instant::now();
                 let mut i = client;
-                while started.elapsed() < PHASE {
+                while started.elapsed() < duration {
                     if let Some(interval) = interval {
                         next += interval;
                         if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -336,17 +371,19 @@ fn main() {
     let (saturated_swapping, swaps_b) =
         with_swaps(dir.path(), &modules, || load(&server, CONNECTIONS, None));
     let changes = change_to_serving(&server, dir.path(), &modules);
-    drop(server);
 
     // The same service appending every decision to a decision log, durable
-    // before each response (requests at the same time share one sync).
+    // before each response (requests at the same time share one sync),
+    // compared with the one above in interleaved rounds.
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("decisions.jsonl");
     let logging = start(dir.path(), &["--log".as_ref(), log.as_os_str()]);
     load_briefly(&logging);
     let logged_moderate = load(&logging, 2, Some(MODERATE_RATE));
-    let logged = load(&logging, CONNECTIONS, None);
+    let [plain, logged] = interleaved(&server, &logging, CONNECTIONS);
+    let [plain_many, logged_many] = interleaved(&server, &logging, MANY_CONNECTIONS);
     drop(logging);
+    drop(server);
 
     println!();
     println!("| load | requests/s | p50 ms | p99 ms | max ms |");
@@ -368,11 +405,28 @@ fn main() {
         saturated_swapping.row(&format!("saturated, swap every second ({swaps_b} swaps)"))
     );
     println!("{}", logged_moderate.row("moderate, with `--log`"));
-    println!("{}", logged.row("saturated, with `--log`"));
+    println!();
+    println!("Interleaved, {ROUNDS} rounds of {ROUND:?} per service and client count (no swaps):");
+    println!();
+    println!("| load | requests/s | p50 ms | p99 ms | max ms |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (clients, phase, logging) in [
+        (CONNECTIONS, &plain, ""),
+        (CONNECTIONS, &logged, ", with `--log`"),
+        (MANY_CONNECTIONS, &plain_many, ""),
+        (MANY_CONNECTIONS, &logged_many, ", with `--log`"),
+    ] {
+        println!(
+            "{}",
+            phase.row(&format!("{clients} clients back to back{logging}"))
+        );
+    }
     println!();
     println!(
-        "saturated throughput with `--log`: {:.1}% of without",
-        100.0 * logged.rate / saturated.rate
+        "throughput with `--log`: {:.1}% of without ({CONNECTIONS} clients), {:.1}% \
+         ({MANY_CONNECTIONS} clients)",
+        100.0 * logged.rate / plain.rate,
+        100.0 * logged_many.rate / plain_many.rate
     );
     println!(
         "throughput during swaps: {:.1}% of without",

@@ -1,6 +1,7 @@
 //! The state every handler shares — live policies, metrics, the token,
-//! the evaluation slots, the decision log — and the changes to it (reload, rollback) with
-//! the log lines and metrics they leave.
+//! the evaluation slots, the decision log and what waits for it — and the
+//! changes to it (reload, rollback) with the log lines and metrics they
+//! leave.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +28,47 @@ pub struct App {
     /// deciding at the same time share one write and one sync.
     pub log: Option<GroupLog>,
     slots: Arc<Semaphore>,
+    /// Decided records waiting for the log without holding an evaluation
+    /// slot.
+    pub(crate) log_queue: LogQueue,
+}
+
+/// Most bytes of decided records (as JSON) that may wait for the decision
+/// log's sync after their requests gave back their evaluation slots. A
+/// request whose records do not fit waits holding its slot, so memory
+/// stays bounded by this plus what the slots hold.
+pub const LOG_QUEUE_BYTES: usize = 64 << 20;
+
+/// Room for decided records that wait for the log's sync, counted in KiB.
+#[derive(Debug)]
+pub(crate) struct LogQueue {
+    kib: Arc<Semaphore>,
+}
+
+impl LogQueue {
+    /// Room for `bytes` of records.
+    #[must_use]
+    pub(crate) fn new(bytes: usize) -> LogQueue {
+        LogQueue {
+            kib: Arc::new(Semaphore::new((bytes >> 10).min(Semaphore::MAX_PERMITS))),
+        }
+    }
+
+    /// Trades a request's evaluation slot for room here while its decided
+    /// records (`bytes` of JSON) wait for their sync: waiting for the disk
+    /// needs no plugin instance, and the requests that decide meanwhile
+    /// join the same sync. Keeps the slot when there is no room. Hold the
+    /// answer until the records are durable.
+    pub(crate) fn wait_here(
+        &self,
+        slot: &mut Option<OwnedSemaphorePermit>,
+        bytes: usize,
+    ) -> Option<OwnedSemaphorePermit> {
+        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).ok()?;
+        let room = Arc::clone(&self.kib).try_acquire_many_owned(kib).ok()?;
+        *slot = None;
+        Some(room)
+    }
 }
 
 impl App {
@@ -42,6 +84,7 @@ impl App {
             token,
             log: log.map(GroupLog::new),
             slots: Arc::new(Semaphore::new(slots)),
+            log_queue: LogQueue::new(LOG_QUEUE_BYTES),
         }
     }
 
@@ -126,5 +169,39 @@ impl App {
             "rolled back"
         );
         Ok(rollback)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_waiting_for_the_log_give_back_the_slot_while_there_is_room() {
+        let slots = Arc::new(Semaphore::new(2));
+        let queue = LogQueue::new(10 << 10);
+        let take = || Some(Arc::clone(&slots).try_acquire_owned().unwrap());
+
+        let mut first = take();
+        let room = queue.wait_here(&mut first, 6 << 10);
+        assert!(room.is_some() && first.is_none());
+        assert_eq!(slots.available_permits(), 2, "the slot is free again");
+
+        // 6 KiB of 10 are taken: 5 more do not fit, so that request keeps
+        // its slot while it waits; 4 (a partial KiB counts whole) do.
+        let mut second = take();
+        assert!(queue.wait_here(&mut second, 4 * 1024 + 1).is_none());
+        assert!(second.is_some());
+        assert_eq!(slots.available_permits(), 1);
+        let mut third = take();
+        assert!(queue.wait_here(&mut third, 4 << 10).is_some());
+        assert!(third.is_none());
+
+        // Once the first request's records are durable, its room is back.
+        drop(room);
+        assert!(queue.wait_here(&mut second, 4 * 1024 + 1).is_some());
+        assert!(second.is_none());
+        assert_eq!(slots.available_permits(), 2);
     }
 }

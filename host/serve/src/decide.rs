@@ -9,9 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::http::StatusCode;
 use serde_json::Value;
 use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::sync::OwnedSemaphorePermit;
 use verdict_sdk::Date;
 
-use verdict_audit::{AuditError, decide_logged};
+use verdict_audit::{Append, AuditError, Chunk, GroupLog, decide_logged};
 use verdict_config::{ConfigError, InputError, customers_from_json};
 use verdict_engine::{DecisionRecord, Policy, Profile};
 
@@ -93,13 +94,11 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
         // Decide on this thread (no hand-off to another one and back, the
         // lowest latency); the runtime moves its other tasks to another
         // worker meanwhile, so a slow plugin holds up nothing else.
-        let _slot = slot;
-        tokio::task::block_in_place(|| decide_blocking(app, &customers, as_of, &policies))?
+        tokio::task::block_in_place(|| decide_blocking(app, slot, &customers, as_of, &policies))?
     } else {
         let task = Arc::clone(app);
         tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            decide_blocking(&task, &customers, as_of, &policies)
+            decide_blocking(&task, slot, &customers, as_of, &policies)
         })
         .await
         .map_err(|e| ApiError::internal(format!("the evaluation task failed: {e}")))??
@@ -123,8 +122,10 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
 /// The records of a request and each one's JSON.
 type Decided = (Vec<DecisionRecord>, Vec<String>);
 
+/// Decides (holding `slot` meanwhile) and logs the decisions.
 fn decide_blocking(
     app: &App,
+    slot: OwnedSemaphorePermit,
     customers: &[Value],
     as_of: Date,
     policies: &[Arc<Policy>],
@@ -134,7 +135,12 @@ fn decide_blocking(
     // Durable before reported: a decision that cannot be logged is not
     // answered. Requests whose decisions are ready at the same time are
     // logged together, with one sync.
-    let mut log = app.log.as_ref();
+    let mut slot = Some(slot);
+    let mut log = app.log.as_ref().map(|log| Logging {
+        app,
+        log,
+        slot: &mut slot,
+    });
     let mut decided = (Vec::new(), Vec::new());
     decide_logged(
         policies,
@@ -170,6 +176,27 @@ fn decide_blocking(
         )
     })?;
     Ok(decided)
+}
+
+/// The way a request's decisions go into the service's log: the
+/// evaluation slot is given back while they wait for their sync (see
+/// [`LogQueue::wait_here`](crate::app::LogQueue::wait_here)).
+struct Logging<'a> {
+    app: &'a App,
+    log: &'a GroupLog,
+    slot: &'a mut Option<OwnedSemaphorePermit>,
+}
+
+impl Append for Logging<'_> {
+    fn append_chunk(
+        &mut self,
+        policies: &[Arc<Policy>],
+        chunk: &Chunk<'_>,
+    ) -> Result<(), AuditError> {
+        let bytes = chunk.encoded.iter().map(String::len).sum();
+        let _room = self.app.log_queue.wait_here(self.slot, bytes);
+        self.log.append_chunk(policies, chunk)
+    }
 }
 
 /// Today's date in UTC.

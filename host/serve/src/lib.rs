@@ -13,7 +13,9 @@
 //! ([`app::App::evaluation_slot`]), so request load can never exhaust the
 //! engine's instance pool. With a decision log, each request's decisions
 //! are appended and synced before its response is sent, in groups with
-//! the requests ready at the same time.
+//! the requests ready at the same time; while they wait for that sync the
+//! request's evaluation slot is free for another (within a bound on the
+//! bytes waiting, [`app::LOG_QUEUE_BYTES`]).
 //!
 //! Connections are served by [`accept`] (at most a fixed number at once)
 //! and [`connection`] (header and idle timeouts, graceful close).
