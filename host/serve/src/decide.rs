@@ -134,7 +134,9 @@ fn decide_blocking(
     let work: Vec<(Date, &Profile)> = profiles.iter().map(|p| (as_of, p)).collect();
     // Durable before reported: a decision that cannot be logged is not
     // answered. Requests whose decisions are ready at the same time are
-    // logged together, with one sync.
+    // logged together, with one sync. The request is one chunk, decided
+    // whole before its append, so no plugin runs once the slot is given
+    // back there.
     let mut slot = Some(slot);
     let mut log = app.log.as_ref().map(|log| Logging {
         app,
