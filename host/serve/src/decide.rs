@@ -17,7 +17,7 @@ use verdict_config::{ConfigError, InputError, customers_from_json};
 use verdict_engine::{DecisionRecord, Policy, Profile};
 
 use crate::api::{ApiError, EvaluateRequest};
-use crate::app::App;
+use crate::app::{App, LogQueue};
 
 /// Most customers one request may carry; larger batches belong in
 /// `verdict eval` or several requests.
@@ -139,7 +139,7 @@ fn decide_blocking(
     // back there.
     let mut slot = Some(slot);
     let mut log = app.log.as_ref().map(|log| Logging {
-        app,
+        queue: &app.log_queue,
         log,
         slot: &mut slot,
     });
@@ -182,9 +182,9 @@ fn decide_blocking(
 
 /// The way a request's decisions go into the service's log: the
 /// evaluation slot is given back while they wait for their sync (see
-/// [`LogQueue::wait_here`](crate::app::LogQueue::wait_here)).
+/// [`LogQueue::wait_here`]).
 struct Logging<'a> {
-    app: &'a App,
+    queue: &'a LogQueue,
     log: &'a GroupLog,
     slot: &'a mut Option<OwnedSemaphorePermit>,
 }
@@ -196,7 +196,7 @@ impl Append for Logging<'_> {
         chunk: &Chunk<'_>,
     ) -> Result<(), AuditError> {
         let bytes = chunk.encoded.iter().map(String::len).sum();
-        let _room = self.app.log_queue.wait_here(self.slot, bytes);
+        let _room = self.queue.wait_here(self.slot, bytes);
         self.log.append_chunk(policies, chunk)
     }
 }
