@@ -8,6 +8,7 @@
     reason = "tests fail loudly"
 )]
 
+mod service;
 mod util;
 
 mod abi_v2;

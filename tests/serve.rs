@@ -4,146 +4,31 @@
 //! load test that swaps policies under concurrent requests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::service::{PATIENCE, Service, TOKEN, bearer};
 use crate::util::{
     Scratch, decided, decisions_for, plugin_wasm, retarget, root, run, run_command, sha256_file,
     verdict, wat,
 };
 
-const TOKEN: &str = "test-token-5f2c";
-
-/// A `verdict serve` process on a free loopback port; killed when dropped.
-struct Service {
-    child: Child,
-    base: String,
-    stderr: PathBuf,
-    agent: ureq::Agent,
-}
-
 impl Service {
-    /// Serves `dir`, with the test token unless `token` is false.
-    fn start(dir: &Scratch, token: bool) -> Service {
-        Service::start_with(dir, token, &[])
-    }
-
-    /// Serves `dir` with more arguments.
-    fn start_with(dir: &Scratch, token: bool, args: &[&str]) -> Service {
-        Service::start_configured(dir, token, args, |_| {})
-    }
-
-    /// Serves `dir` with more arguments, the command set up further by
-    /// `configure` before it starts.
-    fn start_configured(
-        dir: &Scratch,
-        token: bool,
-        args: &[&str],
-        configure: impl FnOnce(&mut Command),
-    ) -> Service {
-        let stderr = dir.dir.path().join("serve.stderr");
-        let mut command = verdict();
-        command
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--policies",
-                &dir.path(),
-            ])
-            .args(args)
-            .env_remove("VERDICT_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        if token {
-            command.env("VERDICT_TOKEN", TOKEN);
-        }
-        configure(&mut command);
-        let mut child = command.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let Some(base) = line.trim().strip_prefix("listening on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "no address on stdout: {line:?}\n{}",
-                std::fs::read_to_string(&stderr).unwrap()
-            );
-        };
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        Service {
-            base: base.to_owned(),
-            child,
-            stderr,
-            agent,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Everything the service logged so far.
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap()
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut response = self.agent.get(&self.url(path)).call().unwrap();
-        (
-            response.status().as_u16(),
-            response.body_mut().read_to_string().unwrap(),
-        )
-    }
-
-    fn get_json(&self, path: &str) -> Value {
-        let (status, body) = self.get(path);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// POSTs raw bytes; answers the status and the body as JSON.
-    fn post_raw(&self, path: &str, body: &[u8], token: Option<&str>) -> (u16, Value) {
-        let mut request = self
-            .agent
-            .post(&self.url(path))
-            .header("content-type", "application/json");
-        if let Some(token) = token {
-            request = request.header("authorization", &format!("Bearer {token}"));
-        }
-        let mut response = request.send(body).unwrap();
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
-        )
-    }
-
     /// Sends only the head of a POST that declares a `length`-byte body and
     /// asks for `100 Continue` first, as curl does for large bodies;
     /// answers the status and the JSON body of the response.
     fn post_head_only(&self, path: &str, length: usize) -> (u16, Value) {
-        let address = self.base.strip_prefix("http://").unwrap();
+        let address = self.addr();
         let mut stream = TcpStream::connect(address).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
         write!(
             stream,
             "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
@@ -159,23 +44,6 @@ impl Service {
             status,
             serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {response}")),
         )
-    }
-
-    fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
-        self.post_raw(path, body.to_string().as_bytes(), token)
-    }
-
-    /// Evaluates and expects success.
-    fn evaluate(&self, body: &Value) -> Vec<Value> {
-        let (status, answer) = self.post("/v1/evaluate", body, None);
-        assert_eq!(status, 200, "{answer}");
-        answer.as_array().unwrap().clone()
-    }
-
-    fn reload(&self) -> Value {
-        let (status, answer) = self.post("/v1/reload", &json!({}), Some(TOKEN));
-        assert_eq!(status, 200, "{answer}");
-        answer
     }
 
     /// Replaces the binding `name` of `policy` in `dir` and reloads. The
@@ -197,48 +65,6 @@ impl Service {
             "one swap for one change: {answer}\n{}",
             self.log()
         );
-    }
-
-    /// The value of one sample of `/metrics` (the line starting `series `),
-    /// which must be there.
-    #[track_caller]
-    fn metric(&self, series: &str) -> f64 {
-        let (status, text) = self.get("/metrics");
-        assert_eq!(status, 200, "{text}");
-        text.lines()
-            .find_map(|line| {
-                line.strip_prefix(series)
-                    .and_then(|rest| rest.strip_prefix(' '))
-            })
-            .unwrap_or_else(|| panic!("no `{series}` in /metrics:\n{text}"))
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    /// Waits (bounded) until `ready` holds.
-    #[track_caller]
-    fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ready() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -360,7 +186,7 @@ type = "boat"
     assert_eq!(eval.code, 0, "{}", eval.stderr);
     let expected: Value = serde_json::from_str(&eval.stdout).unwrap();
 
-    let service = Service::start(&dir, false);
+    let service = Service::start(dir.dir.path(), false, &[]);
     let batch = service.evaluate(&json!({"customers": customers, "as_of": "2026-11-23"}));
     assert_eq!(Value::Array(batch), expected);
 
@@ -407,7 +233,7 @@ type = "boat"
 #[test]
 fn bad_requests_get_a_json_error_naming_the_problem() {
     let dir = Scratch::shipped();
-    let service = Service::start(&dir, false);
+    let service = Service::start(dir.dir.path(), false, &[]);
     let good = json!({"id": "B-1", "birth_date": "1990-01-01"});
     let check = |body: &[u8], status: u16, needle: &str| -> Value {
         let (got, answer) = service.post_raw("/v1/evaluate", body, None);
@@ -517,7 +343,7 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
 #[test]
 fn changes_need_the_token_and_reads_do_not() {
     let dir = Scratch::shipped();
-    let service = Service::start(&dir, true);
+    let service = Service::start(dir.dir.path(), true, &[]);
     let (status, answer) = service.post("/v1/reload", &json!({}), None);
     assert_eq!(status, 401, "{answer}");
     assert!(
@@ -526,7 +352,7 @@ fn changes_need_the_token_and_reads_do_not() {
             .unwrap()
             .contains("Authorization: Bearer")
     );
-    let (status, _) = service.post("/v1/reload", &json!({}), Some("wrong-token"));
+    let (status, _) = service.post("/v1/reload", &json!({}), Some(&bearer("wrong-token")));
     assert_eq!(status, 401);
     let (status, _) = service.post("/v1/policies/staff-allowance/rollback", &json!({}), None);
     assert_eq!(status, 401);
@@ -556,8 +382,9 @@ fn changes_need_the_token_and_reads_do_not() {
     assert!(out.stderr.contains("401"), "{}", out.stderr);
 
     // A service started without a token refuses every change.
-    let tokenless = Service::start(&Scratch::shipped(), false);
-    let (status, answer) = tokenless.post("/v1/reload", &json!({}), Some(TOKEN));
+    let shipped = Scratch::shipped();
+    let tokenless = Service::start(shipped.dir.path(), false, &[]);
+    let (status, answer) = tokenless.post("/v1/reload", &json!({}), Some(&bearer(TOKEN)));
     assert_eq!(status, 401);
     assert!(
         answer["error"].as_str().unwrap().contains("no token"),
@@ -568,7 +395,7 @@ fn changes_need_the_token_and_reads_do_not() {
 #[test]
 fn file_changes_go_live_and_broken_plugins_are_refused() {
     let (dir, modules) = swap_scratch();
-    let service = Service::start(&dir, false);
+    let service = Service::start(dir.dir.path(), false, &[]);
     let body = json!({"customer": staff_customer("W-1")});
     assert_eq!(limit_of(&service.evaluate(&body)), 2000.0);
 
@@ -655,7 +482,7 @@ fn file_changes_go_live_and_broken_plugins_are_refused() {
 #[test]
 fn rollback_restores_the_previous_version_until_the_files_change() {
     let (dir, modules) = swap_scratch();
-    let service = Service::start(&dir, true);
+    let service = Service::start(dir.dir.path(), true, &[]);
     let body = json!({"customer": staff_customer("R-1")});
     let rollback = |policy: &str| {
         run_command(
@@ -735,7 +562,7 @@ fn rollback_restores_the_previous_version_until_the_files_change() {
 #[test]
 fn metrics_count_decisions_latency_swaps_and_requests_in_flight() {
     let (dir, modules) = swap_scratch();
-    let service = Service::start(&dir, true);
+    let service = Service::start(dir.dir.path(), true, &[]);
     for i in 0..3 {
         service.evaluate(&json!({"customers": [staff_customer(&format!("M-{i}")), {"id": "M-x", "birth_date": "2000-01-01"}]}));
     }
@@ -792,7 +619,7 @@ fn metrics_count_decisions_latency_swaps_and_requests_in_flight() {
 fn sigterm_finishes_the_requests_in_flight() {
     let dir = Scratch::new();
     dir.bind("spin", &wat("spin"), "");
-    let mut service = Service::start(&dir, false);
+    let mut service = Service::start(dir.dir.path(), false, &[]);
     // Every decision spins until its fuel runs out. The request is held in
     // flight by sending its head and only part of its body; the rest goes
     // out once the service has begun shutting down.
@@ -803,9 +630,7 @@ fn sigterm_finishes_the_requests_in_flight() {
     let (first, rest) = body.split_at(body.len() / 2);
     let address = service.base.strip_prefix("http://").unwrap().to_owned();
     let mut stream = TcpStream::connect(&address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(
         stream,
         "POST /v1/evaluate HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
@@ -842,7 +667,7 @@ fn sigterm_finishes_the_requests_in_flight() {
             &[("spin", "error", "out-of-fuel")]
         )
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + PATIENCE;
     let status = loop {
         if let Some(status) = service.child.try_wait().unwrap() {
             break status;
@@ -921,7 +746,7 @@ fn load_test_swaps_under_concurrent_requests_without_failures_or_mixed_versions(
     ];
     let limits: [u32; 2] = [2000, 2500];
     let staff_sha = sha256_file(&plugin_wasm("staff-allowance"));
-    let service = Arc::new(Service::start(&dir, true));
+    let service = Arc::new(Service::start(dir.dir.path(), true, &[]));
     let body = Arc::new(json!({
         "customers": (0..CUSTOMERS).map(|i| staff_customer(&format!("L-{i}"))).collect::<Vec<_>>(),
         "as_of": "2026-11-23",
@@ -1066,7 +891,7 @@ fn decisions_are_logged_before_they_are_answered() {
     let (dir, modules) = swap_scratch();
     let logs = Scratch::new();
     let log = log_in(&logs);
-    let service = Service::start_with(&dir, true, &["--log", &log]);
+    let service = Service::start(dir.dir.path(), true, &["--log", &log]);
     let lines = || std::fs::read_to_string(&log).unwrap().lines().count();
     let customers: Vec<Value> = (0..3).map(|i| staff_customer(&format!("D-{i}"))).collect();
     assert_eq!(
@@ -1139,7 +964,7 @@ fn a_request_whose_decisions_pass_the_response_bound_is_refused_whole_and_the_se
     dir.bind("near-cap-answer", &wat("near-cap-answer"), "");
     let logs = Scratch::new();
     let log = log_in(&logs);
-    let service = Service::start_with(&dir, true, &["--log", &log]);
+    let service = Service::start(dir.dir.path(), true, &["--log", &log]);
     let lines = || std::fs::read_to_string(&log).unwrap().lines().count();
     // Each decision is about 60 KB of JSON, within every bound per
     // decision: 600 of them pass the 32 MiB a response may hold.
@@ -1204,7 +1029,7 @@ fn concurrent_requests_with_the_log_each_get_their_own_logged_decisions() {
     let dir = Scratch::shipped();
     let logs = Scratch::new();
     let log = log_in(&logs);
-    let service = Service::start_with(&dir, true, &["--log", &log]);
+    let service = Service::start(dir.dir.path(), true, &["--log", &log]);
     // Requests arrive at once from several clients, so appends are
     // committed in groups; each client checks that its answer is about
     // its own customer.
@@ -1277,7 +1102,7 @@ fn a_log_that_cannot_grow_makes_the_service_unready_until_an_append_succeeds() {
     // (under 200 KB each) and a request of one customer fit, the records
     // of 1,000 customers (about 3 MB) do not. SIGXFSZ is ignored, so the
     // write fails with EFBIG instead of killing the process.
-    let service = Service::start_configured(&dir, true, &["--log", &log], |command| {
+    let service = Service::start_configured(dir.dir.path(), true, &["--log", &log], |command| {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(|| {

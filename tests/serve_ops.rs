@@ -12,101 +12,15 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::util::{Scratch, plugin_wasm, retarget, root, verdict, wat};
-
-const TOKEN: &str = "ops-token-8d1e";
-
-/// How long any condition is waited for.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// A `verdict serve` process on a free loopback port; killed when dropped.
-struct Service {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    addr: String,
-    logs: TempDir,
-    agent: ureq::Agent,
-}
+use crate::service::{PATIENCE, Service, TOKEN};
+use crate::util::{Scratch, plugin_wasm, retarget, root, wat};
 
 impl Service {
-    /// Serves `policies` with `args`; with the test token in
-    /// `VERDICT_TOKEN` when `token`.
-    fn start(policies: &Path, token: bool, args: &[&str]) -> Service {
-        let logs = tempfile::tempdir().unwrap();
-        let mut command = verdict();
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--policies"])
-            .arg(policies)
-            .args(args)
-            .env_remove("VERDICT_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(logs.path().join("stderr")).unwrap());
-        if token {
-            command.env("VERDICT_TOKEN", TOKEN);
-        }
-        let mut child = command.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "no address on stdout: {line:?}\n{}",
-                std::fs::read_to_string(logs.path().join("stderr")).unwrap()
-            );
-        };
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        Service {
-            addr: addr.to_owned(),
-            child,
-            logs,
-            agent,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// Everything the service logged so far.
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.logs.path().join("stderr")).unwrap()
-    }
-
-    /// POSTs JSON (with `authorization` if given): the status and the
-    /// body as JSON.
-    fn post(&self, path: &str, body: &Value, authorization: Option<&str>) -> (u16, Value) {
-        let mut request = self
-            .agent
-            .post(&self.url(path))
-            .header("content-type", "application/json");
-        if let Some(authorization) = authorization {
-            request = request.header("authorization", authorization);
-        }
-        let mut response = request.send(body.to_string().as_bytes()).unwrap();
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap())
-    }
-
-    fn evaluate(&self, body: &Value) -> Vec<Value> {
-        let (status, answer) = self.post("/v1/evaluate", body, None);
-        assert_eq!(status, 200, "{answer}");
-        answer.as_array().unwrap().clone()
-    }
-
     /// The staff limit the service applies now.
     fn staff_limit(&self) -> u64 {
         let records = self.evaluate(&json!({"customer": staff_customer()}));
@@ -116,33 +30,6 @@ impl Service {
             .unwrap()["value"]["limit_usd"]
             .as_f64()
             .unwrap() as u64
-    }
-
-    fn reload(&self) -> Value {
-        let (status, answer) =
-            self.post("/v1/reload", &json!({}), Some(&format!("Bearer {TOKEN}")));
-        assert_eq!(status, 200, "{answer}");
-        answer
-    }
-
-    fn get_json(&self, path: &str) -> Value {
-        let mut response = self.agent.get(&self.url(path)).call().unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
-    }
-
-    /// Waits until `ready` holds, at most [`PATIENCE`].
-    #[track_caller]
-    fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
-        let deadline = Instant::now() + PATIENCE;
-        while !ready() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
     }
 
     /// Waits until the staff limit is `limit`, failing at once if it is
@@ -157,14 +44,7 @@ impl Service {
     }
 
     fn connect(&self) -> Conn {
-        Conn::open(&self.addr)
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Conn::open(self.addr())
     }
 }
 
