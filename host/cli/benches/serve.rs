@@ -1,7 +1,8 @@
 //! `verdict serve` under load on loopback: requests per second and p50/p99
 //! latency of single-customer requests against the three reference
-//! policies, with and without a policy swap every second, and the time from
-//! a file change to the new version serving.
+//! policies, with and without a policy swap every second, with and without
+//! the decision log, and the time from a file change to the new version
+//! serving.
 //!
 //! Starts the release `verdict` binary on 127.0.0.1 with a free port; every
 //! request goes to that port only, and every loop is bounded in time.
@@ -16,7 +17,7 @@
     reason = "a bench reports and fails loudly"
 )]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -32,6 +33,11 @@ const CONNECTIONS: usize = 4;
 /// Connections of the busier closed-loop phases: with the log, requests
 /// share a sync only when they are in flight at once.
 const MANY_CONNECTIONS: usize = 16;
+/// Connections enough to keep the service with the log as busy as the one
+/// without: each of its requests waits for a sync, so with fewer clients
+/// its CPU idles meanwhile and the phase measures that wait, not how many
+/// requests the service can take.
+const SATURATING_CONNECTIONS: usize = 64;
 /// Throughput with and without the log is compared in this many rounds,
 /// each running both services in turn for `ROUND`: on a machine whose
 /// speed drifts by tens of percent from one ten-second phase to the next,
@@ -41,6 +47,8 @@ const ROUNDS: u32 = 5;
 const ROUND: Duration = Duration::from_secs(2);
 /// Request rate of the moderate-load phases (open loop).
 const MODERATE_RATE: u32 = 500;
+/// Requests that warm a service up before it is measured.
+const WARM_UP: usize = 500;
 /// File changes timed until the new version serves.
 const CHANGES: usize = 10;
 
@@ -223,24 +231,56 @@ fn load(server: &Server, clients: usize, rate: Option<u32>) -> Phase {
     load_for(server, clients, rate, PHASE)
 }
 
-/// Closed-loop phases of `clients` on `a` and on `b` in turn, `ROUNDS`
-/// times; each one's latencies and requests per second over its rounds.
-fn interleaved(a: &Server, b: &Server, clients: usize) -> [Phase; 2] {
-    let mut phases = [(Vec::new(), 0.0), (Vec::new(), 0.0)];
+/// Runs each of `phases` for `ROUND` in turn, `ROUNDS` times; each one's
+/// latencies and rate over its rounds.
+fn interleaved<const N: usize>(phases: [&dyn Fn(Duration) -> Phase; N]) -> [Phase; N] {
+    let mut totals = [(); N].map(|()| (Vec::new(), 0.0));
     for _ in 0..ROUNDS {
-        for (server, (latencies, seconds)) in [a, b].into_iter().zip(&mut phases) {
-            let round = load_for(server, clients, None, ROUND);
+        for (phase, (latencies, seconds)) in phases.iter().zip(&mut totals) {
+            let round = phase(ROUND);
             *seconds += round.latencies.len() as f64 / round.rate;
             latencies.extend(round.latencies);
         }
     }
-    phases.map(|(mut latencies, seconds)| {
+    totals.map(|(mut latencies, seconds)| {
         latencies.sort_by(f64::total_cmp);
         Phase {
             rate: latencies.len() as f64 / seconds,
             latencies,
         }
     })
+}
+
+/// `write` and `fdatasync` of `bytes` at a time to the file at `path`,
+/// `rate` times a second for `duration`: what the disk alone takes to make
+/// one request's records durable, the floor under the log's latency.
+fn disk_alone(path: &Path, bytes: usize, rate: u32, duration: Duration) -> Phase {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .unwrap();
+    let record = vec![b'x'; bytes];
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let started = Instant::now();
+    let mut next = started;
+    let mut latencies = Vec::new();
+    while started.elapsed() < duration {
+        next += interval;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let synced = Instant::now();
+        file.write_all(&record).unwrap();
+        file.sync_data().unwrap();
+        latencies.push(synced.elapsed().as_secs_f64());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    Phase {
+        rate: latencies.len() as f64 / elapsed,
+        latencies,
+    }
 }
 
 /// As [`load`], for `duration`.
@@ -379,9 +419,22 @@ fn main() {
     let log = logs.path().join("decisions.jsonl");
     let logging = start(dir.path(), &["--log".as_ref(), log.as_os_str()]);
     load_briefly(&logging);
-    let logged_moderate = load(&logging, 2, Some(MODERATE_RATE));
-    let [plain, logged] = interleaved(&server, &logging, CONNECTIONS);
-    let [plain_many, logged_many] = interleaved(&server, &logging, MANY_CONNECTIONS);
+    let request_bytes = usize::try_from(std::fs::metadata(&log).unwrap().len()).unwrap() / WARM_UP;
+    let disk = logs.path().join("disk-alone");
+    let moderate_compared = interleaved([
+        &|round| load_for(&server, 2, Some(MODERATE_RATE), round),
+        &|round| load_for(&logging, 2, Some(MODERATE_RATE), round),
+        &|round| disk_alone(&disk, request_bytes, MODERATE_RATE, round),
+    ]);
+    let closed_compared = [CONNECTIONS, MANY_CONNECTIONS, SATURATING_CONNECTIONS].map(|clients| {
+        let [plain, logged] =
+            interleaved(
+                [&|round| load_for(&server, clients, None, round), &|round| {
+                    load_for(&logging, clients, None, round)
+                }],
+            );
+        (clients, plain, logged)
+    });
     drop(logging);
     drop(server);
 
@@ -404,30 +457,37 @@ fn main() {
         "{}",
         saturated_swapping.row(&format!("saturated, swap every second ({swaps_b} swaps)"))
     );
-    println!("{}", logged_moderate.row("moderate, with `--log`"));
     println!();
-    println!("Interleaved, {ROUNDS} rounds of {ROUND:?} per service and client count (no swaps):");
+    println!(
+        "Without and with `--log`, interleaved: {ROUNDS} rounds of {ROUND:?} per service and load \
+         (no swaps):"
+    );
     println!();
     println!("| load | requests/s | p50 ms | p99 ms | max ms |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    for (clients, phase, logging) in [
-        (CONNECTIONS, &plain, ""),
-        (CONNECTIONS, &logged, ", with `--log`"),
-        (MANY_CONNECTIONS, &plain_many, ""),
-        (MANY_CONNECTIONS, &logged_many, ", with `--log`"),
-    ] {
-        println!(
-            "{}",
-            phase.row(&format!("{clients} clients back to back{logging}"))
-        );
+    let [plain, logged, disk] = &moderate_compared;
+    let moderate = format!("moderate: {MODERATE_RATE} req/s, 2 clients");
+    println!("{}", plain.row(&moderate));
+    println!("{}", logged.row(&format!("{moderate}, with `--log`")));
+    println!(
+        "{}",
+        disk.row(&format!(
+            "the disk alone: `write` + `fdatasync` of {request_bytes} bytes (one request's \
+             records), {MODERATE_RATE} a second"
+        ))
+    );
+    let mut ratios = Vec::new();
+    for (clients, plain, logged) in &closed_compared {
+        let load = format!("{clients} clients back to back");
+        println!("{}", plain.row(&load));
+        println!("{}", logged.row(&format!("{load}, with `--log`")));
+        ratios.push(format!(
+            "{:.1}% ({clients} clients)",
+            100.0 * logged.rate / plain.rate
+        ));
     }
     println!();
-    println!(
-        "throughput with `--log`: {:.1}% of without ({CONNECTIONS} clients), {:.1}% \
-         ({MANY_CONNECTIONS} clients)",
-        100.0 * logged.rate / plain.rate,
-        100.0 * logged_many.rate / plain_many.rate
-    );
+    println!("throughput with `--log`, of without: {}", ratios.join(", "));
     println!(
         "throughput during swaps: {:.1}% of without",
         100.0 * saturated_swapping.rate / saturated.rate
@@ -449,10 +509,11 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// Sends `WARM_UP` requests one after another.
 fn load_briefly(server: &Server) {
     let agent = agent();
     let url = format!("{}/v1/evaluate", server.base);
-    for i in 0..500 {
+    for i in 0..WARM_UP {
         request(&agent, &url, &customer(i));
     }
 }
