@@ -17,17 +17,14 @@
     reason = "a bench reports and fails loudly"
 )]
 
+use std::cell::Cell;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// How long each load phase runs.
-const PHASE: Duration = Duration::from_secs(10);
 /// Connections of the closed-loop throughput phases.
 const CONNECTIONS: usize = 4;
 /// Connections of the busier closed-loop phases: with the log, requests
@@ -224,13 +221,6 @@ impl Phase {
     }
 }
 
-/// `clients` threads send requests for `PHASE`: back to back (closed loop)
-/// when `rate` is `None`, else together `rate` requests per second on a
-/// fixed schedule (open loop).
-fn load(server: &Server, clients: usize, rate: Option<u32>) -> Phase {
-    load_for(server, clients, rate, PHASE)
-}
-
 /// Runs each of `phases` for `ROUND` in turn, `ROUNDS` times; each one's
 /// latencies and rate over its rounds.
 fn interleaved<const N: usize>(phases: [&dyn Fn(Duration) -> Phase; N]) -> [Phase; N] {
@@ -283,7 +273,9 @@ fn disk_alone(path: &Path, bytes: usize, rate: u32, duration: Duration) -> Phase
     }
 }
 
-/// As [`load`], for `duration`.
+/// `clients` threads send requests for `duration`: back to back (closed
+/// loop) when `rate` is `None`, else together `rate` requests per second on
+/// a fixed schedule (open loop).
 fn load_for(server: &Server, clients: usize, rate: Option<u32>, duration: Duration) -> Phase {
     let url = format!("{}/v1/evaluate", server.base);
     let started = Instant::now();
@@ -323,24 +315,36 @@ fn load_for(server: &Server, clients: usize, rate: Option<u32>, duration: Durati
     }
 }
 
-/// Runs `phase` while a binding change (parameters and module) lands every
-/// second; returns it and the number of changes.
-fn with_swaps(dir: &Path, modules: &[PathBuf; 2], phase: impl FnOnce() -> Phase) -> (Phase, usize) {
-    let stop = Arc::new(AtomicBool::new(false));
+/// Runs `phase` for `duration` while a binding change (parameters and
+/// module) lands every second, the first half a second in, each early
+/// enough to go live within the phase; returns it and the number of
+/// changes. An even number of changes leaves the binding as it was.
+fn with_swaps(
+    dir: &Path,
+    modules: &[PathBuf; 2],
+    duration: Duration,
+    phase: impl FnOnce(Duration) -> Phase,
+) -> (Phase, usize) {
+    let started = Instant::now();
     let swapper = {
-        let (dir, modules, stop) = (dir.to_path_buf(), modules.clone(), Arc::clone(&stop));
+        let (dir, modules) = (dir.to_path_buf(), modules.clone());
         std::thread::spawn(move || {
             let mut swaps = 0;
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_secs(1));
+            loop {
+                let at = started + Duration::from_millis(500) + Duration::from_secs(swaps as u64);
+                // The watcher's debounce and the reload take about 210 ms.
+                if at + Duration::from_millis(400) > started + duration {
+                    break swaps;
+                }
+                if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
                 swaps += 1;
                 write_staff(&dir, &modules[swaps % 2], 2000 + 100 * (swaps as u32 % 2));
             }
-            swaps
         })
     };
-    let result = phase();
-    stop.store(true, Ordering::Relaxed);
+    let result = phase(duration);
     (result, swapper.join().unwrap())
 }
 
@@ -390,7 +394,8 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
         "verdict serve on {} ({cores} cores, load average before: {}), 3 reference policies, \
-         single-customer requests, {PHASE:?} per phase",
+         single-customer requests; each comparison in {ROUNDS} interleaved rounds of {ROUND:?} \
+         per phase",
         server.base,
         load_average()
     );
@@ -403,18 +408,33 @@ fn main() {
     write_staff(dir.path(), &modules[0], 2000);
     std::thread::sleep(Duration::from_millis(500));
 
-    let moderate = load(&server, 2, Some(MODERATE_RATE));
-    let (moderate_swapping, swaps_a) = with_swaps(dir.path(), &modules, || {
-        load(&server, 2, Some(MODERATE_RATE))
-    });
-    let saturated = load(&server, CONNECTIONS, None);
-    let (saturated_swapping, swaps_b) =
-        with_swaps(dir.path(), &modules, || load(&server, CONNECTIONS, None));
+    let swaps = Cell::new(0);
+    let swapping = |clients, rate| {
+        let swaps = &swaps;
+        let (dir, modules, server) = (dir.path(), &modules, &server);
+        move |round| {
+            let (phase, changes) = with_swaps(dir, modules, round, |round| {
+                load_for(server, clients, rate, round)
+            });
+            swaps.set(swaps.get() + changes);
+            phase
+        }
+    };
+    let [moderate, moderate_swapping] = interleaved([
+        &|round| load_for(&server, 2, Some(MODERATE_RATE), round),
+        &swapping(2, Some(MODERATE_RATE)),
+    ]);
+    let swaps_a = swaps.replace(0);
+    let [saturated, saturated_swapping] = interleaved([
+        &|round| load_for(&server, CONNECTIONS, None, round),
+        &swapping(CONNECTIONS, None),
+    ]);
+    let swaps_b = swaps.replace(0);
     let changes = change_to_serving(&server, dir.path(), &modules);
 
     // The same service appending every decision to a decision log, durable
     // before each response (requests at the same time share one sync),
-    // compared with the one above in interleaved rounds.
+    // compared with the one above.
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("decisions.jsonl");
     let logging = start(dir.path(), &["--log".as_ref(), log.as_os_str()]);
@@ -439,6 +459,8 @@ fn main() {
     drop(server);
 
     println!();
+    println!("Without and with policy swaps:");
+    println!();
     println!("| load | requests/s | p50 ms | p99 ms | max ms |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     println!(
@@ -458,10 +480,7 @@ fn main() {
         saturated_swapping.row(&format!("saturated, swap every second ({swaps_b} swaps)"))
     );
     println!();
-    println!(
-        "Without and with `--log`, interleaved: {ROUNDS} rounds of {ROUND:?} per service and load \
-         (no swaps):"
-    );
+    println!("Without and with `--log` (no swaps):");
     println!();
     println!("| load | requests/s | p50 ms | p99 ms | max ms |");
     println!("| --- | ---: | ---: | ---: | ---: |");
