@@ -628,7 +628,7 @@ fn sigterm_finishes_the_requests_in_flight() {
         .collect();
     let body = json!({"customers": customers}).to_string();
     let (first, rest) = body.split_at(body.len() / 2);
-    let address = service.base.strip_prefix("http://").unwrap().to_owned();
+    let address = service.addr().to_owned();
     let mut stream = TcpStream::connect(&address).unwrap();
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(
