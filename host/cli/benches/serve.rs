@@ -35,12 +35,12 @@ const MANY_CONNECTIONS: usize = 16;
 /// its CPU idles meanwhile and the phase measures that wait, not how many
 /// requests the service can take.
 const SATURATING_CONNECTIONS: usize = 64;
-/// Throughput with and without the log is compared in this many rounds,
-/// each running both services in turn for `ROUND`: on a machine whose
-/// speed drifts by tens of percent from one ten-second phase to the next,
-/// only interleaved phases compare.
+/// Every comparison runs in this many rounds, each running the phases
+/// compared in turn for `ROUND`: on a machine whose speed drifts by tens of
+/// percent from one ten-second phase to the next, only interleaved phases
+/// compare.
 const ROUNDS: u32 = 5;
-/// How long each service runs in one round.
+/// How long each phase runs in one round.
 const ROUND: Duration = Duration::from_secs(2);
 /// Request rate of the moderate-load phases (open loop).
 const MODERATE_RATE: u32 = 500;
@@ -447,12 +447,9 @@ fn main() {
         &|round| disk_alone(&disk, request_bytes, MODERATE_RATE, round),
     ]);
     let closed_compared = [CONNECTIONS, MANY_CONNECTIONS, SATURATING_CONNECTIONS].map(|clients| {
-        let [plain, logged] =
-            interleaved(
-                [&|round| load_for(&server, clients, None, round), &|round| {
-                    load_for(&logging, clients, None, round)
-                }],
-            );
+        let plain = |round| load_for(&server, clients, None, round);
+        let logged = |round| load_for(&logging, clients, None, round);
+        let [plain, logged] = interleaved([&plain, &logged]);
         (clients, plain, logged)
     });
     drop(logging);
