@@ -2,7 +2,7 @@
 //! on a free loopback port, talked to over HTTP, killed when dropped.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -94,11 +94,7 @@ impl Service {
 
     /// Everything the service logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.stderr()).unwrap()
-    }
-
-    fn stderr(&self) -> PathBuf {
-        self.logs.path().join("stderr")
+        std::fs::read_to_string(self.logs.path().join("stderr")).unwrap()
     }
 
     /// The status and body of a GET.
