@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use verdict_engine::sha256_hex;
+use verdict_engine::{Plugin, Policy, Sandbox, Sha256};
 
 use crate::error::AuditError;
 pub use crate::problem::{Flaw, Kind};
@@ -67,16 +67,16 @@ impl Archive {
 
     /// Where an entry lives.
     #[must_use]
-    pub fn path(&self, kind: Kind, sha256: &str) -> PathBuf {
+    pub fn path(&self, kind: Kind, sha256: Sha256) -> PathBuf {
         let (dir, extension) = place(kind);
         self.root.join(dir).join(format!("{sha256}.{extension}"))
     }
 
     /// Stores `bytes` (unless an intact copy is there) and returns their
     /// SHA-256. The entry is durable when this returns.
-    pub fn store(&self, kind: Kind, bytes: &[u8]) -> Result<String, AuditError> {
-        let sha256 = sha256_hex(bytes);
-        if self.read(kind, &sha256).is_ok() {
+    pub fn store(&self, kind: Kind, bytes: &[u8]) -> Result<Sha256, AuditError> {
+        let sha256 = Sha256::of(bytes);
+        if self.read(kind, sha256).is_ok() {
             return Ok(sha256);
         }
         let dir = self.root.join(place(kind).0);
@@ -99,14 +99,14 @@ impl Archive {
                 source,
             });
         }
-        let target = self.path(kind, &sha256);
+        let target = self.path(kind, sha256);
         std::fs::rename(&temp, &target).map_err(AuditError::io("write", &target))?;
         sync_dir(&dir)?;
         Ok(sha256)
     }
 
     /// An entry's content, checked against its name.
-    pub fn read(&self, kind: Kind, sha256: &str) -> Result<Vec<u8>, Flaw> {
+    pub fn read(&self, kind: Kind, sha256: Sha256) -> Result<Vec<u8>, Flaw> {
         let bytes = std::fs::read(self.path(kind, sha256)).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Flaw::Missing
@@ -114,7 +114,7 @@ impl Archive {
                 Flaw::Unreadable(e.to_string())
             }
         })?;
-        let actual = sha256_hex(&bytes);
+        let actual = Sha256::of(&bytes);
         if actual != sha256 {
             return Err(Flaw::Corrupt { actual });
         }
@@ -122,18 +122,43 @@ impl Archive {
     }
 
     /// An entry's content, or an error naming the entry and its flaw.
-    pub fn fetch(&self, kind: Kind, sha256: &str) -> Result<Vec<u8>, AuditError> {
+    pub fn fetch(&self, kind: Kind, sha256: Sha256) -> Result<Vec<u8>, AuditError> {
         self.read(kind, sha256)
             .map_err(|flaw| self.flaw_error(kind, sha256, &flaw))
     }
 
+    /// The module stored under `sha256`, every byte checked, compiled in
+    /// `sandbox`.
+    pub fn plugin(&self, sandbox: &Sandbox, sha256: Sha256) -> Result<Plugin, AuditError> {
+        let bytes = self.fetch(Kind::Module, sha256)?;
+        let path = self.path(Kind::Module, sha256);
+        Ok(Plugin::from_bytes(sandbox, &path, bytes.into())?)
+    }
+
+    /// The policy a logged decision was made by: `plugin` named `name`,
+    /// with exactly the parameter JSON stored under `params_sha256` (every
+    /// byte checked), so it decides on the very bytes the decision got.
+    pub fn recorded_policy(
+        &self,
+        name: &str,
+        plugin: Plugin,
+        params_sha256: Sha256,
+    ) -> Result<Policy, AuditError> {
+        let path = self.path(Kind::Params, params_sha256);
+        let bytes = self.fetch(Kind::Params, params_sha256)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| AuditError::ParamsNotUtf8 { path: path.clone() })?;
+        Policy::recorded(name, path.clone(), plugin, text.into())
+            .map_err(|source| AuditError::ParamsNotObject { path, source })
+    }
+
     /// The error for an entry's flaw.
     #[must_use]
-    pub(crate) fn flaw_error(&self, kind: Kind, sha256: &str, flaw: &Flaw) -> AuditError {
+    pub(crate) fn flaw_error(&self, kind: Kind, sha256: Sha256, flaw: &Flaw) -> AuditError {
         AuditError::Archive {
             path: self.path(kind, sha256),
             kind,
-            sha256: sha256.to_owned(),
+            sha256,
             flaw: flaw.clone(),
         }
     }
@@ -161,19 +186,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let archive = Archive::new(dir.path().join("a.archive"));
         let sha = archive.store(Kind::Params, b"{\"x\":1}").unwrap();
-        assert_eq!(sha, sha256_hex(b"{\"x\":1}"));
+        assert_eq!(sha, Sha256::of(b"{\"x\":1}"));
         assert_eq!(archive.store(Kind::Params, b"{\"x\":1}").unwrap(), sha);
-        assert_eq!(archive.read(Kind::Params, &sha).unwrap(), b"{\"x\":1}");
-        assert_eq!(archive.read(Kind::Module, &sha), Err(Flaw::Missing));
+        assert_eq!(archive.read(Kind::Params, sha).unwrap(), b"{\"x\":1}");
+        assert_eq!(archive.read(Kind::Module, sha), Err(Flaw::Missing));
 
-        std::fs::write(archive.path(Kind::Params, &sha), b"{\"x\":2}").unwrap();
+        std::fs::write(archive.path(Kind::Params, sha), b"{\"x\":2}").unwrap();
         assert!(matches!(
-            archive.read(Kind::Params, &sha),
+            archive.read(Kind::Params, sha),
             Err(Flaw::Corrupt { .. })
         ));
         // Storing again repairs a damaged entry.
         archive.store(Kind::Params, b"{\"x\":1}").unwrap();
-        assert_eq!(archive.read(Kind::Params, &sha).unwrap(), b"{\"x\":1}");
+        assert_eq!(archive.read(Kind::Params, sha).unwrap(), b"{\"x\":1}");
     }
 
     #[test]

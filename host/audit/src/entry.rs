@@ -18,10 +18,12 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use verdict_sdk::Date;
 
-use verdict_engine::{DecisionRecord, Limits, is_sha256_hex};
+use verdict_engine::{DecisionRecord, Limits, Sha256};
+
+use crate::problem::RecordError;
 
 /// The `prev` of the first record: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -89,9 +91,9 @@ pub struct Fields<'a> {
     /// The plugin's version.
     pub plugin_version: &'a str,
     /// SHA-256 of the module bytes.
-    pub module_sha256: &'a str,
+    pub module_sha256: Sha256,
     /// SHA-256 of the parameter JSON the plugin received.
-    pub params_sha256: &'a str,
+    pub params_sha256: Sha256,
     /// The customer profile as given, a JSON object.
     pub input: &'a str,
     /// The decision as reported.
@@ -115,7 +117,7 @@ pub fn write_record(
         out.truncate(start);
         return Err(error);
     }
-    let mut digest = Sha256::new_with_prefix(&out[start..]);
+    let mut digest = sha2::Sha256::new_with_prefix(&out[start..]);
     digest.update(b"}");
     let mut hash = [0u8; 64];
     // 32 bytes always fit 64 hex digits.
@@ -145,10 +147,12 @@ fn write_canonical(out: &mut Vec<u8>, fields: &Fields<'_>, prev: &str) -> serde_
     serde_json::to_writer(&mut *out, fields.policy)?;
     out.extend_from_slice(b",\"plugin_version\":");
     serde_json::to_writer(&mut *out, fields.plugin_version)?;
-    out.extend_from_slice(b",\"module_sha256\":");
-    serde_json::to_writer(&mut *out, fields.module_sha256)?;
-    out.extend_from_slice(b",\"params_sha256\":");
-    serde_json::to_writer(&mut *out, fields.params_sha256)?;
+    // Digests are hex: nothing to escape.
+    let _ = write!(
+        out,
+        ",\"module_sha256\":\"{}\",\"params_sha256\":\"{}\"",
+        fields.module_sha256, fields.params_sha256
+    );
     out.extend_from_slice(b",\"input\":");
     out.extend_from_slice(fields.input.as_bytes());
     out.extend_from_slice(b",\"decision\":");
@@ -223,12 +227,14 @@ pub struct Record<'a> {
 
 impl Record<'_> {
     /// The evaluation date.
-    pub fn as_of(&self) -> Result<Date, String> {
-        self.as_of.parse().map_err(|e| format!("bad `as_of`: {e}"))
+    pub fn as_of(&self) -> Result<Date, RecordError> {
+        self.as_of
+            .parse()
+            .map_err(|e: verdict_sdk::DateError| RecordError::AsOf(e.to_string()))
     }
 
     /// The customer's `id`, from the input.
-    pub fn customer(&self) -> Result<String, String> {
+    pub fn customer(&self) -> Result<String, RecordError> {
         #[derive(Deserialize)]
         struct Id<'a> {
             #[serde(borrow)]
@@ -236,45 +242,58 @@ impl Record<'_> {
         }
         serde_json::from_str::<Id<'_>>(self.input.get())
             .map(|input| input.id.into_owned())
-            .map_err(|e| format!("input has no customer `id`: {e}"))
+            .map_err(|e| RecordError::NoCustomer(e.to_string()))
     }
 }
 
-/// A line read back: the record, and whether its content matches its hash.
+/// A line read back: the record, its digests, and whether its content
+/// matches its hash.
 #[derive(Debug)]
 pub struct Parsed<'a> {
     /// The record.
     pub record: Record<'a>,
+    /// Its `module_sha256`.
+    pub module_sha256: Sha256,
+    /// Its `params_sha256`.
+    pub params_sha256: Sha256,
     /// Whether the line's bytes hash to its `hash`.
     pub intact: bool,
 }
 
+/// `text` as a digest, if it is one written as the log writes them (64
+/// lowercase hex digits).
+fn logged_digest(name: &'static str, text: &str) -> Result<Sha256, RecordError> {
+    match text.parse::<Sha256>() {
+        Ok(digest) if !text.bytes().any(|b| b.is_ascii_uppercase()) => Ok(digest),
+        _ => Err(RecordError::NotDigest(name)),
+    }
+}
+
 /// Reads one line (without its newline). An error says why the line is not
 /// a record of this format at all.
-pub fn parse(line: &[u8]) -> Result<Parsed<'_>, String> {
+pub fn parse(line: &[u8]) -> Result<Parsed<'_>, RecordError> {
     if line.is_empty() {
-        return Err("empty line".to_owned());
+        return Err(RecordError::Empty);
     }
     let record: Record<'_> =
-        serde_json::from_slice(line).map_err(|e| format!("not a log record: {e}"))?;
+        serde_json::from_slice(line).map_err(|e| RecordError::NotRecord(e.to_string()))?;
     if record.v != FORMAT_VERSION {
-        return Err(format!(
-            "record format v{} is not v{FORMAT_VERSION}, the one this host reads",
-            record.v
-        ));
+        return Err(RecordError::Version {
+            found: record.v,
+            reads: FORMAT_VERSION,
+        });
     }
-    for (name, value) in [
-        ("hash", &record.hash),
-        ("prev", &record.prev),
-        ("module_sha256", &record.module_sha256),
-        ("params_sha256", &record.params_sha256),
-    ] {
-        if !is_sha256_hex(value) || value.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Err(format!("`{name}` is not a lowercase hex SHA-256"));
-        }
-    }
+    logged_digest("hash", &record.hash)?;
+    logged_digest("prev", &record.prev)?;
+    let module_sha256 = logged_digest("module_sha256", &record.module_sha256)?;
+    let params_sha256 = logged_digest("params_sha256", &record.params_sha256)?;
     let intact = content_hash(line).is_some_and(|hash| hash == record.hash);
-    Ok(Parsed { record, intact })
+    Ok(Parsed {
+        record,
+        module_sha256,
+        params_sha256,
+        intact,
+    })
 }
 
 /// The SHA-256 (hex) of a line's canonical bytes: the line without its
@@ -286,7 +305,7 @@ pub fn content_hash(line: &[u8]) -> Option<String> {
     if !suffix.starts_with(HASH_MEMBER_START) || !suffix.ends_with(b"\"}") {
         return None;
     }
-    let mut digest = Sha256::new_with_prefix(&line[..cut]);
+    let mut digest = sha2::Sha256::new_with_prefix(&line[..cut]);
     digest.update(b"}");
     Some(hex::encode(digest.finalize()))
 }
@@ -299,21 +318,23 @@ mod tests {
     use super::*;
 
     fn decision() -> DecisionRecord {
-        DecisionRecord {
-            customer: "C-1".into(),
-            policy: "p".into(),
-            plugin_version: "1.0.0".into(),
-            module_sha256: "a".repeat(64).into(),
-            outcome: "approve".into(),
-            value: Map::new(),
-            reasons: Vec::new(),
-        }
+        DecisionRecord::stored(
+            "C-1".into(),
+            "p".into(),
+            "1.0.0".into(),
+            "a".repeat(64).parse().unwrap(),
+            verdict_sdk::Decision {
+                outcome: "approve".into(),
+                value: Map::new(),
+                reasons: Vec::new(),
+            },
+        )
     }
 
     fn line(prev: &str) -> (Vec<u8>, String) {
         let decision = decision();
-        let module = "a".repeat(64);
-        let params = "b".repeat(64);
+        let module: Sha256 = "a".repeat(64).parse().unwrap();
+        let params: Sha256 = "b".repeat(64).parse().unwrap();
         let fields = Fields {
             seq: 1,
             time: "2026-01-01T00:00:00.000000Z",
@@ -322,8 +343,8 @@ mod tests {
             as_of: Date::new(2026, 11, 23).unwrap(),
             policy: "p",
             plugin_version: "1.0.0",
-            module_sha256: &module,
-            params_sha256: &params,
+            module_sha256: module,
+            params_sha256: params,
             input: r#"{"id":"C-1","x":1.5}"#,
             decision: &decision,
             decision_json: None,
@@ -352,7 +373,7 @@ mod tests {
         let canonical = String::from_utf8(text.to_vec())
             .unwrap()
             .replace(&format!(",\"hash\":\"{hash}\""), "");
-        assert_eq!(verdict_engine::sha256_hex(canonical.as_bytes()), hash);
+        assert_eq!(Sha256::of(canonical.as_bytes()).to_string(), hash);
     }
 
     #[test]

@@ -4,10 +4,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::problem::{Flaw, Kind, Problem};
+use verdict_engine::Sha256;
+
+use crate::problem::{Flaw, Kind, Problem, RecordError};
 
 /// Everything that stops a log from being appended to, read or replayed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuditError {
     /// A file or directory could not be read or written.
     #[error("cannot {action} `{}`", path.display())]
@@ -40,14 +43,14 @@ pub enum AuditError {
     },
     /// A log record could not be read (replay and diff check the chain
     /// first, so this points at a line of a log that changed meanwhile).
-    #[error("`{}` line {line}: {message}", path.display())]
+    #[error("`{}` line {line}: {problem}", path.display())]
     Record {
         /// The log.
         path: PathBuf,
         /// The line, counting from 1.
         line: usize,
         /// What is wrong.
-        message: String,
+        problem: RecordError,
     },
     /// An archived module or parameter set is missing or does not match its
     /// SHA-256.
@@ -58,7 +61,7 @@ pub enum AuditError {
         /// Module or parameters.
         kind: Kind,
         /// The SHA-256 the entry is stored under.
-        sha256: String,
+        sha256: Sha256,
         /// What is wrong with it.
         flaw: Flaw,
     },
@@ -69,6 +72,20 @@ pub enum AuditError {
     Poisoned {
         /// The log.
         path: PathBuf,
+    },
+    /// An archived parameter set is not UTF-8 text.
+    #[error("archived parameters are not UTF-8")]
+    ParamsNotUtf8 {
+        /// The archive entry.
+        path: PathBuf,
+    },
+    /// An archived parameter set is not a JSON object.
+    #[error("archive `{}`: the parameters are not a JSON object", path.display())]
+    ParamsNotObject {
+        /// The archive entry.
+        path: PathBuf,
+        /// Why.
+        source: serde_json::Error,
     },
     /// Appending a batch panicked (a bug); its decisions were not logged.
     #[error("`{}`: appending panicked; the decisions were not logged", path.display())]
@@ -97,7 +114,7 @@ pub enum AuditError {
         policies: usize,
     },
     /// The decisions of one chunk take more JSON than the budget given to
-    /// [`decide_logged`](crate::decide_logged); none of them was logged.
+    /// a [`Pipeline`](crate::Pipeline); none of them was logged.
     #[error("the decisions take more than {most} bytes of JSON, the budget of one chunk")]
     OverBudget {
         /// The budget, in bytes.

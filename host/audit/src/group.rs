@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use verdict_engine::{DecisionRecord, Policy, Profile};
+use verdict_engine::{DecisionRecord, Job, Policy};
 use verdict_sdk::Date;
 
 use crate::error::AuditError;
@@ -122,7 +122,7 @@ impl GroupLog {
     pub fn append_grid_encoded(
         &self,
         policies: &[Arc<Policy>],
-        customers: &[(Date, &Profile)],
+        customers: &[Job<'_>],
         records: &[DecisionRecord],
         encoded: &[String],
     ) -> Result<(), AuditError> {

@@ -4,7 +4,7 @@
 //! A [`DecisionLog`] appends one line per decision (the full input, the exact
 //! module and parameters by SHA-256, the decision as reported, a timestamp)
 //! and seals each line into a hash chain; `host/audit/LOG.md` documents the
-//! format. [`decide_logged`] is the one place the rule "durable before
+//! format. A [`Pipeline`] is the one place the rule "durable before
 //! reported" is kept, for `verdict eval` and `verdict serve` alike; a
 //! [`GroupLog`] lets the service's concurrent requests share one sync.
 //! Every module and parameter set it references is kept in an [`Archive`]
@@ -34,6 +34,6 @@ pub use archive::Archive;
 pub use error::AuditError;
 pub use group::{GroupLog, LogHealth};
 pub use log::DecisionLog;
-pub use pipeline::{Append, Chunk, Work, decide_logged};
-pub use problem::{Flaw, Kind, Problem, ProblemKind};
+pub use pipeline::{Append, Chunk, Pipeline};
+pub use problem::{Flaw, Kind, Problem, ProblemKind, RecordError};
 pub use recorded::{LoggedLimits, Recorded};

@@ -14,7 +14,7 @@ use crate::entry::{self, Fields, GENESIS, LoggedLimits};
 use crate::error::AuditError;
 use crate::problem::{Problem, ProblemKind};
 use crate::timestamp;
-use verdict_engine::{DecisionRecord, Limits, Policy, Profile};
+use verdict_engine::{DecisionRecord, Job, Limits, Policy, Sha256};
 
 /// What to do when another process holds the log's lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +51,8 @@ pub struct DecisionLog {
     limits: LoggedLimits,
     next_seq: u64,
     head: String,
-    /// (module SHA-256, parameter JSON) already archived -> parameter SHA-256.
-    archived: Vec<(String, Arc<str>, String)>,
+    /// (module SHA-256, parameter SHA-256) already archived.
+    archived: Vec<(Sha256, Sha256)>,
     buffer: Vec<u8>,
     poisoned: bool,
 }
@@ -133,7 +133,7 @@ impl DecisionLog {
     }
 
     /// Appends the decisions of `customers` × `policies` as
-    /// [`par_evaluate_batch`](verdict_engine::par_evaluate_batch) returns
+    /// a [`Decider`](verdict_engine::Decider) returns
     /// them: customers in order, and for each customer the policies in
     /// order. `encoded[i]`, when given, is `records[i]` as the caller
     /// already encoded it (the log then stores those very bytes); empty to
@@ -141,7 +141,7 @@ impl DecisionLog {
     pub fn append_grid_encoded(
         &mut self,
         policies: &[Arc<Policy>],
-        customers: &[(Date, &Profile)],
+        customers: &[Job<'_>],
         records: &[DecisionRecord],
         encoded: &[String],
     ) -> Result<(), AuditError> {
@@ -165,7 +165,7 @@ impl DecisionLog {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut sources: Vec<(&Policy, String)> = Vec::new();
+        let mut sources: Vec<(&Policy, Sha256)> = Vec::new();
         for entry in entries {
             if !sources
                 .iter()
@@ -182,19 +182,20 @@ impl DecisionLog {
         self.buffer.clear();
         let mut head = self.head.clone();
         for (i, entry) in entries.iter().enumerate() {
+            // Every entry's policy was archived just above.
             let params_sha256 = sources
                 .iter()
                 .find(|(p, _)| std::ptr::eq(*p, &**entry.policy))
-                .map_or("", |(_, sha)| sha.as_str());
+                .map_or_else(|| entry.policy.params_sha256(), |&(_, sha)| sha);
             let fields = Fields {
                 seq: self.next_seq + i as u64,
                 time: &time,
                 host,
                 limits: self.limits,
                 as_of: entry.as_of,
-                policy: &entry.policy.name,
-                plugin_version: &entry.policy.plugin.manifest.version,
-                module_sha256: &entry.policy.plugin.sha256,
+                policy: entry.policy.name(),
+                plugin_version: &entry.policy.plugin().manifest().version,
+                module_sha256: entry.policy.plugin().sha256(),
                 params_sha256,
                 input: entry.input,
                 decision: entry.decision,
@@ -232,37 +233,32 @@ impl DecisionLog {
 
     /// Archives a policy's module and parameters (once per log handle) and
     /// returns the parameters' SHA-256.
-    fn archive_policy(&mut self, policy: &Policy) -> Result<String, AuditError> {
-        if let Some((_, _, sha)) = self.archived.iter().find(|(module, params, _)| {
-            *module == policy.plugin.sha256 && **params == *policy.params_json
-        }) {
-            return Ok(sha.clone());
+    fn archive_policy(&mut self, policy: &Policy) -> Result<Sha256, AuditError> {
+        let module = policy.plugin().sha256();
+        let params = policy.params_sha256();
+        if self.archived.contains(&(module, params)) {
+            return Ok(params);
         }
         if !self
             .archived
             .iter()
-            .any(|(module, _, _)| *module == policy.plugin.sha256)
+            .any(|&(archived, _)| archived == module)
         {
-            self.archive.store(Kind::Module, &policy.plugin.bytes)?;
+            self.archive.store(Kind::Module, policy.plugin().bytes())?;
         }
-        let sha = self
-            .archive
-            .store(Kind::Params, policy.params_json.as_bytes())?;
-        self.archived.push((
-            policy.plugin.sha256.clone(),
-            policy.params_json.clone(),
-            sha.clone(),
-        ));
-        Ok(sha)
+        self.archive
+            .store(Kind::Params, policy.params_json().as_bytes())?;
+        self.archived.push((module, params));
+        Ok(params)
     }
 }
 
 /// The entries for the decisions of `customers` × `policies`, in the order
-/// [`par_evaluate_batch`](verdict_engine::par_evaluate_batch) returns them;
+/// a [`Decider`](verdict_engine::Decider) returns them;
 /// `encoded` is empty or holds each record's JSON.
 pub(crate) fn grid_entries<'a>(
     policies: &'a [Arc<Policy>],
-    customers: &'a [(Date, &'a Profile)],
+    customers: &'a [Job<'a>],
     records: &'a [DecisionRecord],
     encoded: &'a [String],
 ) -> Result<Vec<Entry<'a>>, AuditError> {
@@ -278,13 +274,17 @@ pub(crate) fn grid_entries<'a>(
     }
     Ok(customers
         .iter()
-        .flat_map(|&(as_of, profile)| policies.iter().map(move |policy| (as_of, profile, policy)))
+        .flat_map(|&job| {
+            policies
+                .iter()
+                .map(move |policy| (job.as_of, job.profile, policy))
+        })
         .zip(records)
         .enumerate()
         .map(|(i, ((as_of, profile, policy), decision))| Entry {
             as_of,
             policy,
-            input: &profile.json,
+            input: profile.json(),
             decision,
             decision_json: encoded.get(i).map(String::as_str),
         })
@@ -347,7 +347,7 @@ fn tail(file: &File) -> std::io::Result<Option<Tail>> {
 fn continue_after(path: &Path, tail: &Tail) -> Result<(u64, String), AuditError> {
     let kind = if tail.terminated {
         match entry::parse(&tail.line) {
-            Err(message) => ProblemKind::Malformed(message),
+            Err(problem) => ProblemKind::Malformed(problem),
             Ok(parsed) if !parsed.intact => ProblemKind::Edited,
             Ok(parsed) => return Ok((parsed.record.seq + 1, parsed.record.hash.into_owned())),
         }

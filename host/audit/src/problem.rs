@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use verdict_engine::Sha256;
+
 /// The two kinds of archived content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -33,7 +35,7 @@ pub enum Flaw {
     /// The entry's content hashes to something else.
     Corrupt {
         /// The SHA-256 of what the file holds.
-        actual: String,
+        actual: Sha256,
     },
     /// The entry could not be read.
     Unreadable(String),
@@ -54,6 +56,39 @@ impl std::fmt::Display for Flaw {
     }
 }
 
+/// Why a line is not a record this host reads, or a record lacks what a
+/// tool needs of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The line is empty.
+    #[error("empty line")]
+    Empty,
+    /// The line is not JSON of the record's shape (the decoder's message).
+    #[error("not a log record: {0}")]
+    NotRecord(String),
+    /// The record is of another format version.
+    #[error("record format v{found} is not v{reads}, the one this host reads")]
+    Version {
+        /// The record's `v`.
+        found: u32,
+        /// The version this host reads.
+        reads: u32,
+    },
+    /// A digest member is not 64 lowercase hex digits.
+    #[error("`{0}` is not a lowercase hex SHA-256")]
+    NotDigest(&'static str),
+    /// `as_of` is not a date.
+    #[error("bad `as_of`: {0}")]
+    AsOf(String),
+    /// The input has no customer `id`.
+    #[error("input has no customer `id`: {0}")]
+    NoCustomer(String),
+    /// The logged decision is not a decision record.
+    #[error("the logged decision does not read back: {0}")]
+    Decision(String),
+}
+
 /// The first bad record of a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -69,7 +104,7 @@ pub enum ProblemKind {
     /// The file ends in the middle of this line: a write was interrupted.
     Torn,
     /// The line is not a record of this format.
-    Malformed(String),
+    Malformed(RecordError),
     /// The record's content does not match its `hash`.
     Edited,
     /// `prev` does not match the hash of the line before, although the
@@ -114,7 +149,7 @@ pub enum ProblemKind {
         /// Module or parameters.
         kind: Kind,
         /// The SHA-256 the record names.
-        sha256: String,
+        sha256: Sha256,
         /// What is wrong with the entry.
         flaw: Flaw,
     },

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
+use verdict_engine::Sha256;
 use verdict_sdk::Date;
 
 use crate::entry;
@@ -26,9 +27,9 @@ pub struct Recorded<'a> {
     /// The sandbox limits it was decided under.
     pub limits: LoggedLimits,
     /// SHA-256 of the module bytes that decided (the archive's key).
-    pub module_sha256: String,
+    pub module_sha256: Sha256,
     /// SHA-256 of the parameter JSON (the archive's key).
-    pub params_sha256: String,
+    pub params_sha256: Sha256,
     /// The profile JSON exactly as the plugin received it.
     pub input: Cow<'a, str>,
     /// The decision record's JSON, as `verdict eval --format jsonl` prints
@@ -47,12 +48,13 @@ impl<'a> Recorded<'a> {
         wants: impl Fn(&str, &str) -> bool,
     ) -> Result<Option<Recorded<'a>>, AuditError> {
         let line = batch.first_line() + i;
-        let error = |message: String| AuditError::Record {
+        let error = |problem| AuditError::Record {
             path: path.to_path_buf(),
             line,
-            message,
+            problem,
         };
-        let record = entry::parse(batch.line(i)).map_err(error)?.record;
+        let parsed = entry::parse(batch.line(i)).map_err(error)?;
+        let record = parsed.record;
         let customer = record.customer().map_err(error)?;
         if !wants(&customer, &record.policy) {
             return Ok(None);
@@ -63,8 +65,8 @@ impl<'a> Recorded<'a> {
             customer,
             policy: record.policy.into_owned(),
             limits: record.limits,
-            module_sha256: record.module_sha256.into_owned(),
-            params_sha256: record.params_sha256.into_owned(),
+            module_sha256: parsed.module_sha256,
+            params_sha256: parsed.params_sha256,
             input: record.input.get().into(),
             decision: record.decision.get().into(),
         }))

@@ -14,13 +14,15 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::archive::{Archive, Kind};
+use crate::archive::Archive;
 use crate::compare::{Difference, differences, first_byte_difference};
 use crate::entry::LoggedLimits;
 use crate::error::AuditError;
 use crate::lines::{Batch, Lines};
 use crate::recorded::Recorded;
-use verdict_engine::{Limits, ModuleCache, Plugin, Sandbox, chain_text, decide};
+use verdict_engine::{
+    Job, Limits, ModuleCache, Plugin, Policy, Profile, Sandbox, Sha256, chain_text,
+};
 
 /// Which logged decisions to replay; empty lists select everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,56 +174,91 @@ enum Outcome {
     Unreplayable(Unreplayable),
 }
 
-/// Compiled modules and parameter sets read from the archive, each once.
+/// Why a recorded decision's policy cannot be made again.
+#[derive(Debug, Clone)]
+enum Refused {
+    /// The record claims more than the caps allow (why).
+    OverCaps(String),
+    /// The sandbox, module or parameters could not be had.
+    Load(Arc<AuditError>),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::OverCaps(why) => f.write_str(why),
+            Refused::Load(error) => f.write_str(&chain_text(&**error)),
+        }
+    }
+}
+
+/// What a policy of a record is made from: its limits, module, parameters
+/// and name.
+type PolicyKey = (LoggedLimits, Sha256, Sha256, String);
+
+/// Sandboxes, compiled modules and the recorded policies made of them, each
+/// once.
 struct Resources<'a> {
     archive: &'a Archive,
     cache: &'a ModuleCache,
     caps: Caps,
-    sandboxes: HashMap<LoggedLimits, Result<Sandbox, String>>,
-    plugins: HashMap<(LoggedLimits, String), Result<Arc<Plugin>, String>>,
-    params: HashMap<String, Result<Arc<str>, String>>,
+    sandboxes: HashMap<LoggedLimits, Result<Sandbox, Refused>>,
+    plugins: HashMap<(LoggedLimits, Sha256), Result<Plugin, Refused>>,
+    policies: HashMap<PolicyKey, Result<Policy, Refused>>,
 }
 
 impl Resources<'_> {
-    fn load(&mut self, job: &Recorded<'_>) {
-        let key = (job.limits, job.module_sha256.clone());
-        if let Some(reason) = self.caps.exceeded_by(job.limits) {
-            self.plugins.insert(key, Err(reason));
-            return;
-        }
-        if !self.plugins.contains_key(&key) {
-            let decision_time = self.caps.decision_time;
-            let sandbox = self.sandboxes.entry(job.limits).or_insert_with(|| {
-                Sandbox::with_deadline(job.limits.to_limits(), self.cache.clone(), decision_time)
-                    .map_err(|e| chain_text(&e))
-            });
-            let plugin = sandbox.clone().and_then(|sandbox| {
-                let bytes = self
-                    .archive
-                    .fetch(Kind::Module, &job.module_sha256)
-                    .map_err(|e| e.to_string())?;
-                let path = self.archive.path(Kind::Module, &job.module_sha256);
-                Plugin::from_bytes(&sandbox, &path, bytes.into())
-                    .map(Arc::new)
-                    .map_err(|e| chain_text(&e))
-            });
-            self.plugins.insert(key, plugin);
-        }
-        if !self.params.contains_key(&job.params_sha256) {
-            let params = self
-                .archive
-                .fetch(Kind::Params, &job.params_sha256)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    String::from_utf8(bytes)
-                        .map(Arc::from)
-                        .map_err(|_| "archived parameters are not UTF-8".to_owned())
-                });
-            self.params.insert(job.params_sha256.clone(), params);
-        }
+    fn key(job: &Recorded<'_>) -> PolicyKey {
+        (
+            job.limits,
+            job.module_sha256,
+            job.params_sha256,
+            job.policy.clone(),
+        )
     }
 
-    fn run(&self, job: &Recorded<'_>, buffer: &mut Vec<u8>) -> Outcome {
+    fn load(&mut self, job: &Recorded<'_>) {
+        let key = Resources::key(job);
+        if self.policies.contains_key(&key) {
+            return;
+        }
+        let policy = self.plugin(job).and_then(|plugin| {
+            self.archive
+                .recorded_policy(&job.policy, plugin, job.params_sha256)
+                .map_err(|error| Refused::Load(Arc::new(error)))
+        });
+        self.policies.insert(key, policy);
+    }
+
+    /// The module of `job`, compiled in a sandbox of its limits.
+    fn plugin(&mut self, job: &Recorded<'_>) -> Result<Plugin, Refused> {
+        if let Some(reason) = self.caps.exceeded_by(job.limits) {
+            return Err(Refused::OverCaps(reason));
+        }
+        let key = (job.limits, job.module_sha256);
+        if let Some(plugin) = self.plugins.get(&key) {
+            return plugin.clone();
+        }
+        let decision_time = self.caps.decision_time;
+        let cache = self.cache;
+        let sandbox = self
+            .sandboxes
+            .entry(job.limits)
+            .or_insert_with(|| {
+                Sandbox::with_deadline(job.limits.to_limits(), cache.clone(), decision_time)
+                    .map_err(|e| Refused::Load(Arc::new(e.into())))
+            })
+            .clone();
+        let plugin = sandbox.and_then(|sandbox| {
+            self.archive
+                .plugin(&sandbox, job.module_sha256)
+                .map_err(|e| Refused::Load(Arc::new(e)))
+        });
+        self.plugins.insert(key, plugin.clone());
+        plugin
+    }
+
+    fn run(&self, job: &Recorded<'_>) -> Outcome {
         let unreplayable = |reason: &str| {
             Outcome::Unreplayable(Unreplayable {
                 line: job.at,
@@ -230,29 +267,20 @@ impl Resources<'_> {
                 reason: reason.to_owned(),
             })
         };
-        let plugin = match self.plugins.get(&(job.limits, job.module_sha256.clone())) {
-            Some(Ok(plugin)) => plugin,
-            Some(Err(reason)) => return unreplayable(reason),
+        let policy = match self.policies.get(&Resources::key(job)) {
+            Some(Ok(policy)) => policy,
+            Some(Err(refused)) => return unreplayable(&refused.to_string()),
             None => return unreplayable("module not loaded"),
         };
-        let params = match self.params.get(&job.params_sha256) {
-            Some(Ok(params)) => params,
-            Some(Err(reason)) => return unreplayable(reason),
-            None => return unreplayable("parameters not loaded"),
-        };
-        let record = decide(
-            plugin,
-            &job.policy,
-            params,
-            job.as_of,
-            &job.customer,
-            &job.input,
-            buffer,
-        );
+        let profile = Profile::new(job.customer.clone(), job.input.as_ref().into());
+        let record = policy.decide(Job {
+            as_of: job.as_of,
+            profile: &profile,
+        });
         // Cut by the bound: the logged decision was neither confirmed nor
         // contradicted.
         if record.hit_deadline() {
-            let ran = record.reasons.first().map_or("", |r| r.message.as_str());
+            let ran = record.reasons().first().map_or("", |r| r.message.as_str());
             return unreplayable(&format!(
                 "suspicious: {ran} (the replay's bound per decision)"
             ));
@@ -314,7 +342,7 @@ impl<'a> Replayer<'a> {
                 caps,
                 sandboxes: HashMap::new(),
                 plugins: HashMap::new(),
-                params: HashMap::new(),
+                policies: HashMap::new(),
             },
             selection,
             report: Report::default(),
@@ -334,7 +362,7 @@ impl<'a> Replayer<'a> {
         let outcomes: Vec<Outcome> = jobs
             .par_iter()
             .with_min_len(16)
-            .map_init(Vec::new, |buffer, job| resources.run(job, buffer))
+            .map(|job| resources.run(job))
             .collect();
         self.report.replayed += outcomes.len();
         for outcome in outcomes {

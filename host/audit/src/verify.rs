@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
+use verdict_engine::Sha256;
 
 use crate::archive::Archive;
 use crate::entry::{self, GENESIS};
 use crate::error::AuditError;
 use crate::lines::Lines;
-pub use crate::problem::{Flaw, Kind, Problem, ProblemKind};
+pub use crate::problem::{Flaw, Kind, Problem, ProblemKind, RecordError};
 
 /// What verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +47,8 @@ enum Checked {
         seq: u64,
         prev: String,
         hash: String,
-        module: String,
-        params: String,
+        module: Sha256,
+        params: Sha256,
     },
 }
 
@@ -61,8 +62,8 @@ fn check_line(line: &[u8]) -> Checked {
                 seq: record.seq,
                 prev: record.prev.into_owned(),
                 hash: record.hash.into_owned(),
-                module: record.module_sha256.into_owned(),
-                params: record.params_sha256.into_owned(),
+                module: parsed.module_sha256,
+                params: parsed.params_sha256,
             }
         }
     }
@@ -92,7 +93,7 @@ pub fn verify(
         problem: None,
         anchor_found: anchor.map(|_| false),
     };
-    let mut entries: HashMap<(Kind, String), Option<Flaw>> = HashMap::new();
+    let mut entries: HashMap<(Kind, Sha256), Option<Flaw>> = HashMap::new();
     let mut seqs: Vec<u64> = Vec::new();
     let mut link: Option<Link> = None;
     let mut expected = 1u64;
@@ -153,8 +154,8 @@ pub fn verify(
                 for (kind, sha256) in [(Kind::Module, module), (Kind::Params, params)] {
                     let key = (kind, sha256);
                     let flaw = entries
-                        .entry(key.clone())
-                        .or_insert_with(|| archive.read(kind, &key.1).err());
+                        .entry(key)
+                        .or_insert_with(|| archive.read(kind, sha256).err());
                     if let Some(flaw) = flaw {
                         report.problem = Some(Problem {
                             line,

@@ -17,8 +17,9 @@ use verdict_sdk::Date;
 use crate::compare::{Difference, differences};
 use crate::error::AuditError;
 use crate::lines::Lines;
+use crate::problem::RecordError;
 use crate::recorded::Recorded;
-use verdict_engine::{DecisionRecord, Policy, PolicySet, decide};
+use verdict_engine::{DecisionRecord, Job, Policy, PolicySet, Profile};
 
 /// What running the logged inputs through other policies would change.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -96,7 +97,7 @@ pub struct Change {
 type Transitions = BTreeMap<(String, String), usize>;
 
 /// A recorded decision to re-decide.
-struct Job<'a> {
+struct Redo<'a> {
     line: usize,
     customer: String,
     as_of: Date,
@@ -135,7 +136,7 @@ impl<'a> Differ<'a> {
             by_name: set
                 .policies()
                 .iter()
-                .map(|policy| (policy.name.as_str(), policy))
+                .map(|policy| (policy.name(), policy))
                 .collect(),
             per_policy: BTreeMap::new(),
             skipped: BTreeMap::new(),
@@ -145,7 +146,7 @@ impl<'a> Differ<'a> {
 
     /// Re-decides `recorded` (in parallel) and counts what would change.
     pub fn add(&mut self, recorded: &[Recorded<'_>]) -> Result<(), AuditError> {
-        let read: Vec<Result<Job<'_>, String>> = recorded
+        let read: Vec<Result<Redo<'_>, String>> = recorded
             .par_iter()
             .with_min_len(64)
             .map(|record| {
@@ -156,9 +157,9 @@ impl<'a> Differ<'a> {
                     serde_json::from_str(&record.decision).map_err(|e| AuditError::Record {
                         path: self.path.to_path_buf(),
                         line: record.at,
-                        message: format!("the logged decision does not read back: {e}"),
+                        problem: RecordError::Decision(e.to_string()),
                     })?;
-                Ok(Ok(Job {
+                Ok(Ok(Redo {
                     line: record.at,
                     customer: record.customer.clone(),
                     as_of: record.as_of,
@@ -175,20 +176,16 @@ impl<'a> Differ<'a> {
                 Err(policy) => *self.skipped.entry(policy).or_default() += 1,
             }
         }
-        let changes: Vec<Option<Change>> = jobs
-            .par_iter()
-            .with_min_len(16)
-            .map_init(Vec::new, |buffer, job| compare(job, buffer))
-            .collect();
+        let changes: Vec<Option<Change>> = jobs.par_iter().with_min_len(16).map(compare).collect();
         for (job, change) in jobs.iter().zip(changes) {
             let (summary, transitions) = self
                 .per_policy
-                .entry(job.policy.name.clone())
+                .entry(job.policy.name().to_owned())
                 .or_insert_with(|| {
                     (
                         PolicyChanges {
-                            policy: job.policy.name.clone(),
-                            version: job.policy.plugin.manifest.version.clone(),
+                            policy: job.policy.name().to_owned(),
+                            version: job.policy.plugin().manifest().version.clone(),
                             ..PolicyChanges::default()
                         },
                         BTreeMap::new(),
@@ -249,19 +246,14 @@ pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
 }
 
 /// Re-decides one logged decision; `Some` when it would change.
-fn compare(job: &Job<'_>, buffer: &mut Vec<u8>) -> Option<Change> {
+fn compare(job: &Redo<'_>) -> Option<Change> {
     let policy = job.policy;
-    let now = decide(
-        &policy.plugin,
-        &policy.name,
-        &policy.params_json,
-        job.as_of,
-        &job.customer,
-        job.input,
-        buffer,
-    );
-    let gist =
-        |r: &DecisionRecord| json!({"outcome": r.outcome, "value": r.value, "reasons": r.reasons});
+    let profile = Profile::new(job.customer.clone(), job.input.into());
+    let now = policy.decide(Job {
+        as_of: job.as_of,
+        profile: &profile,
+    });
+    let gist = |r: &DecisionRecord| json!({"outcome": r.outcome(), "value": r.value(), "reasons": r.reasons()});
     let found = differences(&gist(&job.logged), &gist(&now));
     if found.is_empty() {
         return None;
@@ -269,11 +261,11 @@ fn compare(job: &Job<'_>, buffer: &mut Vec<u8>) -> Option<Change> {
     Some(Change {
         line: job.line,
         customer: job.customer.clone(),
-        policy: policy.name.clone(),
-        from: job.logged.outcome.clone(),
-        to: now.outcome,
-        from_version: job.logged.plugin_version.to_string(),
-        to_version: now.plugin_version.to_string(),
+        policy: policy.name().to_owned(),
+        from: job.logged.outcome().to_string(),
+        to: now.outcome().to_string(),
+        from_version: job.logged.plugin_version().to_owned(),
+        to_version: now.plugin_version().to_owned(),
         differences: found,
     })
 }

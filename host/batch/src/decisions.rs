@@ -26,8 +26,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use serde_json::{Map, Value};
 use verdict_audit::{LoggedLimits, Recorded};
-use verdict_engine::{DecisionRecord, Limits, Policy, Profile, sha256_hex};
-use verdict_sdk::{Date, Reason};
+use verdict_engine::{DecisionRecord, Job, Limits, Policy, Sha256};
+use verdict_sdk::{Date, Decision, Reason};
 
 use crate::error::RowError;
 
@@ -71,11 +71,11 @@ pub fn decisions_schema() -> SchemaRef {
 
 /// The decisions of a grid as one batch: `records` holds, for each
 /// customer of `work` in order, one decision per policy of `policies` in
-/// order (as the engine's `evaluate_batch` yields them), made under
+/// order (as the engine's `Decider` yields them), made under
 /// `limits`.
 pub fn decisions_to_batch(
     policies: &[Arc<Policy>],
-    work: &[(Date, &Profile)],
+    work: &[Job<'_>],
     records: &[DecisionRecord],
     limits: Limits,
 ) -> Result<RecordBatch, String> {
@@ -89,7 +89,7 @@ pub fn decisions_to_batch(
     }
     let params_sha: Vec<String> = policies
         .iter()
-        .map(|policy| sha256_hex(policy.params_json.as_bytes()))
+        .map(|policy| policy.params_sha256().to_string())
         .collect();
     let rows = records.len();
     let texts = |capacity: usize| StringBuilder::with_capacity(rows, capacity * rows);
@@ -116,17 +116,17 @@ pub fn decisions_to_batch(
     let stack_value = signed(limits.stack_bytes as u64, "stack")?;
     let grid = work
         .iter()
-        .flat_map(|&(date, customer)| (0..policies.len()).map(move |p| (date, customer, p)));
+        .flat_map(|&job| (0..policies.len()).map(move |p| (job.as_of, job.profile, p)));
     for ((date, input, p), record) in grid.zip(records) {
-        customer.append_value(&record.customer);
-        policy_name.append_value(&record.policy);
-        version.append_value(&record.plugin_version);
-        module.append_value(&record.module_sha256);
+        customer.append_value(record.customer());
+        policy_name.append_value(record.policy());
+        version.append_value(record.plugin_version());
+        module.append_value(record.module_sha256().to_string());
         params.append_value(&params_sha[p]);
-        outcome.append_value(&record.outcome);
-        value.append_value(serde_json::to_string(&record.value).map_err(|e| e.to_string())?);
+        outcome.append_value(record.outcome().as_str());
+        value.append_value(serde_json::to_string(record.value()).map_err(|e| e.to_string())?);
         let list = reasons.values();
-        for reason in &record.reasons {
+        for reason in record.reasons() {
             list.field_builder::<StringBuilder>(0)
                 .ok_or("reason code column")?
                 .append_value(&reason.code);
@@ -139,7 +139,7 @@ pub fn decisions_to_batch(
         as_of.append_value(
             i32::try_from(date.unix_days()).map_err(|_| format!("{date} is outside date32"))?,
         );
-        profile.append_value(&*input.json);
+        profile.append_value(input.json());
         fuel.append_value(fuel_value);
         memory.append_value(memory_value);
         stack.append_value(stack_value);
@@ -278,15 +278,24 @@ pub fn recorded_from_batch(
             let value_text = get(value)?;
             let value: Map<String, Value> = serde_json::from_str(&value_text)
                 .map_err(|e| bad("value", format!("is not a JSON object: {e}")))?;
-            let record = DecisionRecord {
-                customer: get(customer)?,
-                policy: get(policy)?.into(),
-                plugin_version: get(version)?.into(),
-                module_sha256: get(module)?.into(),
-                outcome: get(outcome)?,
-                value,
-                reasons: row_reasons(reasons, i).map_err(|message| bad("reasons", message))?,
+            let digest = |(name, strings)| {
+                get((name, strings))?
+                    .parse::<Sha256>()
+                    .map_err(|e| bad(name, e.to_string()))
             };
+            let module_sha256 = digest(module)?;
+            let params_sha256 = digest(params)?;
+            let record = DecisionRecord::stored(
+                get(customer)?,
+                get(policy)?.into(),
+                get(version)?.into(),
+                module_sha256,
+                Decision {
+                    outcome: get(outcome)?,
+                    value,
+                    reasons: row_reasons(reasons, i).map_err(|message| bad("reasons", message))?,
+                },
+            );
             let decision = serde_json::to_string(&record)
                 .map_err(|e| bad("value", format!("cannot be encoded: {e}")))?;
             let days = as_of.value(i);
@@ -294,16 +303,16 @@ pub fn recorded_from_batch(
                 .map_err(|e| bad("as_of", format!("{days} days is not a date: {e}")))?;
             Ok(Recorded {
                 at: row,
-                customer: record.customer,
-                policy: record.policy.to_string(),
+                customer: record.customer().to_owned(),
+                policy: record.policy().to_owned(),
                 as_of: date,
                 limits: LoggedLimits {
                     fuel: number(fuel)?,
                     memory_bytes: size(memory)?,
                     stack_bytes: size(stack)?,
                 },
-                module_sha256: record.module_sha256.to_string(),
-                params_sha256: get(params)?,
+                module_sha256,
+                params_sha256,
                 input: get(profile)?.into(),
                 decision: decision.into(),
             })

@@ -94,12 +94,12 @@ impl RowChecker {
                 let row = first + i;
                 let profile = profile?;
                 self.ids
-                    .insert(&profile.id, row)
+                    .insert(profile.id(), row)
                     .map_err(|first| RowError {
                         row,
                         column: Some("id".to_owned()),
-                        message: format!("{} (also row {first})", duplicate_message(&profile.id)),
-                        input: Some(profile.json.to_string()),
+                        message: format!("{} (also row {first})", duplicate_message(profile.id())),
+                        input: Some(profile.json().to_owned()),
                     })?;
                 Ok(profile)
             })
@@ -151,7 +151,7 @@ mod tests {
     }
 
     fn json_of(profile: &Profile) -> Value {
-        serde_json::from_str(&profile.json).unwrap()
+        serde_json::from_str(profile.json()).unwrap()
     }
 
     #[test]
@@ -187,8 +187,7 @@ mod tests {
         ]);
         let profiles = profiles_from_batch(&batch, as_of(), 1).unwrap();
         assert_eq!(profiles.len(), 2);
-        assert_eq!(profiles[0].id, "C-1");
-        assert_eq!(profiles[0].birth_date, "1970-01-01".parse().unwrap());
+        assert_eq!(profiles[0].id(), "C-1");
         assert_eq!(
             json_of(&profiles[0]),
             json!({"id": "C-1", "birth_date": "1970-01-01", "stay": {"recovery_spent_usd": 1800.5},

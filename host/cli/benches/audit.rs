@@ -33,7 +33,7 @@ use verdict_audit::replay::{Caps, Selection, replay};
 use verdict_audit::verify::verify;
 use verdict_audit::{Archive, DecisionLog};
 use verdict_config::{Profiles, load_policies};
-use verdict_engine::{Limits, ModuleCache, Profile, Sandbox, par_evaluate_batch as evaluate_batch};
+use verdict_engine::{Decider, Job, Limits, ModuleCache, Sandbox};
 use verdict_sdk::Date;
 
 const CUSTOMERS: usize = 33_334;
@@ -156,13 +156,18 @@ fn main() {
     assert_eq!(policies.len(), POLICIES);
     let file = Profiles::load(&profiles_path).unwrap();
     let as_of = file.as_of.unwrap_or(Date::new(2026, 11, 23).unwrap());
-    let work: Vec<(Date, &Profile)> = file.customers.iter().map(|c| (as_of, c)).collect();
+    let work: Vec<Job<'_>> = file
+        .customers
+        .iter()
+        .map(|profile| Job { as_of, profile })
+        .collect();
+    let decider = Decider::new(&policies).parallel();
     let lib_log = |run: usize| -> PathBuf { dir.path().join(format!("lib-{run}.jsonl")) };
     let (decide_only, decide_and_log) = median_pair(
         |_| {
             let started = Instant::now();
             for chunk in work.chunks(CHUNK) {
-                std::hint::black_box(evaluate_batch(&policies, chunk));
+                std::hint::black_box(decider.decide(chunk));
             }
             started.elapsed()
         },
@@ -173,7 +178,7 @@ fn main() {
                 DecisionLog::open(&path, Archive::beside(&path), sandbox.limits(), Wait::No)
                     .unwrap();
             for chunk in work.chunks(CHUNK) {
-                let records = evaluate_batch(&policies, chunk);
+                let records = decider.decide(chunk);
                 log.append_grid_encoded(&policies, chunk, &records, &[])
                     .unwrap();
             }
@@ -184,7 +189,7 @@ fn main() {
     // written and synced chunk by chunk.
     let made: Vec<_> = work
         .chunks(CHUNK)
-        .map(|chunk| evaluate_batch(&policies, chunk))
+        .map(|chunk| decider.decide(chunk))
         .collect();
     let log_only = median(|run| {
         let path = dir.path().join(format!("only-{run}.jsonl"));

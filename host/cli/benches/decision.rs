@@ -20,9 +20,8 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use verdict_config::{Document, Profiles, load_policies};
-use verdict_engine::{
-    Limits, ModuleCache, Plugin, Policy, Profile, Sandbox, encode_for, encode_input,
-};
+use verdict_engine::testing;
+use verdict_engine::{Limits, ModuleCache, Plugin, Policy, Profile, Sandbox};
 use verdict_sdk::glue::{evaluate_json, evaluate_v2, init_json};
 use verdict_sdk::{Date, Decision, Input, Params};
 
@@ -52,14 +51,14 @@ fn native<P: Params>(
 ) {
     let envelope: serde_json::Value = serde_json::from_slice(&inputs.json).unwrap();
     let typed_input: Input = serde_json::from_value(envelope.clone()).unwrap();
-    let params: P = serde_json::from_str(&policy.params_json).unwrap();
+    let params: P = serde_json::from_str(&policy.params_json()).unwrap();
     c.bench_function(&format!("{name}/native-typed"), |b| {
         b.iter(|| f(std::hint::black_box(&typed_input), &params))
     });
     c.bench_function(&format!("{name}/native-json"), |b| {
         b.iter(|| evaluate_json::<P>(std::hint::black_box(&inputs.json), f))
     });
-    let params: P = init_json(policy.params_json.as_bytes()).unwrap();
+    let params: P = init_json(policy.params_json().as_bytes()).unwrap();
     c.bench_function(&format!("{name}/native-v2"), |b| {
         b.iter(|| evaluate_v2::<P>(std::hint::black_box(&inputs.v2), &params, f))
     });
@@ -73,9 +72,9 @@ struct Inputs {
 
 fn inputs(as_of: Date, params_json: &str, customer: &Profile) -> Inputs {
     let mut json = Vec::new();
-    encode_input(&mut json, as_of, params_json, &customer.json);
+    testing::encode_input(&mut json, as_of, params_json, &customer.json());
     let mut v2 = Vec::new();
-    encode_for(
+    testing::encode_for(
         verdict_engine::Abi::V2,
         &mut v2,
         as_of,
@@ -91,20 +90,20 @@ fn inputs(as_of: Date, params_json: &str, customer: &Profile) -> Inputs {
 fn v2_paths(c: &mut Criterion, name: &str, plugin: &Plugin, params: &str, input: &[u8]) {
     assert!(plugin.reuses_instances(), "{name}: takes the fast path");
     assert_eq!(
-        plugin.evaluate(params, input),
-        plugin.evaluate_fresh(params, input),
+        testing::evaluate(plugin, params, input),
+        testing::evaluate_fresh(plugin, params, input),
         "{name}: both paths decide alike"
     );
     c.bench_function(&format!("{name}/wasm-v2-fast"), |b| {
-        b.iter(|| plugin.evaluate(params, std::hint::black_box(input)))
+        b.iter(|| testing::evaluate(plugin, params, std::hint::black_box(input)))
     });
     c.bench_function(&format!("{name}/wasm-v2-fresh"), |b| {
-        b.iter(|| plugin.evaluate_fresh(params, std::hint::black_box(input)))
+        b.iter(|| testing::evaluate_fresh(plugin, params, std::hint::black_box(input)))
     });
     c.bench_function(&format!("{name}/restore"), |b| {
         b.iter_custom(|iters| {
             (0..iters)
-                .map(|_| plugin.time_restore(params, input).unwrap())
+                .map(|_| testing::time_restore(plugin, params, input).unwrap())
                 .sum()
         })
     });
@@ -121,28 +120,34 @@ fn decisions(c: &mut Criterion) {
     let floor_inputs = inputs(as_of, "{}", customer);
     let floor = Plugin::load(&sandbox, &root.join("tests/plugins/hello.wat")).unwrap();
     c.bench_function("floor/wasm-v1-fresh", |b| {
-        b.iter(|| floor.evaluate("{}", std::hint::black_box(&floor_inputs.json)))
+        b.iter(|| testing::evaluate(&floor, "{}", std::hint::black_box(&floor_inputs.json)))
     });
     let floor = Plugin::load(&sandbox, &root.join("tests/plugins/minimal-v2.wat")).unwrap();
     v2_paths(c, "floor", &floor, "{}", &floor_inputs.v2);
     for policy in set.policies() {
         let policy: &Arc<Policy> = policy;
-        let inputs = inputs(as_of, &policy.params_json, customer);
-        let params = &policy.params_json;
-        v2_paths(c, &policy.name, &policy.plugin, params, &inputs.v2);
-        match &*policy.name {
-            "staff-allowance" => {
-                native(c, &policy.name, policy, &inputs, staff_allowance::evaluate)
-            }
+        let inputs = inputs(as_of, &policy.params_json(), customer);
+        let params = &policy.params_json();
+        v2_paths(c, &policy.name(), &policy.plugin(), params, &inputs.v2);
+        match &*policy.name() {
+            "staff-allowance" => native(
+                c,
+                &policy.name(),
+                policy,
+                &inputs,
+                staff_allowance::evaluate,
+            ),
             "loan-rates" => {
                 let v1 =
                     Plugin::load(&sandbox, &root.join("tests/plugins/loan-rates-v1.wasm")).unwrap();
                 c.bench_function("loan-rates/wasm-v1-fresh", |b| {
-                    b.iter(|| v1.evaluate(params, std::hint::black_box(&inputs.json)))
+                    b.iter(|| testing::evaluate(&v1, params, std::hint::black_box(&inputs.json)))
                 });
-                native(c, &policy.name, policy, &inputs, loan_rates::evaluate)
+                native(c, &policy.name(), policy, &inputs, loan_rates::evaluate)
             }
-            "product-ladder" => native(c, &policy.name, policy, &inputs, product_ladder::evaluate),
+            "product-ladder" => {
+                native(c, &policy.name(), policy, &inputs, product_ladder::evaluate)
+            }
             _ => {}
         }
     }

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use verdict_config::ConfigError;
-use verdict_engine::{DecisionRecord, Policy, Profile};
-use verdict_sdk::Date;
+use verdict_engine::{DecisionRecord, Job, Policy};
 
 use crate::cli::Format;
 use crate::exit::PartWay;
@@ -39,22 +38,17 @@ struct Table {
 
 impl<W: Write> RecordWriter<W> {
     /// A writer for decisions about `work` under `policies`.
-    pub fn new(
-        format: Format,
-        out: W,
-        work: &[(Date, &Profile)],
-        policies: &[Arc<Policy>],
-    ) -> Self {
+    pub fn new(format: Format, out: W, work: &[Job<'_>], policies: &[Arc<Policy>]) -> Self {
         let widest = |lengths: &mut dyn Iterator<Item = usize>, header: &str, cap: usize| {
             lengths.chain([header.len()]).max().unwrap_or(0).min(cap)
         };
         let table = Table {
             customer: widest(
-                &mut work.iter().map(|(_, p)| p.id.chars().count()),
+                &mut work.iter().map(|job| job.profile.id().chars().count()),
                 "CUSTOMER",
                 14,
             ),
-            policy: widest(&mut policies.iter().map(|p| p.name.len()), "POLICY", 20),
+            policy: widest(&mut policies.iter().map(|p| p.name().len()), "POLICY", 20),
             outcome: "not-applicable".len(),
             last_customer: None,
             customers: 0,
@@ -130,14 +124,17 @@ impl Table {
     }
 
     fn row(&mut self, out: &mut impl Write, record: &DecisionRecord) -> std::io::Result<()> {
-        let customer = if self.last_customer.as_deref() == Some(record.customer.as_str()) {
+        let customer = if self.last_customer.as_deref() == Some(record.customer()) {
             String::new()
         } else {
             self.customers += 1;
-            self.last_customer = Some(record.customer.clone());
-            fit(&record.customer, self.customer)
+            self.last_customer = Some(record.customer().to_owned());
+            fit(&record.customer(), self.customer)
         };
-        *self.outcomes.entry(record.outcome.clone()).or_default() += 1;
+        *self
+            .outcomes
+            .entry(record.outcome().to_string())
+            .or_default() += 1;
         let detail_width = TABLE_WIDTH
             .saturating_sub(self.customer + self.policy + self.outcome + 6)
             .max(20);
@@ -146,8 +143,8 @@ impl Table {
         writeln!(
             out,
             "{customer:cw$}  {:pw$}  {:ow$}  {}",
-            fit(&record.policy, self.policy),
-            fit(&record.outcome, self.outcome),
+            fit(&record.policy(), self.policy),
+            fit(record.outcome().as_str(), self.outcome),
             lines.next().unwrap_or_default(),
             cw = self.customer,
             pw = self.policy,
@@ -180,10 +177,10 @@ impl Table {
 
 /// Reason codes, then the values as `key=value`: the gist of a decision.
 fn detail(record: &DecisionRecord) -> String {
-    let mut parts: Vec<String> = record.reasons.iter().map(|r| r.code.clone()).collect();
+    let mut parts: Vec<String> = record.reasons().iter().map(|r| r.code.clone()).collect();
     parts.extend(
         record
-            .value
+            .value()
             .iter()
             .map(|(k, v)| format!("{k}={}", compact(v))),
     );

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use verdict_audit::{Archive, Chunk, Kind};
 use verdict_batch::decisions_to_batch;
 use verdict_batch::write::DecisionsFile;
-use verdict_engine::{Limits, Policy, Profile};
-use verdict_sdk::Date;
+use verdict_engine::{Job, Limits, Policy};
 
 use crate::cli::Format;
 use crate::output::RecordWriter;
@@ -36,7 +35,7 @@ impl<'p> Sink<'p> {
     pub fn new(
         output: Option<&Path>,
         format: Format,
-        work: &[(Date, &Profile)],
+        work: &[Job<'_>],
         policies: &'p [Arc<Policy>],
         limits: Limits,
     ) -> anyhow::Result<Sink<'p>> {
@@ -86,8 +85,8 @@ impl<'p> Sink<'p> {
             Sink::File { file, policies, .. } => {
                 let archive = Archive::beside(file.path());
                 for policy in policies {
-                    archive.store(Kind::Module, &policy.plugin.bytes)?;
-                    archive.store(Kind::Params, policy.params_json.as_bytes())?;
+                    archive.store(Kind::Module, &policy.plugin().bytes())?;
+                    archive.store(Kind::Params, policy.params_json().as_bytes())?;
                 }
                 file.finish()?;
             }

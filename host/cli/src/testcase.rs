@@ -34,8 +34,7 @@ use verdict_config::{
     self as document, Binding, ConfigError, Document, ParamSite, Table, TomlProfile,
 };
 use verdict_engine::{
-    DecisionRecord, EngineError, ParamAt, ParamError, Plugin, Policy, Sandbox, evaluate_one,
-    is_kebab_case,
+    DecisionRecord, EngineError, Job, ParamAt, ParamError, Plugin, Policy, Sandbox, is_kebab_case,
 };
 
 /// Where `verdict test` looks for case files inside a directory, in order:
@@ -341,12 +340,14 @@ impl Suite {
     /// empty), in file order.
     #[must_use]
     pub fn run(&self, filter: &str) -> Vec<CaseResult> {
-        let mut buffer = Vec::new();
         self.runs
             .iter()
             .filter(|(case, _)| case.name.contains(filter))
             .map(|(case, policy)| {
-                let record = evaluate_one(policy, case.as_of, &case.customer.profile, &mut buffer);
+                let record = policy.decide(Job {
+                    as_of: case.as_of,
+                    profile: &case.customer.profile,
+                });
                 CaseResult {
                     name: case.name.clone(),
                     location: case.location.clone(),
@@ -404,11 +405,11 @@ impl CaseResult {
                 ),
             };
         }
-        if self.record.reasons.is_empty() {
+        if self.record.reasons().is_empty() {
             let _ = writeln!(text, "  reasons: (none)");
         } else {
             let _ = writeln!(text, "  reasons:");
-            for reason in &self.record.reasons {
+            for reason in self.record.reasons() {
                 let _ = writeln!(text, "    {}: {}", reason.code, reason.message);
             }
         }
@@ -420,13 +421,13 @@ impl CaseResult {
 #[must_use]
 pub fn compare(expect: &Expect, record: &DecisionRecord) -> Vec<Mismatch> {
     let mut mismatches = Vec::new();
-    if expect.outcome != record.outcome {
+    if expect.outcome != record.outcome().as_str() {
         mismatches.push(Mismatch::Outcome {
             expected: expect.outcome.clone(),
-            actual: record.outcome.clone(),
+            actual: record.outcome().to_string(),
         });
     }
-    let codes: Vec<String> = record.reasons.iter().map(|r| r.code.clone()).collect();
+    let codes: Vec<String> = record.reasons().iter().map(|r| r.code.clone()).collect();
     if let Some(expected) = expect.codes.as_ref().filter(|e| **e != codes) {
         mismatches.push(Mismatch::Codes {
             expected: expected.clone(),
@@ -440,14 +441,14 @@ pub fn compare(expect: &Expect, record: &DecisionRecord) -> Vec<Mismatch> {
         };
         let mut keys: Vec<&String> = expected.keys().collect();
         if exact {
-            keys.extend(record.value.keys().filter(|k| !expected.contains_key(*k)));
+            keys.extend(record.value().keys().filter(|k| !expected.contains_key(*k)));
         }
         keys.sort();
         let lines: Vec<ValueLine> = keys
             .into_iter()
             .filter_map(|key| {
                 let want = expected.get(key);
-                let got = record.value.get(key);
+                let got = record.value().get(key);
                 let same = match (want, got) {
                     (Some(want), Some(got)) => same_value(want, got),
                     _ => false,
@@ -465,7 +466,7 @@ pub fn compare(expect: &Expect, record: &DecisionRecord) -> Vec<Mismatch> {
     }
     for wanted in &expect.message_contains {
         if !record
-            .reasons
+            .reasons()
             .iter()
             .any(|r| r.message.contains(wanted.as_str()))
         {
@@ -851,7 +852,8 @@ impl ParamSite for CaseParams<'_> {
         let span = match &error.at {
             ParamAt::Key(name) => self.span(name, true),
             ParamAt::Value(path) => self.span(path, false),
-            ParamAt::All => self.span("", false),
+            // The whole set, or a place this version does not know.
+            _ => self.span("", false),
         };
         self.doc.error(span, error.message, &error.hint)
     }
@@ -929,7 +931,7 @@ expect = { outcome = "none", value = '{"stage": null, "products": []}' }
         assert_eq!(minor.expect.message_contains, vec!["18".to_owned()]);
         let quote = &file.cases[1];
         assert_eq!(quote.as_of.to_string(), "2027-01-01");
-        assert_eq!(quote.customer.profile.id, "T-2");
+        assert_eq!(quote.customer.profile.id(), "T-2");
         assert!(matches!(quote.expect.value, Some(ValueExpect::Includes(_))));
         let json = serde_json::json!({"stage": null, "products": []});
         assert_eq!(
@@ -1015,21 +1017,23 @@ expect = { outcome = "none", value = '{"stage": null, "products": []}' }
     }
 
     fn record(outcome: &str, value: Value, codes: &[&str]) -> DecisionRecord {
-        DecisionRecord {
-            customer: "T-1".to_owned(),
-            policy: "p".into(),
-            plugin_version: "1.0.0".into(),
-            module_sha256: "".into(),
-            outcome: outcome.to_owned(),
-            value: value.as_object().cloned().unwrap_or_default(),
-            reasons: codes
-                .iter()
-                .map(|code| verdict_sdk::Reason {
-                    code: (*code).to_owned(),
-                    message: format!("because {code}"),
-                })
-                .collect(),
-        }
+        DecisionRecord::stored(
+            "T-1".to_owned(),
+            "p".into(),
+            "1.0.0".into(),
+            verdict_engine::Sha256::of(b""),
+            verdict_sdk::Decision {
+                outcome: outcome.to_owned(),
+                value: value.as_object().cloned().unwrap_or_default(),
+                reasons: codes
+                    .iter()
+                    .map(|code| verdict_sdk::Reason {
+                        code: (*code).to_owned(),
+                        message: format!("because {code}"),
+                    })
+                    .collect(),
+            },
+        )
     }
 
     fn expect(value: Option<ValueExpect>) -> Expect {

@@ -11,8 +11,7 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 use toml::de::DeValue;
 use verdict_engine::{
-    EngineError, ParamAt, ParamError, Plugin, Policy, Sandbox, chain_text, is_kebab_case,
-    is_sha256_hex, sha256_hex,
+    EngineError, ParamAt, ParamError, Plugin, Policy, Sandbox, Sha256, chain_text, is_kebab_case,
 };
 
 use crate::document::{self, Document};
@@ -32,7 +31,7 @@ pub struct Binding {
     pub version: semver::VersionReq,
     version_span: Range<usize>,
     /// SHA-256 the module bytes must have, when pinned.
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     sha256_span: Range<usize>,
     /// Parameters as written (defaults are filled in when bound).
     pub params: Map<String, Value>,
@@ -115,10 +114,12 @@ impl Binding {
             )
         })?;
         let (sha256, sha256_span) = match file.sha256 {
-            Some(pin) if is_sha256_hex(pin.get_ref()) => {
-                (Some(pin.get_ref().to_ascii_lowercase()), pin.span())
-            }
-            Some(pin) => return Err(doc.error(pin.span(), "`sha256` must be 64 hex digits", "")),
+            Some(pin) => match pin.get_ref().parse::<Sha256>() {
+                Ok(digest) => (Some(digest), pin.span()),
+                Err(_) => {
+                    return Err(doc.error(pin.span(), "`sha256` must be 64 hex digits", ""));
+                }
+            },
             None => (None, 0..0),
         };
         // `[params]` is read from the parsed tree (see `BindingToml`).
@@ -224,13 +225,9 @@ impl Binding {
                 "build the plugins first (see README.md)",
             )
         })?;
-        let sha256 = sha256_hex(&bytes);
-        let plugin = match known.iter().find(|plugin| plugin.sha256 == sha256) {
-            Some(&plugin) => {
-                let mut plugin = plugin.clone();
-                plugin.path.clone_from(&self.plugin);
-                plugin
-            }
+        let sha256 = Sha256::of(&bytes);
+        let plugin = match known.iter().find(|plugin| plugin.sha256() == sha256) {
+            Some(&plugin) => plugin.clone().at(&self.plugin),
             None => Plugin::from_bytes(sandbox, &self.plugin, bytes.into())
                 .map_err(|error| self.plugin_error(&error))?,
         };
@@ -251,34 +248,31 @@ impl Binding {
 
     /// Checks an already loaded plugin against the binding.
     pub fn with_plugin(&self, plugin: Plugin) -> Result<Policy, ConfigError> {
-        if let Some(pin) = self.sha256.as_ref().filter(|pin| **pin != plugin.sha256) {
+        if let Some(pin) = self.sha256.filter(|pin| *pin != plugin.sha256()) {
             return Err(self.error(
                 Field::Sha256,
                 format!(
                     "plugin `{}` has SHA-256 {}, not the pinned one {pin}",
-                    plugin.path.display(),
-                    plugin.sha256
+                    plugin.path().display(),
+                    plugin.sha256()
                 ),
                 "pinned here",
             ));
         }
-        if !self.version.matches(&plugin.version) {
+        if !self.version.matches(plugin.version()) {
             return Err(self.error(
                 Field::Version,
                 format!(
                     "plugin `{}` is version {}, outside the accepted range `{}`",
-                    plugin.manifest.name, plugin.version, self.version
+                    plugin.name(),
+                    plugin.version(),
+                    self.version
                 ),
                 "accepted range",
             ));
         }
-        Policy::new(
-            self.name.clone(),
-            self.path().to_path_buf(),
-            plugin,
-            &self.params,
-        )
-        .map_err(|error| self.param_error(error))
+        Policy::new(&self.name, self.path().to_path_buf(), plugin, &self.params)
+            .map_err(|error| self.param_error(error))
     }
 }
 
@@ -294,7 +288,8 @@ impl ParamSite for Binding {
         match &error.at {
             ParamAt::Key(name) => self.param_key_error(name, error.message, &error.hint),
             ParamAt::Value(path) => self.param_value_error(path, error.message, &error.hint),
-            ParamAt::All => self.error(Field::Params, error.message, &error.hint),
+            // The whole set, or a place this version does not know.
+            _ => self.error(Field::Params, error.message, &error.hint),
         }
     }
 }
@@ -337,7 +332,7 @@ mod tests {
         assert_eq!(binding.name, "my-policy");
         assert_eq!(binding.plugin, PathBuf::from("policies/p.wasm"));
         assert_eq!(binding.version.to_string(), "^1.2");
-        assert_eq!(binding.sha256, Some("ab".repeat(32)));
+        assert_eq!(binding.sha256, Some("ab".repeat(32).parse().unwrap()));
         assert_eq!(
             Value::Object(binding.params.clone()),
             serde_json::json!({"limit": 3, "since": "2020-01-02"})

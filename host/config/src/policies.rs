@@ -33,11 +33,11 @@ pub fn load_policies(
             Some(plugin) => binding.with_plugin(plugin.clone())?,
             None => {
                 let policy = binding.bind(sandbox, known)?;
-                plugins.insert(binding.plugin.clone(), policy.plugin.clone());
+                plugins.insert(binding.plugin.clone(), policy.plugin().clone());
                 policy
             }
         };
-        tracing::debug!(policy = %policy.name, version = %policy.plugin.version, sha256 = %policy.plugin.sha256, "bound");
+        tracing::debug!(policy = %policy.name(), version = %policy.plugin().version(), sha256 = %policy.plugin().sha256(), "bound");
         policies.push(Arc::new(policy));
     }
     Ok(PolicySet::from_policies(policies))

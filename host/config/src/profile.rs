@@ -41,11 +41,13 @@ pub struct TomlProfile {
     spans: ProfileSpans,
 }
 
-/// Where a customer's `id` and `birth_date` are in its document.
+/// Where a customer's `id` and `birth_date` are in its document, and the
+/// birth date (checked against the evaluation date once it is known).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ProfileSpans {
     id: Range<usize>,
     birth_date: Range<usize>,
+    born: Date,
 }
 
 impl ProfileSpans {
@@ -134,7 +136,7 @@ impl Profiles {
         };
         let mut first_seen: HashMap<&str, &Range<usize>> = HashMap::with_capacity(customers.len());
         for customer in &customers {
-            let id = &customer.profile.id;
+            let id = customer.profile.id();
             if let Some(first) = first_seen.insert(id, &customer.spans.id) {
                 let (line, _) = doc.line_col(first.start);
                 return Err(doc.error(
@@ -168,11 +170,11 @@ impl Profiles {
             .customers
             .iter()
             .zip(&self.spans)
-            .find(|(customer, _)| customer.birth_date > as_of)
+            .find(|(_, spans)| spans.born > as_of)
         {
             Some((customer, spans)) => Err(self.doc.error(
                 spans.birth_date.clone(),
-                born_after_message(customer, as_of),
+                born_after_message(customer.id(), spans.born, as_of),
                 "after the evaluation date",
             )),
             None => Ok(()),
@@ -202,10 +204,11 @@ impl TomlProfile {
             return Err(doc.error(customer.span(), message, "this customer"));
         }
         Ok(TomlProfile {
-            profile: Profile::new(checked.id_text.to_owned(), checked.birth_date, json.into()),
+            profile: Profile::new(checked.id_text.to_owned(), json.into()),
             spans: ProfileSpans {
                 id: customer.field("id").map_or(customer.span(), Spanned::span),
                 birth_date: checked.birth.span(),
+                born: checked.birth_date,
             },
         })
     }
@@ -213,10 +216,10 @@ impl TomlProfile {
     /// Refuses the customer when born after the evaluation date; `doc` is
     /// the document it was read from.
     pub fn check_born_by(&self, doc: &Document, as_of: Date) -> Result<(), ConfigError> {
-        if self.profile.birth_date > as_of {
+        if self.spans.born > as_of {
             return Err(doc.error(
                 self.spans.birth_date.clone(),
-                born_after_message(&self.profile, as_of),
+                born_after_message(self.profile.id(), self.spans.born, as_of),
                 "after the evaluation date",
             ));
         }
@@ -239,11 +242,14 @@ pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>
             })
         };
         let profile = customer_from_json(value, as_of).map_err(at_index)?;
-        if let Err(first) = ids.insert(&profile.id, index) {
+        if let Err(first) = ids.insert(profile.id(), index) {
             return Err(at_index(InputError {
                 customer: None,
                 field: Some("id".to_owned()),
-                message: format!("{} (also customer {first})", duplicate_message(&profile.id)),
+                message: format!(
+                    "{} (also customer {first})",
+                    duplicate_message(profile.id())
+                ),
             }));
         }
         customers.push(profile);
@@ -283,11 +289,13 @@ pub fn customer_from_json(value: &Value, as_of: Date) -> Result<Profile, InputEr
     if let Some(message) = too_large(checked.id_text, &json) {
         return Err(problem("", message));
     }
-    let profile = Profile::new(checked.id_text.to_owned(), checked.birth_date, json.into());
-    if profile.birth_date > as_of {
-        return Err(problem("birth_date", born_after_message(&profile, as_of)));
+    if checked.birth_date > as_of {
+        return Err(problem(
+            "birth_date",
+            born_after_message(checked.id_text, checked.birth_date, as_of),
+        ));
     }
-    Ok(profile)
+    Ok(Profile::new(checked.id_text.to_owned(), json.into()))
 }
 
 /// Why a profile is refused for its size: over
@@ -430,10 +438,10 @@ fn found<N: Node>(shape: Shape, value: &N) -> String {
     }
 }
 
-fn born_after_message(customer: &Profile, as_of: Date) -> String {
+fn born_after_message(id: &str, birth_date: Date, as_of: Date) -> String {
     format!(
         "customer `{}` has birth_date {} after the evaluation date {as_of}",
-        customer.id, customer.birth_date
+        id, birth_date
     )
 }
 
@@ -758,8 +766,8 @@ mod tests {
         );
         let profiles = Profiles::parse(doc).unwrap();
         assert_eq!(profiles.customers.len(), 2_000);
-        assert!(profiles.customers.iter().all(|c| c.id != "fake"));
-        assert!(profiles.customers[1_500].json.contains("[[customer]]"));
+        assert!(profiles.customers.iter().all(|c| c.id() != "fake"));
+        assert!(profiles.customers[1_500].json().contains("[[customer]]"));
     }
 
     /// A one-piece parse's result, to compare with a parse in parts.

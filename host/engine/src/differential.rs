@@ -147,7 +147,7 @@ fn differential(
     fuel: u64,
     inputs: &[Vec<u8>],
 ) -> Vec<Result<Vec<u8>, Fault>> {
-    let guest = &plugin.guest;
+    let guest = plugin.guest();
     let layout = &guest.pool().expect("instrumented").layout;
     let params = params.as_bytes();
     let new_reusable = || {
@@ -169,14 +169,14 @@ fn differential(
         assert!(
             got.state == expected.state,
             "{}: state after call {i} differs",
-            plugin.path.display()
+            plugin.path().display()
         );
         answers.push(got.answer.clone().and_then(|inner| inner));
         if got.answer.is_ok() && reused.restore() {
             assert!(
                 state(reused.live(), guest) == pristine,
                 "{}: restored state after call {i} differs from a new instance's",
-                plugin.path.display()
+                plugin.path().display()
             );
         } else {
             // A fault, or memory that changed size: never reused.
@@ -306,7 +306,7 @@ static REFERENCE: std::sync::LazyLock<Vec<Reference>> = std::sync::LazyLock::new
             plugins.push(Reference {
                 name,
                 plugin,
-                params: policy.params_json.to_string(),
+                params: policy.params_json().to_string(),
                 fuel: if limits == tight() {
                     TIGHT_FUEL
                 } else {
@@ -449,10 +449,7 @@ fn table_changing_module_gets_fresh_instances() {
     );
     let plugin = Plugin::from_bytes(&sandbox, Path::new("table-set"), bytes).expect("loads");
     assert!(!plugin.reuses_instances());
-    assert_eq!(
-        plugin.isolation(),
-        Isolation::Fresh("it is not an ABI v2 module".into())
-    );
+    assert_eq!(plugin.isolation(), Isolation::Fresh(crate::WhyFresh::NotV2));
     for _ in 0..3 {
         assert_eq!(
             plugin.evaluate("{}", b"{}").expect("decides").outcome,
@@ -478,7 +475,7 @@ fn evaluate_reuses_and_matches_fresh() {
             "fresh"
         );
     }
-    let pool = plugin.guest.pool().expect("pool");
+    let pool = plugin.guest().pool().expect("pool");
     assert!(
         pool.take(b"").is_some(),
         "the instance was kept for the next decision"
@@ -496,9 +493,7 @@ fn a_refused_self_check_means_fresh_instances() {
     let plugin = load(&sandbox, "counter", hostile_module("counter"));
     assert_eq!(
         plugin.isolation(),
-        Isolation::Fresh(
-            "this host's isolation self-check refuses reused instances: injected".into()
-        )
+        Isolation::Fresh(crate::WhyFresh::SelfCheck("injected".to_owned()))
     );
     for _ in 0..3 {
         assert_eq!(
@@ -506,7 +501,7 @@ fn a_refused_self_check_means_fresh_instances() {
             "fresh"
         );
     }
-    assert!(plugin.guest.pool().expect("pool").take(b"").is_none());
+    assert!(plugin.guest().pool().expect("pool").take(b"").is_none());
 }
 
 /// Two bindings of one v2 module with different parameters: each decision
@@ -539,7 +534,7 @@ fn bindings_with_different_parameters_never_share_an_instance() {
         outcomes,
         ["approve", "refer", "approve", "refer", "refer", "approve"]
     );
-    let pool = plugin.guest.pool().expect("pool");
+    let pool = plugin.guest().pool().expect("pool");
     assert!(pool.take(generous.as_bytes()).is_some());
     assert!(pool.take(strict.as_bytes()).is_some());
 }
@@ -593,7 +588,7 @@ fn a_deadline_changes_no_call_that_finishes() {
         let params = if reference {
             Policy::with_defaults(plain_plugin.clone(), Path::new(&name))
                 .expect("defaults")
-                .params_json
+                .params_json()
                 .to_string()
         } else {
             "{}".to_owned()
@@ -608,7 +603,10 @@ fn a_deadline_changes_no_call_that_finishes() {
         };
         for (i, input) in inputs.iter().enumerate() {
             let run = |plugin: &Plugin| {
-                let mut live = plugin.guest.ready(params.as_bytes()).expect("instantiates");
+                let mut live = plugin
+                    .guest()
+                    .ready(params.as_bytes())
+                    .expect("instantiates");
                 let answer = live.run(limits.fuel, Export::Evaluate, input, copy);
                 (answer, limits.fuel - live.fuel_left())
             };

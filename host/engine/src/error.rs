@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
+use crate::instrument::Refusal;
 use crate::sandbox::Fault;
 
 /// Everything that stops the engine from loading or selecting policies.
 /// Messages name the problem; causes (I/O, wasmtime) stay in the chain.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
     /// The WebAssembly engine could not be configured.
     #[error("cannot set up the WebAssembly engine")]
@@ -45,6 +47,7 @@ pub enum EngineError {
 
 /// Why a module is not a usable plugin.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PluginError {
     /// Not WebAssembly, or not valid under the engine's features.
     #[error("is not a valid WebAssembly module")]
@@ -103,8 +106,8 @@ pub enum PluginError {
     },
     /// The module was asked to run on reused instances, but its rewrite
     /// for them is refused (see why).
-    #[error("cannot run on reused instances: {0}")]
-    NotReusable(String),
+    #[error("cannot run on reused instances")]
+    NotReusable(#[source] Refusal),
     /// The module could not be prepared for instantiation.
     #[error("cannot be prepared for instantiation")]
     Prepare(#[source] wasmtime::Error),
@@ -139,6 +142,7 @@ pub enum PluginError {
 /// Where in a parameter set a [`ParamError`] is: what a caller that knows
 /// where the parameters were written points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParamAt {
     /// The key of the parameter with this name.
     Key(String),

@@ -1,27 +1,145 @@
-//! Evaluating customers against policies: the input encoding each plugin
-//! call receives (per ABI version), one decision, and batches.
+//! Deciding: the input encoding each plugin call receives (per ABI
+//! version), one decision ([`Policy::decide`]), and many at once
+//! ([`Decider`]).
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 #[cfg(feature = "rayon")]
 use rayon::prelude::*;
 use verdict_sdk::{Date, wire};
 
-use crate::plugin::Plugin;
 use crate::policy::Policy;
-use crate::profile::{Profile, customer_wire};
+use crate::profile::Profile;
 use crate::record::DecisionRecord;
 use crate::sandbox::{Abi, Fault};
 
-/// Below this many decisions [`par_evaluate_batch`] runs on the calling
+/// Below this many decisions a parallel [`Decider`] runs on the calling
 /// thread: handing work to the pool costs more than it saves.
 #[cfg(feature = "rayon")]
 const PARALLEL_THRESHOLD: usize = 64;
 
+/// One customer to decide: the evaluation date and the profile.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    /// The evaluation date (ages are counted to it).
+    pub as_of: Date,
+    /// The customer.
+    pub profile: &'a Profile,
+}
+
+thread_local! {
+    /// The input buffer of this thread's decisions: one allocation per
+    /// thread, reused by every call.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Policy {
+    /// Decides one customer. A plugin that faults yields an `error` record
+    /// naming the fault; nothing else is affected.
+    #[must_use]
+    pub fn decide(&self, job: Job<'_>) -> DecisionRecord {
+        BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+            Ok(mut buffer) => self.decide_into(job, &mut buffer),
+            // Only a decision inside a decision could find it taken.
+            Err(_) => self.decide_into(job, &mut Vec::new()),
+        })
+    }
+
+    fn decide_into(&self, job: Job<'_>, buffer: &mut Vec<u8>) -> DecisionRecord {
+        let plugin = self.plugin();
+        let answer = encode(
+            plugin.abi(),
+            buffer,
+            job.as_of,
+            self.params_json(),
+            job.profile,
+        )
+        .and_then(|()| plugin.evaluate(self.params_json(), buffer));
+        if let Err(fault) = &answer {
+            tracing::debug!(customer = job.profile.id(), policy = self.name(), %fault, "decision failed");
+        }
+        DecisionRecord::from_answer(
+            job.profile.id(),
+            self.record_name(),
+            plugin.record_version(),
+            plugin.sha256(),
+            answer,
+        )
+    }
+}
+
+/// Decides many customers under several policies: customers in the given
+/// order, and for each customer the policies in the given order.
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'p> {
+    policies: &'p [Arc<Policy>],
+    #[cfg(feature = "rayon")]
+    parallel: bool,
+}
+
+impl<'p> Decider<'p> {
+    /// A decider for `policies`, deciding on the calling thread.
+    #[must_use]
+    pub fn new(policies: &'p [Arc<Policy>]) -> Decider<'p> {
+        Decider {
+            policies,
+            #[cfg(feature = "rayon")]
+            parallel: false,
+        }
+    }
+
+    /// This decider on rayon's thread pool (the caller's, when it installed
+    /// one): large batches use every core; the order of the records does
+    /// not depend on it.
+    #[cfg(feature = "rayon")]
+    #[must_use]
+    pub fn parallel(self) -> Decider<'p> {
+        Decider {
+            parallel: true,
+            ..self
+        }
+    }
+
+    /// The policies it decides under.
+    #[must_use]
+    pub fn policies(&self) -> &'p [Arc<Policy>] {
+        self.policies
+    }
+
+    /// Every job under every policy.
+    #[must_use]
+    pub fn decide(&self, jobs: &[Job<'_>]) -> Vec<DecisionRecord> {
+        #[cfg(feature = "rayon")]
+        if self.parallel && jobs.len() * self.policies.len() >= PARALLEL_THRESHOLD {
+            return jobs
+                .par_iter()
+                .with_min_len(16)
+                .map(|&job| self.decide_one(job))
+                .flatten_iter()
+                .collect();
+        }
+        jobs.iter().flat_map(|&job| self.decide_one(job)).collect()
+    }
+
+    /// One customer's decisions under every policy, in policy order.
+    fn decide_one(&self, job: Job<'_>) -> Vec<DecisionRecord> {
+        self.policies
+            .iter()
+            .map(|policy| policy.decide(job))
+            .collect()
+    }
+}
+
 /// The bytes `verdict_evaluate` receives in ABI v1 (see `ABI.md`):
 /// `{"as_of":"YYYY-MM-DD","params":{...},"customer":{...}}`. The parameter
 /// and profile JSON are encoded once and spliced in.
-pub fn encode_input(buffer: &mut Vec<u8>, as_of: Date, params_json: &str, customer_json: &str) {
+pub(crate) fn encode_input(
+    buffer: &mut Vec<u8>,
+    as_of: Date,
+    params_json: &str,
+    customer_json: &str,
+) {
     use std::io::Write;
     buffer.clear();
     // Writing to a Vec cannot fail.
@@ -31,168 +149,26 @@ pub fn encode_input(buffer: &mut Vec<u8>, as_of: Date, params_json: &str, custom
     );
 }
 
-/// The customer of one decision: its profile JSON, and (when known) the
-/// ABI v2 layout of it made once per profile.
-#[derive(Clone, Copy)]
-struct Customer<'a> {
-    id: &'a str,
-    json: &'a str,
-    wire: Option<&'a Profile>,
-}
-
-/// Decides one customer under one policy.
-#[must_use]
-pub fn evaluate_one(
-    policy: &Policy,
-    as_of: Date,
-    profile: &Profile,
-    buffer: &mut Vec<u8>,
-) -> DecisionRecord {
-    let customer = Customer {
-        id: &profile.id,
-        json: &profile.json,
-        wire: Some(profile),
-    };
-    decide_as(
-        &policy.plugin,
-        &policy.record_name,
-        &policy.params_json,
-        as_of,
-        customer,
-        buffer,
-    )
-}
-
-/// Decides one customer (`customer` is its `id`, `customer_json` the
-/// profile as given) with a plugin and parameter JSON directly, without a
-/// binding: what replay and the what-if diff use on logged inputs.
-#[must_use]
-pub fn decide(
-    plugin: &Plugin,
-    policy: &str,
-    params_json: &str,
-    as_of: Date,
-    customer: &str,
-    customer_json: &str,
-    buffer: &mut Vec<u8>,
-) -> DecisionRecord {
-    let customer = Customer {
-        id: customer,
-        json: customer_json,
-        wire: None,
-    };
-    decide_as(plugin, &policy.into(), params_json, as_of, customer, buffer)
-}
-
 /// The bytes `verdict_evaluate` of a plugin built for `abi` receives for
 /// this customer: the JSON envelope ([`encode_input`]) or the v2 binary
-/// one (without the parameters, which `verdict_init` gets).
-pub fn encode_for(
+/// one (without the parameters, which `verdict_init` gets). A profile that
+/// does not lay out for v2 (never one the host checked) fails as it would
+/// in a v1 plugin's decoder.
+pub(crate) fn encode(
     abi: Abi,
     buffer: &mut Vec<u8>,
     as_of: Date,
     params_json: &str,
     profile: &Profile,
 ) -> Result<(), Fault> {
-    let customer = Customer {
-        id: &profile.id,
-        json: &profile.json,
-        wire: Some(profile),
-    };
-    encode(abi, buffer, as_of, params_json, customer)
-}
-
-fn encode(
-    abi: Abi,
-    buffer: &mut Vec<u8>,
-    as_of: Date,
-    params_json: &str,
-    customer: Customer<'_>,
-) -> Result<(), Fault> {
     match abi {
-        Abi::V1 => {
-            encode_input(buffer, as_of, params_json, customer.json);
-            Ok(())
-        }
-        Abi::V2 => encode_v2(buffer, as_of, customer),
-    }
-}
-
-fn decide_as(
-    plugin: &Plugin,
-    policy: &Arc<str>,
-    params_json: &str,
-    as_of: Date,
-    customer: Customer<'_>,
-    buffer: &mut Vec<u8>,
-) -> DecisionRecord {
-    let answer = encode(plugin.abi(), buffer, as_of, params_json, customer)
-        .and_then(|()| plugin.evaluate(params_json, buffer));
-    if let Err(fault) = &answer {
-        tracing::debug!(customer = customer.id, %policy, %fault, "decision failed");
-    }
-    DecisionRecord::from_plugin(customer.id, policy, plugin, answer)
-}
-
-/// The ABI v2 envelope of one decision. A profile that does not lay out
-/// (never one the host checked) fails as it would in a v1 plugin's decoder.
-fn encode_v2(buffer: &mut Vec<u8>, as_of: Date, customer: Customer<'_>) -> Result<(), Fault> {
-    let refused = |why: &str| Fault::Plugin(format!("input does not decode: {why}"));
-    match customer.wire {
-        Some(profile) => wire::encode_envelope(buffer, as_of, profile.wire().map_err(refused)?),
-        None => {
-            let laid_out = customer_wire(customer.json).map_err(|why| refused(&why))?;
-            wire::encode_envelope(buffer, as_of, &laid_out);
+        Abi::V1 => encode_input(buffer, as_of, params_json, profile.json()),
+        Abi::V2 => {
+            let customer = profile
+                .wire()
+                .map_err(|why| Fault::Plugin(format!("input does not decode: {why}")))?;
+            wire::encode_envelope(buffer, as_of, customer);
         }
     }
     Ok(())
-}
-
-/// Decides every customer under every policy, on the calling thread:
-/// customers in the given order, and for each customer the policies in the
-/// given order.
-#[must_use]
-pub fn evaluate_batch(
-    policies: &[Arc<Policy>],
-    customers: &[(Date, &Profile)],
-) -> Vec<DecisionRecord> {
-    let mut buffer = Vec::new();
-    customers
-        .iter()
-        .flat_map(|customer| decide_customer(policies, &mut buffer, customer))
-        .collect()
-}
-
-/// What [`evaluate_batch`] returns, decided on rayon's thread pool (the
-/// caller's, when it installed one): large batches use every core; the
-/// result order does not depend on it.
-#[cfg(feature = "rayon")]
-#[must_use]
-pub fn par_evaluate_batch(
-    policies: &[Arc<Policy>],
-    customers: &[(Date, &Profile)],
-) -> Vec<DecisionRecord> {
-    if customers.len() * policies.len() < PARALLEL_THRESHOLD {
-        return evaluate_batch(policies, customers);
-    }
-    customers
-        .par_iter()
-        .with_min_len(16)
-        .map_init(Vec::new, |buffer, customer| {
-            decide_customer(policies, buffer, customer)
-        })
-        .flatten_iter()
-        .collect()
-}
-
-/// One customer's decisions under every policy, in policy order.
-fn decide_customer(
-    policies: &[Arc<Policy>],
-    buffer: &mut Vec<u8>,
-    &(as_of, profile): &(Date, &Profile),
-) -> Vec<DecisionRecord> {
-    policies
-        .iter()
-        .map(|policy| evaluate_one(policy, as_of, profile, buffer))
-        .collect()
 }

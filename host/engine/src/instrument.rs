@@ -52,9 +52,10 @@ pub(crate) struct Instrumented {
     pub(crate) covered_bytes: u64,
 }
 
-/// Why a module cannot be rewritten for reuse.
+/// Why a module cannot be rewritten for reused instances.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Refusal {
+#[non_exhaustive]
+pub enum Refusal {
     /// Not a valid WebAssembly 2.0 module (or WebAssembly text that does
     /// not parse).
     Invalid(String),
@@ -89,6 +90,8 @@ impl fmt::Display for Refusal {
         }
     }
 }
+
+impl std::error::Error for Refusal {}
 
 /// Whether a module opts in to the reused-instance path: it exports the
 /// ABI v2 marker. Depends on the module bytes alone, so a module runs the

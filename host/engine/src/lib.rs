@@ -7,14 +7,18 @@
 //! `verdict_init`; see [`Abi`]). A [`Plugin`] is a checked module and what it
 //! declares about itself (its manifest). A [`Policy`] is a plugin bound to a
 //! name and a full, checked parameter set; a [`PolicySet`] holds several.
-//! A [`Profile`] is one customer's evaluation input. [`evaluate_one`] and
-//! [`evaluate_batch`] decide customers under policies and yield
-//! [`DecisionRecord`]s; a plugin that faults yields an `error` record for
-//! that decision only.
+//! A [`Profile`] is one customer's evaluation input and a [`Job`] one
+//! customer to decide on a date. [`Policy::decide`] decides one job and a
+//! [`Decider`] many under several policies; each yields
+//! [`DecisionRecord`]s, whose [`Outcome`] is the policy's word, or `error`
+//! when the plugin faulted — for that decision only. A [`Sha256`] names a
+//! module or a parameter set wherever they are stored.
 //!
 //! The engine knows nothing of files people write (TOML), HTTP or
 //! terminals: it reads no environment variables, picks no thread pool (the
-//! `rayon` feature adds [`par_evaluate_batch`]), and never prints.
+//! `rayon` feature adds [`Decider::parallel`]), and never prints. This
+//! crate's exports are its API boundary (`ARCHITECTURE.md`); the
+//! `testing` feature adds hooks beneath it for benchmarks.
 
 #![deny(missing_docs)]
 
@@ -34,15 +38,16 @@ mod profile;
 mod record;
 mod reuse;
 mod sandbox;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-pub use digest::{is_sha256_hex, sha256_hex};
+pub use digest::{NotSha256, Sha256};
 pub use error::{EngineError, ParamAt, ParamError, PluginError, chain_text};
-#[cfg(feature = "rayon")]
-pub use evaluate::par_evaluate_batch;
-pub use evaluate::{decide, encode_for, encode_input, evaluate_batch, evaluate_one};
+pub use evaluate::{Decider, Job};
+pub use instrument::Refusal;
 pub use module_cache::{CacheError, ModuleCache};
-pub use plugin::{Isolation, Plugin, is_kebab_case};
+pub use plugin::{Isolation, Plugin, WhyFresh, is_kebab_case};
 pub use policy::{Policy, PolicySet};
-pub use profile::Profile;
-pub use record::{DecisionRecord, ERROR_OUTCOME};
+pub use profile::{Profile, Unlaid};
+pub use record::{DecisionRecord, Outcome};
 pub use sandbox::{Abi, Fault, Limits, Sandbox};

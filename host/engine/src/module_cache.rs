@@ -130,6 +130,7 @@ impl fmt::Debug for ModuleCache {
 /// Why a cache directory cannot be used. Each message names the path; the
 /// caller reports it and runs without a cache.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CacheError {
     /// A directory or the key file could not be created, inspected or read.
     #[error("cannot use module cache `{}`: {source}", path.display())]
@@ -281,7 +282,7 @@ impl ModuleCache {
     /// # Errors
     ///
     /// Only compilation's: the bytes are not a valid module.
-    pub fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Module> {
+    pub(crate) fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Module> {
         self.fetch(engine, bytes).map(|(module, _)| module)
     }
 

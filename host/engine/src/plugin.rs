@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use verdict_sdk::{Decision, Manifest, ParamError, ParamKind, ParamSpec, abi, wire};
 use wasmtime::ExternType;
 
-use crate::digest::sha256_hex;
+use crate::digest::Sha256;
 use crate::error::{EngineError, PluginError};
-use crate::instrument::{fast_path_eligible, instrument, is_added_export};
-use crate::record::ERROR_OUTCOME;
+use crate::instrument::{Refusal, fast_path_eligible, instrument, is_added_export};
+use crate::record::Outcome;
 use crate::reuse::Layout;
 use crate::sandbox::{Abi, Export, Fault, Guest, Sandbox};
 
@@ -24,17 +24,46 @@ enum Loading {
     /// Instrumented and reused if the rewrite accepts it, else `Fresh`.
     ReuseIfPossible,
     /// Instrumented and reused, or refused.
+    #[cfg(any(test, feature = "testing"))]
     Reuse,
 }
 
 /// How a plugin's decisions are isolated from one another.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Isolation {
     /// On an instance kept per worker and binding, restored after each
     /// decision to its state after instantiation (and `verdict_init`).
     Reused,
     /// In a fresh instance per decision, and why.
-    Fresh(String),
+    Fresh(WhyFresh),
+}
+
+/// Why a plugin's decisions each get a fresh instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WhyFresh {
+    /// The module was built for ABI v1, whose modules are never rewritten.
+    NotV2,
+    /// The load-time rewrite for reused instances refuses the module.
+    Refused(Refusal),
+    /// This host's isolation self-check refuses reused instances (why).
+    SelfCheck(String),
+}
+
+impl std::fmt::Display for WhyFresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WhyFresh::NotV2 => f.write_str("it is not an ABI v2 module"),
+            WhyFresh::Refused(refusal) => {
+                write!(f, "the load-time rewrite refuses it: {refusal}")
+            }
+            WhyFresh::SelfCheck(why) => write!(
+                f,
+                "this host's isolation self-check refuses reused instances: {why}"
+            ),
+        }
+    }
 }
 
 impl std::fmt::Display for Isolation {
@@ -46,28 +75,22 @@ impl std::fmt::Display for Isolation {
     }
 }
 
-/// A loaded, checked plugin module.
+/// A loaded, checked plugin module. What it holds is fixed at load: the
+/// bytes, their digest and the manifest always belong together.
 #[derive(Debug, Clone)]
 pub struct Plugin {
-    /// Where it was loaded from.
-    pub path: PathBuf,
-    /// SHA-256 of the module bytes, hex.
-    pub sha256: String,
-    /// The module bytes exactly as loaded.
-    pub bytes: Arc<[u8]>,
-    /// What the plugin declares: name, version, parameters.
-    pub manifest: Manifest,
-    /// The parsed `version` of the manifest.
-    pub version: semver::Version,
-    /// Exports as `name: type`.
-    pub exports: Vec<String>,
-    /// `manifest.version` and `sha256` once more, shared by every record
-    /// the plugin makes.
-    pub(crate) record_version: Arc<str>,
-    pub(crate) record_sha256: Arc<str>,
+    path: PathBuf,
+    sha256: Sha256,
+    bytes: Arc<[u8]>,
+    manifest: Manifest,
+    version: semver::Version,
+    exports: Vec<String>,
+    /// `manifest.version` once more, shared by every record the plugin
+    /// makes.
+    record_version: Arc<str>,
     /// Why the module was not instrumented for reused instances.
-    fresh_because: Option<String>,
-    pub(crate) guest: Guest,
+    fresh_because: Option<WhyFresh>,
+    guest: Guest,
 }
 
 /// What `verdict_evaluate` answers when the plugin cannot decide.
@@ -112,7 +135,8 @@ impl Plugin {
     /// whatever ABI marker the module carries, and refused if the rewrite
     /// refuses it: how tests and benchmarks run today's modules on the
     /// reused-instance path.
-    pub fn from_bytes_reused(
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn from_bytes_reused(
         sandbox: &Sandbox,
         path: &Path,
         bytes: Arc<[u8]>,
@@ -130,22 +154,17 @@ impl Plugin {
         loading: Loading,
     ) -> Result<Plugin, PluginError> {
         let (instrumented, fresh_because) = match loading {
-            Loading::Fresh => (None, Some("it is not an ABI v2 module".to_owned())),
+            Loading::Fresh => (None, Some(WhyFresh::NotV2)),
             Loading::ReuseIfPossible => match instrument(&bytes) {
                 Ok(instrumented) => (Some(instrumented), None),
                 Err(refusal) => {
                     tracing::debug!(path = %path.display(), %refusal, "fresh instances only");
-                    (
-                        None,
-                        Some(format!("the load-time rewrite refuses it: {refusal}")),
-                    )
+                    (None, Some(WhyFresh::Refused(refusal)))
                 }
             },
+            #[cfg(any(test, feature = "testing"))]
             Loading::Reuse => (
-                Some(
-                    instrument(&bytes)
-                        .map_err(|refusal| PluginError::NotReusable(refusal.to_string()))?,
-                ),
+                Some(instrument(&bytes).map_err(PluginError::NotReusable)?),
                 None,
             ),
         };
@@ -187,11 +206,9 @@ impl Plugin {
                 version: manifest.version.clone(),
                 source,
             })?;
-        let sha256 = sha256_hex(&bytes);
         Ok(Plugin {
             path: path.to_path_buf(),
-            record_sha256: sha256.as_str().into(),
-            sha256,
+            sha256: Sha256::of(&bytes),
             bytes,
             record_version: manifest.version.as_str().into(),
             manifest,
@@ -200,6 +217,70 @@ impl Plugin {
             fresh_because,
             guest,
         })
+    }
+
+    /// The file the module was loaded from (or the name its bytes were
+    /// given).
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The same module named by another file (one whose bytes are the
+    /// same, found by their digest), without compiling it again.
+    #[must_use]
+    pub fn at(self, path: &Path) -> Plugin {
+        Plugin {
+            path: path.to_path_buf(),
+            ..self
+        }
+    }
+
+    /// SHA-256 of the module bytes.
+    #[must_use]
+    pub fn sha256(&self) -> Sha256 {
+        self.sha256
+    }
+
+    /// The module bytes exactly as loaded.
+    #[must_use]
+    pub fn bytes(&self) -> &Arc<[u8]> {
+        &self.bytes
+    }
+
+    /// What the plugin declares: name, version, parameters.
+    #[must_use]
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The plugin's name, as its manifest declares it.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    /// The manifest's `version`, parsed.
+    #[must_use]
+    pub fn version(&self) -> &semver::Version {
+        &self.version
+    }
+
+    /// The version as the manifest writes it (and every record of it).
+    pub(crate) fn record_version(&self) -> &Arc<str> {
+        &self.record_version
+    }
+
+    /// The module's exports as `name: type` (the rewrite's own left out).
+    #[must_use]
+    pub fn exports(&self) -> &[String] {
+        &self.exports
+    }
+
+    /// The prepared module and its instances.
+    #[cfg(test)]
+    pub(crate) fn guest(&self) -> &Guest {
+        &self.guest
     }
 
     /// The ABI version the module was built for (its marker export).
@@ -237,18 +318,16 @@ impl Plugin {
             return Isolation::Fresh(why.clone());
         }
         match self.guest.sandbox().reuse_refused() {
-            Some(why) => Isolation::Fresh(format!(
-                "this host's isolation self-check refuses reused instances: {why}"
-            )),
+            Some(why) => Isolation::Fresh(WhyFresh::SelfCheck(why.to_owned())),
             None => Isolation::Reused,
         }
     }
 
     /// Decides once on an input encoded for the plugin's ABI
-    /// ([`encode_for`](crate::encode_for)) and checks the answer. For
-    /// ABI v1 the input holds the parameters; for v2 `params_json` goes to
-    /// `verdict_init` of the instance first.
-    pub fn evaluate(&self, params_json: &str, input: &[u8]) -> Result<Decision, Fault> {
+    /// (`evaluate::encode`) and checks the answer. For ABI v1 the input
+    /// holds the parameters; for v2 `params_json` goes to `verdict_init` of
+    /// the instance first.
+    pub(crate) fn evaluate(&self, params_json: &str, input: &[u8]) -> Result<Decision, Fault> {
         self.guest
             .decide(params_json.as_bytes(), input, self.decoder())
     }
@@ -256,8 +335,12 @@ impl Plugin {
     /// [`Plugin::evaluate`] in a brand-new instance of the same module
     /// (instrumented or not), whichever path the plugin normally takes: the
     /// baseline the reused-instance path is measured against.
-    #[doc(hidden)]
-    pub fn evaluate_fresh(&self, params_json: &str, input: &[u8]) -> Result<Decision, Fault> {
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn evaluate_fresh(
+        &self,
+        params_json: &str,
+        input: &[u8],
+    ) -> Result<Decision, Fault> {
         self.guest
             .decide_fresh(params_json.as_bytes(), input, self.decoder())
     }
@@ -266,9 +349,12 @@ impl Plugin {
     /// returns how long the restore after it took, or `None` when the
     /// plugin does not reuse instances or this call's instance could not
     /// be restored.
-    #[doc(hidden)]
-    #[must_use]
-    pub fn time_restore(&self, params_json: &str, input: &[u8]) -> Option<std::time::Duration> {
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn time_restore(
+        &self,
+        params_json: &str,
+        input: &[u8],
+    ) -> Option<std::time::Duration> {
         self.guest.time_restore(params_json.as_bytes(), input)
     }
 
@@ -358,9 +444,10 @@ fn check_decision(decision: Decision) -> Result<Decision, Fault> {
             abi::MAX_MESSAGE_BYTES
         )));
     }
-    if decision.outcome == ERROR_OUTCOME {
+    if decision.outcome == Outcome::ERROR {
         return Err(Fault::Malformed(format!(
-            "outcome `{ERROR_OUTCOME}` is reserved for decisions the host could not get from the plugin"
+            "outcome `{}` is reserved for decisions the host could not get from the plugin",
+            Outcome::ERROR
         )));
     }
     if !is_kebab_case(&decision.outcome) {

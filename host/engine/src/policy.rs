@@ -6,24 +6,21 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::digest::Sha256;
 use crate::error::{EngineError, ParamAt, ParamError};
 use crate::plugin::Plugin;
 
 /// A policy ready to evaluate: plugin, version and parameters are fixed.
+/// Its parameters and their JSON are made together and never change, so
+/// every decision sends exactly the parameters [`Policy::params`] shows.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// The policy name.
-    pub name: String,
-    /// The file that bound it: a binding, or a test file naming a module.
-    pub binding: PathBuf,
-    /// The plugin that decides.
-    pub plugin: Plugin,
-    /// The full parameter set: the given values over the plugin's defaults.
-    pub params: Map<String, Value>,
-    /// `params` encoded once, as every evaluation sends it.
-    pub params_json: Arc<str>,
-    /// `name` once more, shared by every record the policy makes.
-    pub(crate) record_name: Arc<str>,
+    /// The policy name, shared by every record the policy makes.
+    name: Arc<str>,
+    binding: PathBuf,
+    plugin: Plugin,
+    params: Map<String, Value>,
+    params_json: Arc<str>,
 }
 
 impl Policy {
@@ -32,15 +29,14 @@ impl Policy {
     /// (names, types, ranges) and by the plugin itself (rules across
     /// values). `binding` is the file the policy comes from.
     pub fn new(
-        name: String,
+        name: &str,
         binding: PathBuf,
         plugin: Plugin,
         given: &Map<String, Value>,
     ) -> Result<Policy, ParamError> {
         let params = check_params(given, &defaults(&plugin), &plugin)?;
         Ok(Policy {
-            record_name: name.as_str().into(),
-            name,
+            name: name.into(),
             binding,
             params_json: Value::Object(params.clone()).to_string().into(),
             params,
@@ -52,8 +48,29 @@ impl Policy {
     /// defaults: what a test file naming a module rather than a binding
     /// runs. `origin` is that file.
     pub fn with_defaults(plugin: Plugin, origin: &Path) -> Result<Policy, ParamError> {
-        let name = plugin.manifest.name.clone();
-        Policy::new(name, origin.to_path_buf(), plugin, &Map::new())
+        let name = plugin.name().to_owned();
+        Policy::new(&name, origin.to_path_buf(), plugin, &Map::new())
+    }
+
+    /// The policy a logged decision was made by: `plugin` under the name
+    /// `name`, with exactly the parameter JSON it received then
+    /// (`params_json`, as the archive keeps it), not checked again, so a
+    /// replay sends the very bytes the original decision got. `origin`
+    /// names where the parameters were read from.
+    pub fn recorded(
+        name: &str,
+        origin: PathBuf,
+        plugin: Plugin,
+        params_json: Arc<str>,
+    ) -> Result<Policy, serde_json::Error> {
+        let params = serde_json::from_str(&params_json)?;
+        Ok(Policy {
+            name: name.into(),
+            binding: origin,
+            plugin,
+            params,
+            params_json,
+        })
     }
 
     /// This policy with some parameters replaced (a test case's
@@ -66,12 +83,54 @@ impl Policy {
             ..self.clone()
         })
     }
+
+    /// The policy's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The name as every record of the policy shares it.
+    pub(crate) fn record_name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The file that bound it: a binding, or a test file naming a module.
+    #[must_use]
+    pub fn binding(&self) -> &Path {
+        &self.binding
+    }
+
+    /// The plugin that decides.
+    #[must_use]
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// The full parameter set: the given values over the plugin's defaults.
+    #[must_use]
+    pub fn params(&self) -> &Map<String, Value> {
+        &self.params
+    }
+
+    /// [`Policy::params`] as JSON, the bytes every decision sends.
+    #[must_use]
+    pub fn params_json(&self) -> &str {
+        &self.params_json
+    }
+
+    /// SHA-256 of [`Policy::params_json`]: what a log and an archive name
+    /// the parameters by.
+    #[must_use]
+    pub fn params_sha256(&self) -> Sha256 {
+        Sha256::of(self.params_json.as_bytes())
+    }
 }
 
 /// The defaults the plugin declares for its parameters.
 fn defaults(plugin: &Plugin) -> Map<String, Value> {
     plugin
-        .manifest
+        .manifest()
         .params
         .iter()
         .map(|spec| (spec.name.clone(), spec.default.clone()))
@@ -86,17 +145,14 @@ fn check_params(
     base: &Map<String, Value>,
     plugin: &Plugin,
 ) -> Result<Map<String, Value>, ParamError> {
-    let specs = &plugin.manifest.params;
+    let specs = &plugin.manifest().params;
     let mut params = base.clone();
     for (name, value) in given {
         let Some(spec) = specs.iter().find(|spec| spec.name == *name) else {
             let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
             return Err(ParamError {
                 at: ParamAt::Key(name.clone()),
-                message: format!(
-                    "plugin `{}` declares no parameter `{name}`",
-                    plugin.manifest.name
-                ),
+                message: format!("plugin `{}` declares no parameter `{name}`", plugin.name()),
                 hint: format!(
                     "declared: {}",
                     if known.is_empty() {
@@ -127,7 +183,7 @@ fn check_params(
             at: ParamAt::All,
             message: format!(
                 "plugin `{}` cannot read the parameters: {}",
-                plugin.manifest.name,
+                plugin.name(),
                 without_json_position(&problem.message)
             ),
             hint: String::new(),
@@ -181,17 +237,17 @@ impl PolicySet {
     pub fn select(&self, names: &[String]) -> Result<Vec<Arc<Policy>>, EngineError> {
         if let Some(unknown) = names
             .iter()
-            .find(|n| !self.policies.iter().any(|p| p.name == **n))
+            .find(|n| !self.policies.iter().any(|p| p.name() == n.as_str()))
         {
             return Err(EngineError::UnknownPolicy {
                 name: unknown.clone(),
-                loaded: self.policies.iter().map(|p| p.name.clone()).collect(),
+                loaded: self.policies.iter().map(|p| p.name().to_owned()).collect(),
             });
         }
         Ok(self
             .policies
             .iter()
-            .filter(|p| names.is_empty() || names.contains(&p.name))
+            .filter(|p| names.is_empty() || names.iter().any(|n| n.as_str() == p.name()))
             .cloned()
             .collect())
     }

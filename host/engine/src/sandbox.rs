@@ -49,6 +49,7 @@ impl Default for Limits {
 
 /// Why a call into a plugin produced no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// The call used its whole fuel budget (an endless or too-long loop).
     OutOfFuel,
@@ -328,6 +329,7 @@ impl Sandbox {
 
 /// The ABI version a module was built for, from its marker export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Abi {
     /// `verdict_abi_v1`: JSON in and out, one instance per call.
     V1,
@@ -783,6 +785,7 @@ impl Guest {
     }
 
     /// See `Plugin::time_restore`.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn time_restore(&self, params: &[u8], input: &[u8]) -> Option<std::time::Duration> {
         let pool = self.reuse.as_deref()?;
         let mut instance = Reusable::new(self, &pool.layout, self.params_key(params)).ok()??;

@@ -4,7 +4,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping};
-use verdict_engine::{Policy, sha256_hex};
+use verdict_engine::{Policy, Sha256};
 
 use crate::errors::ArchiveError;
 
@@ -14,9 +14,9 @@ pub(crate) struct Digest {
     /// The policy name.
     pub(crate) policy: String,
     /// SHA-256 of the module bytes.
-    pub(crate) module_sha256: String,
+    pub(crate) module_sha256: Sha256,
     /// SHA-256 of the parameter JSON exactly as the plugin receives it.
-    pub(crate) params_sha256: String,
+    pub(crate) params_sha256: Sha256,
 }
 
 /// The keys of a digest as Python sees it, in the order it shows them.
@@ -26,19 +26,20 @@ impl Digest {
     /// The digest of a loaded policy.
     pub(crate) fn of(policy: &Policy) -> Digest {
         Digest {
-            policy: policy.name.clone(),
-            module_sha256: policy.plugin.sha256.clone(),
-            params_sha256: sha256_hex(policy.params_json.as_bytes()),
+            policy: policy.name().to_owned(),
+            module_sha256: policy.plugin().sha256(),
+            params_sha256: policy.params_sha256(),
         }
     }
 
     /// `{"policy": ..., "module_sha256": ..., "params_sha256": ...}`.
     pub(crate) fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        for (key, value) in
-            KEYS.iter()
-                .zip([&self.policy, &self.module_sha256, &self.params_sha256])
-        {
+        for (key, value) in KEYS.iter().zip([
+            self.policy.clone(),
+            self.module_sha256.to_string(),
+            self.params_sha256.to_string(),
+        ]) {
             dict.set_item(key, value)?;
         }
         Ok(dict)
@@ -69,21 +70,15 @@ impl Digest {
             item.extract()
                 .map_err(|_| problem(format!("`{key}` is not a string")))
         };
-        let digest = Digest {
-            policy: field("policy")?,
-            module_sha256: field("module_sha256")?,
-            params_sha256: field("params_sha256")?,
+        let digest = |key: &str| -> PyResult<Sha256> {
+            let sha = field(key)?;
+            sha.parse()
+                .map_err(|_| problem(format!("`{key}` is not a SHA-256 (64 hex digits): `{sha}`")))
         };
-        for (key, sha) in [
-            ("module_sha256", &digest.module_sha256),
-            ("params_sha256", &digest.params_sha256),
-        ] {
-            if !verdict_engine::is_sha256_hex(sha) {
-                return Err(problem(format!(
-                    "`{key}` is not a SHA-256 (64 hex digits): `{sha}`"
-                )));
-            }
-        }
-        Ok(digest)
+        Ok(Digest {
+            policy: field("policy")?,
+            module_sha256: digest("module_sha256")?,
+            params_sha256: digest("params_sha256")?,
+        })
     }
 }

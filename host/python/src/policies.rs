@@ -8,13 +8,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use pyo3_arrow::PyRecordBatch;
-use serde_json::{Map, Value};
-use verdict_audit::{Archive, Kind};
+use verdict_audit::{Archive, AuditError, Kind};
 use verdict_batch::{decisions_to_batch, profiles_from_batch};
 use verdict_config::load_policies;
 use verdict_engine::{
-    Limits, ModuleCache, Plugin, Policy, PolicySet, Profile, Sandbox, chain_text,
-    par_evaluate_batch, sha256_hex,
+    Decider, Job, Limits, ModuleCache, Plugin, Policy, PolicySet, Sandbox, Sha256, chain_text,
 };
 use verdict_sdk::Date;
 
@@ -51,7 +49,7 @@ impl Policies {
             })
             .map_err(|error| policy_error(&error))?;
         for policy in set.policies() {
-            keep(&policy.plugin);
+            keep(&policy.plugin());
         }
         Ok(Policies::new(set))
     }
@@ -86,10 +84,9 @@ impl Policies {
             digests
                 .iter()
                 .map(|digest| from_archive(sandbox, &archive, digest).map(Arc::new))
-                .collect::<Result<Vec<_>, String>>()
-        });
-        let policies = policies.map_err(ArchiveError::new_err)?;
-        let mut names: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+                .collect::<PyResult<Vec<_>>>()
+        })?;
+        let mut names: Vec<&str> = policies.iter().map(|p| p.name()).collect();
         names.sort_unstable();
         if let Some(twice) = names.windows(2).find(|pair| pair[0] == pair[1]) {
             return Err(ArchiveError::new_err(format!(
@@ -121,8 +118,8 @@ impl Policies {
         let archive = Archive::new(archive_dir);
         py.detach(|| {
             self.set.policies().iter().try_for_each(|policy| {
-                archive.store(Kind::Module, &policy.plugin.bytes)?;
-                archive.store(Kind::Params, policy.params_json.as_bytes())?;
+                archive.store(Kind::Module, policy.plugin().bytes())?;
+                archive.store(Kind::Params, policy.params_json().as_bytes())?;
                 Ok(())
             })
         })
@@ -161,8 +158,11 @@ impl Policies {
                     _ => error.to_string(),
                 })
             })?;
-            let work: Vec<(Date, &Profile)> = profiles.iter().map(|p| (as_of, p)).collect();
-            let records = par_evaluate_batch(policies, &work);
+            let work: Vec<Job<'_>> = profiles
+                .iter()
+                .map(|profile| Job { as_of, profile })
+                .collect();
+            let records = Decider::new(policies).parallel().decide(&work);
             decisions_to_batch(policies, &work, &records, self.limits)
                 .map_err(VerdictError::new_err)
         })?;
@@ -171,7 +171,11 @@ impl Policies {
 
     /// The policy names, in the order decisions are made for each customer.
     fn names(&self) -> Vec<String> {
-        self.set.policies().iter().map(|p| p.name.clone()).collect()
+        self.set
+            .policies()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect()
     }
 
     fn __repr__(&self) -> String {
@@ -179,7 +183,7 @@ impl Policies {
             .set
             .policies()
             .iter()
-            .map(|p| format!("{} {}", p.name, p.plugin.manifest.version))
+            .map(|p| format!("{} {}", p.name(), p.plugin().manifest().version))
             .collect();
         format!("Policies([{}])", names.join(", "))
     }
@@ -210,8 +214,8 @@ fn sandbox() -> PyResult<&'static Sandbox> {
 
 /// The modules this process compiled, by SHA-256 (the same bytes always
 /// compile to the same plugin).
-fn compiled() -> std::sync::MutexGuard<'static, HashMap<String, Plugin>> {
-    static COMPILED: OnceLock<Mutex<HashMap<String, Plugin>>> = OnceLock::new();
+fn compiled() -> std::sync::MutexGuard<'static, HashMap<Sha256, Plugin>> {
+    static COMPILED: OnceLock<Mutex<HashMap<Sha256, Plugin>>> = OnceLock::new();
     COMPILED
         .get_or_init(Mutex::default)
         .lock()
@@ -221,43 +225,48 @@ fn compiled() -> std::sync::MutexGuard<'static, HashMap<String, Plugin>> {
 /// Keeps a compiled plugin for later loads in this process.
 fn keep(plugin: &Plugin) {
     compiled()
-        .entry(plugin.sha256.clone())
+        .entry(plugin.sha256())
         .or_insert_with(|| plugin.clone());
 }
 
-/// The policy a digest names, from the archive, every byte checked.
-fn from_archive(sandbox: &Sandbox, archive: &Archive, digest: &Digest) -> Result<Policy, String> {
-    let module = archive
-        .fetch(Kind::Module, &digest.module_sha256)
-        .map_err(|error| chain_text(&error))?;
+/// The policy a digest names, from the archive, every byte checked: the
+/// module (compiled once per process) with exactly the archived parameters.
+fn from_archive(sandbox: &Sandbox, archive: &Archive, digest: &Digest) -> PyResult<Policy> {
+    let archived = |error: AuditError| ArchiveError::new_err(chain_text(&error));
+    // Every byte is checked each load, even of a module compiled before.
+    archive
+        .fetch(Kind::Module, digest.module_sha256)
+        .map_err(archived)?;
     let cached = compiled().get(&digest.module_sha256).cloned();
     let plugin = match cached {
         Some(plugin) => plugin,
         None => {
-            let path = archive.path(Kind::Module, &digest.module_sha256);
-            let plugin = Plugin::from_bytes(sandbox, &path, module.into())
-                .map_err(|error| chain_text(&error))?;
+            let plugin = archive
+                .plugin(sandbox, digest.module_sha256)
+                .map_err(archived)?;
             keep(&plugin);
             plugin
         }
     };
-    let params_path = archive.path(Kind::Params, &digest.params_sha256);
-    let params = archive
-        .fetch(Kind::Params, &digest.params_sha256)
-        .map_err(|error| chain_text(&error))?;
-    let params: Map<String, Value> = serde_json::from_slice(&params)
-        .map_err(|error| format!("`{}`: not a JSON object: {error}", params_path.display()))?;
-    let policy = Policy::new(digest.policy.clone(), params_path.clone(), plugin, &params)
-        .map_err(|error| format!("`{}`: {}", params_path.display(), error.message))?;
-    // The plugin receives the parameters as the policy encodes them; they
-    // must be the very bytes the digest names.
-    let encoded = sha256_hex(policy.params_json.as_bytes());
-    if encoded != digest.params_sha256 {
-        return Err(format!(
-            "`{}`: the parameters encode to SHA-256 {encoded} once checked, not {}",
-            params_path.display(),
+    let recorded = archive
+        .recorded_policy(&digest.policy, plugin, digest.params_sha256)
+        .map_err(archived)?;
+    // A driver's digests pair a module with parameters it declares: check
+    // them as a binding would, and that they are the very bytes named.
+    let at = recorded.binding().display().to_string();
+    let checked = Policy::new(
+        recorded.name(),
+        recorded.binding().to_path_buf(),
+        recorded.plugin().clone(),
+        recorded.params(),
+    )
+    .map_err(|error| ArchiveError::new_err(format!("`{at}`: {}", error.message)))?;
+    if checked.params_sha256() != digest.params_sha256 {
+        return Err(ArchiveError::new_err(format!(
+            "`{at}`: the parameters encode to SHA-256 {} once checked, not {}",
+            checked.params_sha256(),
             digest.params_sha256
-        ));
+        )));
     }
-    Ok(policy)
+    Ok(checked)
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use verdict_config::ConfigError;
-use verdict_engine::{EngineError, Policy};
+use verdict_engine::{EngineError, Policy, Sha256};
 
 /// `POST /v1/evaluate`: one customer or a batch, an optional evaluation
 /// date, an optional list of policies.
@@ -43,7 +43,7 @@ pub struct PolicyInfo {
     /// The plugin's version.
     pub plugin_version: String,
     /// SHA-256 of the module bytes.
-    pub module_sha256: String,
+    pub module_sha256: Sha256,
     /// The module file.
     pub module: PathBuf,
     /// The binding file.
@@ -60,13 +60,13 @@ impl PolicyInfo {
     #[must_use]
     pub fn new(policy: &Policy, history: usize) -> PolicyInfo {
         PolicyInfo {
-            name: policy.name.clone(),
-            plugin: policy.plugin.manifest.name.clone(),
-            plugin_version: policy.plugin.manifest.version.clone(),
-            module_sha256: policy.plugin.sha256.clone(),
-            module: policy.plugin.path.clone(),
-            binding: policy.binding.clone(),
-            params: policy.params.clone(),
+            name: policy.name().to_owned(),
+            plugin: policy.plugin().name().to_owned(),
+            plugin_version: policy.plugin().manifest().version.clone(),
+            module_sha256: policy.plugin().sha256(),
+            module: policy.plugin().path().to_path_buf(),
+            binding: policy.binding().to_path_buf(),
+            params: policy.params().clone(),
             history,
         }
     }

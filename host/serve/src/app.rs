@@ -125,13 +125,14 @@ impl App {
                         "policies swapped"
                     );
                     for policy in snapshot.set.policies().iter().filter(|p| {
-                        report.added.contains(&p.name) || report.changed.contains(&p.name)
+                        report.added.iter().any(|n| n == p.name())
+                            || report.changed.iter().any(|n| n == p.name())
                     }) {
                         tracing::info!(
-                            policy = %policy.name,
-                            version = %policy.plugin.version,
-                            sha256 = %policy.plugin.sha256,
-                            params = %policy.params_json,
+                            policy = %policy.name(),
+                            version = %policy.plugin().version(),
+                            sha256 = %policy.plugin().sha256(),
+                            params = %policy.params_json(),
                             "now serving"
                         );
                     }
@@ -160,11 +161,11 @@ impl App {
             .record_rollback(snapshot.generation, &snapshot.set);
         tracing::warn!(
             policy = name,
-            from_version = %rollback.from.plugin.version,
-            from_sha256 = %rollback.from.plugin.sha256,
-            to_version = %rollback.to.plugin.version,
-            to_sha256 = %rollback.to.plugin.sha256,
-            params = %rollback.to.params_json,
+            from_version = %rollback.from.plugin().version(),
+            from_sha256 = %rollback.from.plugin().sha256(),
+            to_version = %rollback.to.plugin().version(),
+            to_sha256 = %rollback.to.plugin().sha256(),
+            params = %rollback.to.params_json(),
             generation = rollback.generation,
             "rolled back"
         );

@@ -12,9 +12,9 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::OwnedSemaphorePermit;
 use verdict_sdk::Date;
 
-use verdict_audit::{Append, AuditError, Chunk, GroupLog, decide_logged};
+use verdict_audit::{Append, AuditError, Chunk, GroupLog, Pipeline};
 use verdict_config::{ConfigError, InputError, customers_from_json};
-use verdict_engine::{DecisionRecord, Policy, Profile};
+use verdict_engine::{DecisionRecord, Job, Policy};
 
 use crate::api::{ApiError, EvaluateRequest};
 use crate::app::{App, LogQueue};
@@ -131,7 +131,10 @@ fn decide_blocking(
     policies: &[Arc<Policy>],
 ) -> Result<Decided, ApiError> {
     let profiles = customers_from_json(customers, as_of)?;
-    let work: Vec<(Date, &Profile)> = profiles.iter().map(|p| (as_of, p)).collect();
+    let work: Vec<Job<'_>> = profiles
+        .iter()
+        .map(|profile| Job { as_of, profile })
+        .collect();
     // Durable before reported: a decision that cannot be logged is not
     // answered. Requests whose decisions are ready at the same time are
     // logged together, with one sync. The request is one chunk, decided
@@ -144,39 +147,38 @@ fn decide_blocking(
         slot: &mut slot,
     });
     let mut decided = (Vec::new(), Vec::new());
-    decide_logged(
-        policies,
-        &work,
-        work.len(),
-        log.as_mut(),
-        true,
-        Some(MAX_RESPONSE_BYTES),
-        |chunk| -> Result<(), AuditError> {
+    let mut pipeline = Pipeline::new(policies)
+        .encode(true)
+        .budget(MAX_RESPONSE_BYTES);
+    if let Some(log) = log.as_mut() {
+        pipeline = pipeline.log(log);
+    }
+    pipeline
+        .decide(&work, |chunk| -> Result<(), AuditError> {
             decided = (chunk.records, chunk.encoded);
             Ok(())
-        },
-    )
-    .map_err(|error| {
-        if let AuditError::OverBudget { most } = error {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the decisions of this request take more than {} MiB of JSON, the most one \
+        })
+        .map_err(|error| {
+            if let AuditError::OverBudget { most } = error {
+                return ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the decisions of this request take more than {} MiB of JSON, the most one \
                      response may hold; none is answered or logged: split the batch",
-                    most >> 20
+                        most >> 20
+                    ),
+                );
+            }
+            // The log says once when appends start and stop failing.
+            tracing::debug!("cannot log decisions, answering 503: {error}");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the decisions could not be logged, so none is reported: {}",
+                    verdict_engine::chain_text(&error)
                 ),
-            );
-        }
-        // The log says once when appends start and stop failing.
-        tracing::debug!("cannot log decisions, answering 503: {error}");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the decisions could not be logged, so none is reported: {}",
-                verdict_engine::chain_text(&error)
-            ),
-        )
-    })?;
+            )
+        })?;
     Ok(decided)
 }
 

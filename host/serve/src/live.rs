@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use arc_swap::ArcSwap;
 
 use verdict_config::{ConfigError, load_policies};
-use verdict_engine::{Plugin, Policy, PolicySet, Sandbox};
+use verdict_engine::{Plugin, Policy, PolicySet, Sandbox, Sha256};
 
 use crate::policies_dir::PoliciesDir;
 
@@ -93,15 +93,15 @@ pub enum RollbackError {
 /// version range) does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Fingerprint {
-    sha256: String,
-    params: Arc<str>,
+    sha256: Sha256,
+    params: Sha256,
 }
 
 impl Fingerprint {
     fn of(policy: &Policy) -> Fingerprint {
         Fingerprint {
-            sha256: policy.plugin.sha256.clone(),
-            params: Arc::clone(&policy.params_json),
+            sha256: policy.plugin().sha256(),
+            params: policy.params_sha256(),
         }
     }
 }
@@ -132,7 +132,12 @@ impl Loaded {
             files: set
                 .policies()
                 .iter()
-                .flat_map(|policy| [policy.binding.clone(), policy.plugin.path.clone()])
+                .flat_map(|policy| {
+                    [
+                        policy.binding().to_path_buf(),
+                        policy.plugin().path().to_path_buf(),
+                    ]
+                })
                 .collect(),
         }
     }
@@ -167,7 +172,7 @@ impl Live {
             .iter()
             .map(|policy| {
                 (
-                    policy.name.clone(),
+                    policy.name().to_owned(),
                     History {
                         versions: VecDeque::from([Arc::clone(policy)]),
                         on_disk: Fingerprint::of(policy),
@@ -224,7 +229,7 @@ impl Live {
         let known: Vec<&Plugin> = state
             .histories
             .values()
-            .flat_map(|history| history.versions.iter().map(|policy| &policy.plugin))
+            .flat_map(|history| history.versions.iter().map(|policy| policy.plugin()))
             .collect();
         let loaded = load_policies(&self.sandbox, &resolved, &known)?;
         let previous = self.loaded.load();
@@ -240,12 +245,12 @@ impl Live {
         let mut old = std::mem::take(&mut state.histories);
         for policy in loaded.policies() {
             let fingerprint = Fingerprint::of(policy);
-            let history = match old.remove(&policy.name) {
+            let history = match old.remove(policy.name()) {
                 Some(mut history) if history.on_disk == fingerprint => {
                     if let Some(active) = history.versions.back_mut().filter(|active| {
                         Fingerprint::of(active) == fingerprint
-                            && (active.binding != policy.binding
-                                || active.plugin.path != policy.plugin.path)
+                            && (active.binding() != policy.binding()
+                                || active.plugin().path() != policy.plugin().path())
                     }) {
                         *active = Arc::clone(policy);
                         moved = true;
@@ -269,18 +274,18 @@ impl Live {
                         history.versions.pop_front();
                     }
                     history.on_disk = fingerprint;
-                    report.changed.push(policy.name.clone());
+                    report.changed.push(policy.name().to_owned());
                     history
                 }
                 None => {
-                    report.added.push(policy.name.clone());
+                    report.added.push(policy.name().to_owned());
                     History {
                         versions: VecDeque::from([Arc::clone(policy)]),
                         on_disk: fingerprint,
                     }
                 }
             };
-            histories.insert(policy.name.clone(), history);
+            histories.insert(policy.name().to_owned(), history);
         }
         report.removed = old.into_keys().collect();
         state.histories = histories;
@@ -373,8 +378,8 @@ mod tests {
 
     fn active_version(live: &Live) -> String {
         live.snapshot().set.policies()[0]
-            .plugin
-            .manifest
+            .plugin()
+            .manifest()
             .version
             .clone()
     }
@@ -406,8 +411,8 @@ mod tests {
         assert_eq!(live.snapshot().history["hello"], 2);
 
         let rollback = live.rollback("hello").unwrap();
-        assert_eq!(rollback.from.plugin.manifest.version, "1.1.0");
-        assert_eq!(rollback.to.plugin.manifest.version, "1.0.0");
+        assert_eq!(rollback.from.plugin().manifest().version, "1.1.0");
+        assert_eq!(rollback.to.plugin().manifest().version, "1.0.0");
         assert_eq!((rollback.generation, rollback.history), (2, 1));
         assert_eq!(active_version(&live), "1.0.0");
         assert!(matches!(

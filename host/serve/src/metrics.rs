@@ -215,10 +215,10 @@ impl Metrics {
         for record in records {
             match counts
                 .iter_mut()
-                .find(|(p, o, _)| **p == *record.policy && *o == record.outcome)
+                .find(|(p, o, _)| *p == record.policy() && *o == record.outcome().as_str())
             {
                 Some((_, _, n)) => *n += 1,
-                None => counts.push((&record.policy, &record.outcome, 1)),
+                None => counts.push((record.policy(), record.outcome().as_str(), 1)),
             }
         }
         for (policy, outcome, n) in counts {
@@ -290,9 +290,9 @@ impl Metrics {
         for policy in set.policies() {
             self.active
                 .get_or_create(&PolicyLabels {
-                    policy: policy.name.clone(),
-                    version: policy.plugin.manifest.version.clone(),
-                    sha256: policy.plugin.sha256.clone(),
+                    policy: policy.name().to_owned(),
+                    version: policy.plugin().manifest().version.clone(),
+                    sha256: policy.plugin().sha256().to_string(),
                 })
                 .set(1);
         }

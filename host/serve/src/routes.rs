@@ -167,7 +167,7 @@ async fn policies(State(app): State<Arc<App>>) -> Response {
         .map(|policy| {
             PolicyInfo::new(
                 policy,
-                snapshot.history.get(&policy.name).copied().unwrap_or(1),
+                snapshot.history.get(policy.name()).copied().unwrap_or(1),
             )
         })
         .collect();
@@ -274,9 +274,9 @@ async fn rollback(
     })?;
     let version = |policy: &verdict_engine::Policy| {
         json!({
-            "plugin_version": policy.plugin.manifest.version,
-            "module_sha256": policy.plugin.sha256,
-            "params": policy.params,
+            "plugin_version": policy.plugin().manifest().version,
+            "module_sha256": policy.plugin().sha256(),
+            "params": policy.params(),
         })
     };
     Ok(Json(json!({

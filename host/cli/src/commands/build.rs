@@ -27,12 +27,12 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<Status> {
     };
     let sandbox = commands::sandbox(Limits::default())?;
     let plugin = Plugin::load(&sandbox, &module)?;
-    let manifest = &plugin.manifest;
+    let manifest = &plugin.manifest();
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut out = std::io::stdout().lock();
     writeln!(out, "module       {}", shown(&module, &cwd).display())?;
-    writeln!(out, "size         {} bytes", plugin.bytes.len())?;
-    writeln!(out, "sha256       {}", plugin.sha256)?;
+    writeln!(out, "size         {} bytes", plugin.bytes().len())?;
+    writeln!(out, "sha256       {}", plugin.sha256())?;
     writeln!(out, "name         {}", manifest.name)?;
     writeln!(out, "version      {}", manifest.version)?;
     if !manifest.description.is_empty() {

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use verdict_audit::{DecisionLog, decide_logged};
+use verdict_audit::{DecisionLog, Pipeline};
 use verdict_batch::Format as BatchFormat;
 use verdict_config::{Profiles, load_policies};
-use verdict_engine::{Limits, Profile};
+use verdict_engine::{Job, Limits};
 use verdict_sdk::Date;
 
 use crate::cli::EvalArgs;
@@ -49,11 +49,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
         .map(|path| Profiles::load(path))
         .collect::<Result<Vec<_>, _>>()?;
     let today = today_utc()?;
-    let mut work: Vec<(Date, &Profile)> = Vec::new();
+    let mut work: Vec<Job<'_>> = Vec::new();
     for file in &profiles {
         let as_of = args.as_of.or(file.as_of).unwrap_or(today);
         file.check_born_by(as_of)?;
-        work.extend(file.customers.iter().map(|customer| (as_of, customer)));
+        work.extend(file.customers.iter().map(|profile| Job { as_of, profile }));
     }
     tracing::info!(
         customers = work.len(),
@@ -74,20 +74,20 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     let mut errors = 0usize;
     // Records are encoded to JSON once, in parallel with the decisions, for
     // both the output and the log: the log holds the very bytes printed.
-    decide_logged(
-        &policies,
-        &work,
-        CHUNK,
-        log.as_mut(),
-        sink.wants_json(args.format),
-        None,
-        |chunk| -> anyhow::Result<()> {
+    {
+        let mut pipeline = Pipeline::new(&policies)
+            .chunk(CHUNK)
+            .encode(sink.wants_json(args.format));
+        if let Some(log) = log.as_mut() {
+            pipeline = pipeline.log(log);
+        }
+        pipeline.decide(&work, |chunk| -> anyhow::Result<()> {
             errors += chunk.records.iter().filter(|r| r.is_error()).count();
             sink.write(&chunk)?;
             progress.inc(chunk.records.len() as u64);
             Ok(())
-        },
-    )
+        })
+    }
     .context(PartWay)?;
     progress.finish_and_clear();
     sink.finish().context(PartWay)?;

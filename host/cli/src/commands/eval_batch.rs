@@ -5,18 +5,18 @@
 //! The input is read twice. The first pass checks every row and decides
 //! nothing, so a bad row stops the run before any decision is printed,
 //! logged or written; the second decides a window of batches at a time
-//! through the same pipeline as TOML input (`decide_logged`).
+//! through the same pipeline as TOML input (`Pipeline`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
-use verdict_audit::decide_logged;
+use verdict_audit::Pipeline;
 use verdict_batch::read::{self, BATCH_ROWS, Batches};
 use verdict_batch::write::LinesFile;
 use verdict_batch::{BatchError, RowChecker, RowError};
-use verdict_engine::{Limits, Policy, Profile};
+use verdict_engine::{Job, Limits, Policy, Profile};
 use verdict_sdk::Date;
 
 use crate::cli::EvalArgs;
@@ -92,27 +92,28 @@ pub fn run(
             if window.is_empty() {
                 break;
             }
-            let work: Vec<(Date, &Profile)> = window.iter().map(|p| (as_of, p)).collect();
+            let work: Vec<Job<'_>> = window
+                .iter()
+                .map(|profile| Job { as_of, profile })
+                .collect();
             // Made with the first window, whose ids size the table.
             let mut current = match sink.take() {
                 Some(current) => current,
                 None => Sink::new(args.output.as_deref(), args.format, &work, policies, limits)?,
             };
             let encode = current.wants_json(args.format);
-            decide_logged(
-                policies,
-                &work,
-                CHUNK,
-                log.as_mut(),
-                encode,
-                None,
-                |chunk| -> anyhow::Result<()> {
+            {
+                let mut pipeline = Pipeline::new(policies).chunk(CHUNK).encode(encode);
+                if let Some(log) = log.as_mut() {
+                    pipeline = pipeline.log(log);
+                }
+                pipeline.decide(&work, |chunk| -> anyhow::Result<()> {
                     errors += chunk.records.iter().filter(|r| r.is_error()).count();
                     current.write(&chunk)?;
                     progress.inc(chunk.records.len() as u64);
                     Ok(())
-                },
-            )
+                })
+            }
             .context(PartWay)?;
             sink = Some(current);
         }

@@ -14,25 +14,26 @@ use crate::exit::Status;
 pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
     let plugin = Plugin::load(&sandbox, &args.plugin)?;
-    let manifest = &plugin.manifest;
+    let manifest = &plugin.manifest();
     let mut out = std::io::stdout().lock();
     match args.format {
         InfoFormat::Json => {
             let info = json!({
-                "path": plugin.path,
+                "path": plugin.path(),
                 "name": manifest.name,
                 "version": manifest.version,
                 "description": manifest.description,
                 "abi": manifest.abi,
-                "sha256": plugin.sha256,
-                "size_bytes": plugin.bytes.len(),
+                "sha256": plugin.sha256(),
+                "size_bytes": plugin.bytes().len(),
                 "params": manifest.params,
                 // A module that imports anything is refused at load.
                 "imports": Vec::<String>::new(),
-                "exports": plugin.exports,
+                "exports": plugin.exports(),
                 "isolation": match plugin.isolation() {
                     Isolation::Reused => json!({"instance": "reused"}),
-                    Isolation::Fresh(why) => json!({"instance": "fresh", "because": why}),
+                    Isolation::Fresh(why) => json!({"instance": "fresh", "because": why.to_string()}),
+                    other => json!({"instance": other.to_string()}),
                 },
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&info)?)?;
@@ -48,9 +49,9 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
                 "abi          v{} (host speaks v1 and v2)",
                 manifest.abi
             )?;
-            writeln!(out, "sha256       {}", plugin.sha256)?;
+            writeln!(out, "sha256       {}", plugin.sha256())?;
             writeln!(out, "isolation    {}", plugin.isolation())?;
-            writeln!(out, "size         {} bytes", plugin.bytes.len())?;
+            writeln!(out, "size         {} bytes", plugin.bytes().len())?;
             writeln!(
                 out,
                 "parameters   {}",
@@ -64,7 +65,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
             // A module that imports anything is refused at load.
             writeln!(out, "imports      (none)")?;
             writeln!(out, "exports")?;
-            for export in &plugin.exports {
+            for export in plugin.exports() {
                 writeln!(out, "  {export}")?;
             }
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use verdict_audit::log::Wait;
 use verdict_audit::verify::verify;
 use verdict_audit::{Archive, AuditError, DecisionLog};
-use verdict_engine::{Limits, is_sha256_hex};
+use verdict_engine::{Limits, Sha256};
 
 use crate::cli::{LogCommand, VerifyArgs};
 use crate::exit::Status;
@@ -49,7 +49,7 @@ pub fn open_for_append(path: &Path, limits: Limits, wait: bool) -> anyhow::Resul
 fn run_verify(args: &VerifyArgs) -> anyhow::Result<Status> {
     if let Some(anchor) = &args.anchor {
         anyhow::ensure!(
-            is_sha256_hex(anchor),
+            anchor.parse::<Sha256>().is_ok(),
             "`{anchor}` is not a record hash (64 hex digits)"
         );
     }

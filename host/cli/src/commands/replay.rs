@@ -8,7 +8,7 @@ use verdict_audit::Recorded;
 use verdict_audit::replay::{Caps, Replayer, Report, Selection, replay};
 use verdict_audit::verify::verify;
 use verdict_batch::read::{RecordedRows, is_decisions_file};
-use verdict_engine::sha256_hex;
+use verdict_engine::Sha256;
 
 use crate::cli::ReplayArgs;
 use crate::commands;
@@ -100,7 +100,7 @@ fn finish(
 /// picked whatever order the file holds them in. Holds at most `size`.
 struct Sample {
     size: usize,
-    kept: BTreeMap<(String, usize), Recorded<'static>>,
+    kept: BTreeMap<(Sha256, usize), Recorded<'static>>,
 }
 
 impl Sample {
@@ -113,7 +113,7 @@ impl Sample {
 
     fn offer(&mut self, recorded: impl Iterator<Item = Recorded<'static>>) {
         for record in recorded {
-            let key = sha256_hex(format!("{}\0{}", record.customer, record.policy).as_bytes());
+            let key = Sha256::of(format!("{}\0{}", record.customer, record.policy).as_bytes());
             self.kept.insert((key, record.at), record);
             if self.kept.len() > self.size {
                 self.kept.pop_last();

@@ -43,8 +43,8 @@ pub fn run(args: &TestArgs) -> anyhow::Result<Status> {
             suite.path.display(),
             results.len(),
             if results.len() == 1 { "case" } else { "cases" },
-            suite.policy.name,
-            suite.policy.plugin.version
+            suite.policy.name(),
+            suite.policy.plugin().version()
         )?;
         for result in &results {
             if result.passed() {
