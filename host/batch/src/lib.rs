@@ -11,7 +11,7 @@
 //! in the layout [`decisions_schema`] describes, enough to replay them
 //! ([`recorded_from_batch`]).
 //!
-//! [`read::Profiles`] and [`read::Decisions`] stream record batches from
+//! [`read::profiles`] and [`read::decisions`] stream record batches from
 //! Parquet, CSV, JSON Lines or Arrow IPC files, chosen by extension;
 //! [`write::DecisionsFile`] writes Parquet, JSON Lines or Arrow IPC to a
 //! temporary name and renames it only when finished.

@@ -51,7 +51,7 @@ fn native<P: Params>(
 ) {
     let envelope: serde_json::Value = serde_json::from_slice(&inputs.json).unwrap();
     let typed_input: Input = serde_json::from_value(envelope.clone()).unwrap();
-    let params: P = serde_json::from_str(&policy.params_json()).unwrap();
+    let params: P = serde_json::from_str(policy.params_json()).unwrap();
     c.bench_function(&format!("{name}/native-typed"), |b| {
         b.iter(|| f(std::hint::black_box(&typed_input), &params))
     });
@@ -72,7 +72,7 @@ struct Inputs {
 
 fn inputs(as_of: Date, params_json: &str, customer: &Profile) -> Inputs {
     let mut json = Vec::new();
-    testing::encode_input(&mut json, as_of, params_json, &customer.json());
+    testing::encode_input(&mut json, as_of, params_json, customer.json());
     let mut v2 = Vec::new();
     testing::encode_for(
         verdict_engine::Abi::V2,
@@ -126,28 +126,22 @@ fn decisions(c: &mut Criterion) {
     v2_paths(c, "floor", &floor, "{}", &floor_inputs.v2);
     for policy in set.policies() {
         let policy: &Arc<Policy> = policy;
-        let inputs = inputs(as_of, &policy.params_json(), customer);
+        let inputs = inputs(as_of, policy.params_json(), customer);
         let params = &policy.params_json();
-        v2_paths(c, &policy.name(), &policy.plugin(), params, &inputs.v2);
-        match &*policy.name() {
-            "staff-allowance" => native(
-                c,
-                &policy.name(),
-                policy,
-                &inputs,
-                staff_allowance::evaluate,
-            ),
+        v2_paths(c, policy.name(), policy.plugin(), params, &inputs.v2);
+        match policy.name() {
+            "staff-allowance" => {
+                native(c, policy.name(), policy, &inputs, staff_allowance::evaluate)
+            }
             "loan-rates" => {
                 let v1 =
                     Plugin::load(&sandbox, &root.join("tests/plugins/loan-rates-v1.wasm")).unwrap();
                 c.bench_function("loan-rates/wasm-v1-fresh", |b| {
                     b.iter(|| testing::evaluate(&v1, params, std::hint::black_box(&inputs.json)))
                 });
-                native(c, &policy.name(), policy, &inputs, loan_rates::evaluate)
+                native(c, policy.name(), policy, &inputs, loan_rates::evaluate)
             }
-            "product-ladder" => {
-                native(c, &policy.name(), policy, &inputs, product_ladder::evaluate)
-            }
+            "product-ladder" => native(c, policy.name(), policy, &inputs, product_ladder::evaluate),
             _ => {}
         }
     }

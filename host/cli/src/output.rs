@@ -129,7 +129,7 @@ impl Table {
         } else {
             self.customers += 1;
             self.last_customer = Some(record.customer().to_owned());
-            fit(&record.customer(), self.customer)
+            fit(record.customer(), self.customer)
         };
         *self
             .outcomes
@@ -143,7 +143,7 @@ impl Table {
         writeln!(
             out,
             "{customer:cw$}  {:pw$}  {:ow$}  {}",
-            fit(&record.policy(), self.policy),
+            fit(record.policy(), self.policy),
             fit(record.outcome().as_str(), self.outcome),
             lines.next().unwrap_or_default(),
             cw = self.customer,

@@ -85,7 +85,7 @@ impl<'p> Sink<'p> {
             Sink::File { file, policies, .. } => {
                 let archive = Archive::beside(file.path());
                 for policy in policies {
-                    archive.store(Kind::Module, &policy.plugin().bytes())?;
+                    archive.store(Kind::Module, policy.plugin().bytes())?;
                     archive.store(Kind::Params, policy.params_json().as_bytes())?;
                 }
                 file.finish()?;

@@ -330,7 +330,7 @@ pub(crate) fn to_json(value: &Spanned<DeValue<'_>>) -> Result<Value, (Range<usiz
     })
 }
 
-/// Converts a TOML table to a JSON object (see [`to_json`]).
+/// Converts a TOML table to a JSON object (see `to_json`).
 pub fn table_to_json(table: &Table<'_>) -> Result<Map<String, Value>, (Range<usize>, String)> {
     table
         .iter()

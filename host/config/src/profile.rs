@@ -89,7 +89,7 @@ impl Profiles {
     }
 
     /// Validates a profiles document. A large file is parsed in parts, in
-    /// parallel (see [`split_at_customers`]); if any part fails, or the
+    /// parallel (see `split_at_customers`); if any part fails, or the
     /// first part defines `customer` other than by `[[customer]]` headers
     /// (the parts would then not be one document), the whole file is
     /// parsed again in one piece, so the verdict and every problem are

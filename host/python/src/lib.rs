@@ -1,6 +1,6 @@
 //! The `verdict` Python package: Verdict's engine for Python data tools.
 //!
-//! [`Policies`] is a loaded, checked policy set: from a policies directory
+//! `Policies` is a loaded, checked policy set: from a policies directory
 //! (`Policies.load`), or from an archive by SHA-256 (`Policies.from_archive`,
 //! what each executor of a cluster job does with the digests its driver
 //! shipped). Its `decide` method takes an Arrow record batch of customers
@@ -8,7 +8,7 @@
 //! Spark's `mapInArrow` batches) and returns the decisions as a
 //! `pyarrow.RecordBatch`, each decision made in a fresh sandboxed instance,
 //! its bytes exactly those `verdict eval` prints. Failures raise
-//! [`errors`]' exceptions, whose messages name the file, row and column.
+//! the `errors` module's exceptions, whose messages name the file, row and column.
 
 mod errors;
 mod manifest;

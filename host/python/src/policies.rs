@@ -49,7 +49,7 @@ impl Policies {
             })
             .map_err(|error| policy_error(&error))?;
         for policy in set.policies() {
-            keep(&policy.plugin());
+            keep(policy.plugin());
         }
         Ok(Policies::new(set))
     }

@@ -1,6 +1,6 @@
 //! The Python package end to end: the scripts beside this file run in a
-//! Python environment kept in the target directory (created, and the pinned
-//! `requirements.txt` installed, on the first run or when the pins change),
+//! Python environment kept in the target directory (`tests/setup-env`
+//! makes it and installs the pinned `requirements.txt`),
 //! against the extension module cargo built for this test and the `verdict`
 //! binary of the same build (built here when there is none).
 //!
@@ -11,8 +11,9 @@
 //!   JVMs, equal to the CLI, and a job whose executor is killed mid-task
 //!   still complete.
 //!
-//! What the machine lacks is installed from Debian's packages (`apt-get`):
-//! `python3-venv`, and a Java runtime for Spark. Each script runs in a
+//! The environment (the pinned Python packages, a Java runtime for Spark)
+//! is what `tests/setup-env` installs; without it a test fails naming that
+//! script. Each script runs in a
 //! process group of its own with a time bound; the group is killed when
 //! the script ends, so no JVM outlives a test.
 
@@ -27,7 +28,7 @@ use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The workspace root.
@@ -58,22 +59,13 @@ fn run(command: &mut Command) -> String {
     stdout
 }
 
-/// Installs Debian packages (`apt-get`, as root) that a test needs and the
-/// machine lacks; one installation at a time.
-fn apt_install(packages: &[&str]) {
-    static APT: Mutex<()> = Mutex::new(());
-    let _one = APT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let apt = |args: &[&str]| {
-        run(Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive"));
-    };
-    apt(&["update", "-qq"]);
-    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    install.extend_from_slice(packages);
-    apt(&install);
+/// Fails the test with one line naming the setup script unless `ready`.
+#[track_caller]
+fn require(ready: bool, what: &str) {
+    assert!(
+        ready,
+        "{what} is missing: run tests/setup-env (it installs the test environment)"
+    );
 }
 
 /// Whether `program args` runs and succeeds.
@@ -126,33 +118,19 @@ fn env() -> &'static Env {
     ENV.get_or_init(|| {
         let profile = profile_dir();
         let verdict = build_cli(&profile);
-        // Debian's python3 makes environments only with `python3-venv`.
-        if !succeeds("python3", &["-c", "import ensurepip, venv"]) {
-            apt_install(&["python3", "python3-venv"]);
-        }
-        let root = profile.parent().unwrap().join("python-env");
+        // tests/setup-env makes it, with requirements.txt installed.
+        let root = profile.parent().unwrap().join("test-env/python");
         let python = root.join("bin/python");
         let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/requirements.txt");
         let wanted = std::fs::read_to_string(&requirements).unwrap();
-        let stamp = root.join("requirements.installed");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            run(Command::new("python3")
-                .arg("-m")
-                .arg("venv")
-                .arg("--clear")
-                .arg(&root));
-            run(Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                ])
-                .arg(&requirements));
-            std::fs::write(&stamp, &wanted).unwrap();
-        }
+        let installed = std::fs::read_to_string(root.join("requirements.installed"));
+        require(
+            python.is_file() && installed.ok().as_deref() == Some(wanted.as_str()),
+            &format!(
+                "the Python environment `{}` with tests/requirements.txt",
+                root.display()
+            ),
+        );
         let site = root.join("module");
         std::fs::create_dir_all(&site).unwrap();
         std::fs::copy(built_module(&profile), site.join("verdict.abi3.so")).unwrap();
@@ -220,16 +198,15 @@ fn script(name: &str, limit: Duration, extra: &[(&str, &Path)]) {
     let mut child = command
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let group = child.id().to_string();
+    let group = libc::pid_t::try_from(child.id()).unwrap();
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || done.send(child.wait()));
     let started = Instant::now();
     let status = finished.recv_timeout(limit).ok();
     // Whatever the script left running goes with it.
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{group}")])
-        .stderr(Stdio::null())
-        .status();
+    // SAFETY: kill(2) with a negative pid signals the process group the
+    // script leads; it touches no memory of this process.
+    let _ = unsafe { libc::kill(-group, libc::SIGKILL) };
     let out = std::fs::read_to_string(&stdout).unwrap();
     let err = std::fs::read_to_string(&stderr).unwrap();
     match status {
@@ -243,14 +220,9 @@ fn script(name: &str, limit: Duration, extra: &[(&str, &Path)]) {
     eprintln!("{out}{name}: {:.1} s", started.elapsed().as_secs_f64());
 }
 
-/// Spark needs a Java runtime; Debian's when there is none.
+/// Spark needs a Java runtime.
 fn java() {
-    static JAVA: OnceLock<()> = OnceLock::new();
-    JAVA.get_or_init(|| {
-        if !succeeds("java", &["-version"]) {
-            apt_install(&["openjdk-17-jre-headless"]);
-        }
-    });
+    require(succeeds("java", &["-version"]), "a Java runtime (`java`)");
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! The service holds the active policies in [`live::Live`]: an atomic
 //! pointer to a [`live::Snapshot`] that each request loads once and keeps
 //! to its end, so no request sees two versions of a policy. A reload (a
-//! file change seen by [`watch`], or `POST /v1/reload`) resolves the
-//! policies path again ([`policies_dir`]: a switched link or a replaced
+//! file change seen by `watch`, or `POST /v1/reload`) resolves the
+//! policies path again (`policies_dir`: a switched link or a replaced
 //! directory is followed), loads and checks the whole directory off the
 //! request path and swaps it in only when all of it loads; a rollback
 //! switches one policy back to its previous version. Evaluations run on
@@ -15,10 +15,10 @@
 //! are appended and synced before its response is sent, in groups with
 //! the requests ready at the same time; while they wait for that sync the
 //! request's evaluation slot is free for another (within a bound on the
-//! bytes waiting, [`app::LOG_QUEUE_BYTES`]).
+//! bytes waiting, `app::LOG_QUEUE_BYTES`).
 //!
-//! Connections are served by [`accept`] (at most a fixed number at once)
-//! and [`connection`] (header and idle timeouts, graceful close).
+//! Connections are served by `accept` (at most a fixed number at once)
+//! and `connection` (header and idle timeouts, graceful close).
 //!
 //! | route | does |
 //! | --- | --- |
@@ -27,7 +27,7 @@
 //! | `POST /v1/reload` | reload the policies directory now (token) |
 //! | `POST /v1/policies/{name}/rollback` | switch a policy back to its previous version (token) |
 //! | `GET /healthz` | readiness: 503 while decisions cannot be logged |
-//! | `GET /metrics` | Prometheus metrics ([`metrics`]) |
+//! | `GET /metrics` | Prometheus metrics (`metrics`) |
 
 #![deny(missing_docs)]
 

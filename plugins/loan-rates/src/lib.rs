@@ -4,7 +4,7 @@
 //! gradually for the loans of later life. Minors get no loan, student loans
 //! stop at one age and mortgages at another. Rates are computed in integer
 //! basis points (1 bp = 0.01 %) and reported as percent with two decimals.
-//! Messages live in [`messages`].
+//! Messages live in the `messages` module.
 
 mod messages;
 

@@ -3,7 +3,7 @@
 //! The bank runs a ladder of products for each phase of life, from cash
 //! accounts for 11 to 15 year olds to pensions. The customer's age picks a
 //! rung; the offer is that rung's products the customer does not hold yet,
-//! in the rung's order. Messages live in [`messages`].
+//! in the rung's order. Messages live in `messages`.
 
 mod messages;
 

@@ -7,7 +7,7 @@
 //! up: a staff request to a manager, a manager's to the general manager.
 //!
 //! Money is computed in integer cents; amounts with a fraction of a cent are
-//! refused rather than rounded. Messages live in [`messages`].
+//! refused rather than rounded. Messages live in `messages`.
 
 mod messages;
 
