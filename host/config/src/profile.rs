@@ -342,7 +342,7 @@ pub fn duplicate_message(id: &str) -> String {
 
 /// Bytes of a profiles file below which it is parsed in one piece; larger
 /// files are parsed in parts of about this size. Parsing is a third of
-/// `verdict eval`'s time on one core (see the README's performance section).
+/// `verdict eval`'s time on one core (see `docs/design.md`, "Parallel parsing").
 const PART_BYTES: usize = 256 << 10;
 
 /// What [`read_customers`] found in a profiles document.

@@ -11,7 +11,7 @@ As a job:
     spark-submit spark_decide.py ARCHIVE_DIR DIGESTS.json CUSTOMERS OUTPUT AS_OF
 
 ARCHIVE_DIR and DIGESTS.json come from `verdict.Policies.load(...).archive(...)`
-(see the README's Spark section); CUSTOMERS is Parquet (a file or a
+(see docs/batch.md, "Deploying to Spark"); CUSTOMERS is Parquet (a file or a
 directory of files); OUTPUT is where the decisions Parquet goes.
 """
 
