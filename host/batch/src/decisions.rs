@@ -15,6 +15,7 @@
 //! | `profile` | utf8 | the profile JSON exactly as the plugin received it |
 //! | `fuel`, `memory_bytes`, `stack_bytes` | int64 (signed: Spark and Java read no unsigned integers) | the sandbox limits it was decided under |
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{
@@ -22,14 +23,114 @@ use arrow_array::builder::{
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Int64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+use arrow_array::{Array, ArrayRef, Date32Array, Int64Array, ListArray, RecordBatch, StringArray};
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use serde_json::{Map, Value};
 use verdict_audit::{LoggedLimits, Recorded};
 use verdict_engine::{DecisionRecord, Job, Limits, Policy, Sha256};
 use verdict_sdk::{Date, Decision, Reason};
 
 use crate::error::RowError;
+
+/// The column names, used by the table and by the reader.
+mod name {
+    pub(super) const CUSTOMER: &str = "customer";
+    pub(super) const POLICY: &str = "policy";
+    pub(super) const PLUGIN_VERSION: &str = "plugin_version";
+    pub(super) const MODULE_SHA256: &str = "module_sha256";
+    pub(super) const PARAMS_SHA256: &str = "params_sha256";
+    pub(super) const OUTCOME: &str = "outcome";
+    pub(super) const VALUE: &str = "value";
+    pub(super) const REASONS: &str = "reasons";
+    pub(super) const AS_OF: &str = "as_of";
+    pub(super) const PROFILE: &str = "profile";
+    pub(super) const FUEL: &str = "fuel";
+    pub(super) const MEMORY_BYTES: &str = "memory_bytes";
+    pub(super) const STACK_BYTES: &str = "stack_bytes";
+}
+
+/// One decision as the writer sees it: the record, the customer it was
+/// made for, and what is the same for a whole policy or batch.
+struct Row<'a> {
+    record: &'a DecisionRecord,
+    job: Job<'a>,
+    params_sha256: &'a str,
+    limits: &'a [i64; 3],
+}
+
+/// What a column holds, which gives its Arrow type and how the writer
+/// fills it.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// utf8 text taken from the row, with the bytes a value usually takes
+    /// (to size the builder).
+    Text(
+        for<'a> fn(&Row<'a>) -> Result<Cow<'a, str>, EncodeError>,
+        usize,
+    ),
+    /// int64 taken from the row.
+    Count(fn(&Row<'_>) -> i64),
+    /// date32: the evaluation date.
+    Date,
+    /// list<struct<code, message>>: the reasons.
+    Reasons,
+}
+
+impl Kind {
+    fn data_type(self) -> DataType {
+        match self {
+            Kind::Text(..) => DataType::Utf8,
+            Kind::Count(_) => DataType::Int64,
+            Kind::Date => DataType::Date32,
+            Kind::Reasons => DataType::List(reasons_item()),
+        }
+    }
+}
+
+/// The decisions layout, in column order: the one table the schema, the
+/// writer and the reader's type checks follow (the module's doc shows it).
+const COLUMNS: [(&str, Kind); 13] = [
+    (
+        name::CUSTOMER,
+        Kind::Text(|row| Ok(row.record.customer().into()), 8),
+    ),
+    (
+        name::POLICY,
+        Kind::Text(|row| Ok(row.record.policy().into()), 16),
+    ),
+    (
+        name::PLUGIN_VERSION,
+        Kind::Text(|row| Ok(row.record.plugin_version().into()), 8),
+    ),
+    (
+        name::MODULE_SHA256,
+        Kind::Text(|row| Ok(row.record.module_sha256().to_string().into()), 64),
+    ),
+    (
+        name::PARAMS_SHA256,
+        Kind::Text(|row| Ok(row.params_sha256.into()), 64),
+    ),
+    (
+        name::OUTCOME,
+        Kind::Text(|row| Ok(row.record.outcome().as_str().into()), 8),
+    ),
+    (name::VALUE, Kind::Text(value_text, 64)),
+    (name::REASONS, Kind::Reasons),
+    (name::AS_OF, Kind::Date),
+    (
+        name::PROFILE,
+        Kind::Text(|row| Ok(row.job.profile.json().into()), 256),
+    ),
+    (name::FUEL, Kind::Count(|row| row.limits[0])),
+    (name::MEMORY_BYTES, Kind::Count(|row| row.limits[1])),
+    (name::STACK_BYTES, Kind::Count(|row| row.limits[2])),
+];
+
+fn value_text<'a>(row: &Row<'a>) -> Result<Cow<'a, str>, EncodeError> {
+    serde_json::to_string(row.record.value())
+        .map(Cow::Owned)
+        .map_err(EncodeError::Value)
+}
 
 /// The fields of one reason.
 fn reason_fields() -> Fields {
@@ -44,29 +145,120 @@ fn reasons_item() -> Arc<Field> {
 }
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let text = |name: &str| Field::new(name, DataType::Utf8, false);
-    let count = |name: &str| Field::new(name, DataType::Int64, false);
-    Arc::new(Schema::new(vec![
-        text("customer"),
-        text("policy"),
-        text("plugin_version"),
-        text("module_sha256"),
-        text("params_sha256"),
-        text("outcome"),
-        text("value"),
-        Field::new("reasons", DataType::List(reasons_item()), false),
-        Field::new("as_of", DataType::Date32, false),
-        text("profile"),
-        count("fuel"),
-        count("memory_bytes"),
-        count("stack_bytes"),
-    ]))
+    Arc::new(Schema::new(
+        COLUMNS
+            .iter()
+            .map(|&(name, kind)| Field::new(name, kind.data_type(), false))
+            .collect::<Vec<_>>(),
+    ))
 });
 
 /// The schema of a decisions batch (see the module's table).
 #[must_use]
 pub fn decisions_schema() -> SchemaRef {
     SCHEMA.clone()
+}
+
+/// Why decisions cannot become a batch.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The records are not one per customer and policy.
+    #[error("{records} decisions for {customers} customers under {policies} policies")]
+    Grid {
+        /// How many records there are.
+        records: usize,
+        /// How many customers.
+        customers: usize,
+        /// How many policies.
+        policies: usize,
+    },
+    /// A limit does not fit a signed 64-bit column.
+    #[error("{what} {value} is beyond int64")]
+    BeyondInt64 {
+        /// Which limit.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// An evaluation date beyond what date32 holds.
+    #[error("{0} is outside date32")]
+    Date(Date),
+    /// A decision's values do not encode as JSON.
+    #[error("a decision's values cannot be encoded: {0}")]
+    Value(#[source] serde_json::Error),
+    /// The reasons column's builder has no text builder for a field
+    /// (Arrow's struct builders are typed at run time).
+    #[error("the reasons column has no `{0}` field")]
+    ReasonField(&'static str),
+    /// Arrow refuses the columns.
+    #[error(transparent)]
+    Arrow(#[from] ArrowError),
+}
+
+/// A column being written.
+enum Builder {
+    Text(
+        StringBuilder,
+        for<'a> fn(&Row<'a>) -> Result<Cow<'a, str>, EncodeError>,
+    ),
+    Count(Int64Builder, fn(&Row<'_>) -> i64),
+    Date(Date32Builder),
+    Reasons(ListBuilder<StructBuilder>),
+}
+
+impl Builder {
+    fn new(kind: Kind, rows: usize) -> Builder {
+        match kind {
+            Kind::Text(get, bytes) => {
+                Builder::Text(StringBuilder::with_capacity(rows, bytes * rows), get)
+            }
+            Kind::Count(get) => Builder::Count(Int64Builder::with_capacity(rows), get),
+            Kind::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+            Kind::Reasons => Builder::Reasons(
+                ListBuilder::with_capacity(StructBuilder::from_fields(reason_fields(), rows), rows)
+                    .with_field(reasons_item()),
+            ),
+        }
+    }
+
+    fn append(&mut self, row: &Row<'_>) -> Result<(), EncodeError> {
+        match self {
+            Builder::Text(builder, get) => builder.append_value(get(row)?),
+            Builder::Count(builder, get) => builder.append_value(get(row)),
+            Builder::Date(builder) => {
+                let date = row.job.as_of;
+                let days = i32::try_from(date.unix_days()).map_err(|_| EncodeError::Date(date))?;
+                builder.append_value(days);
+            }
+            Builder::Reasons(builder) => {
+                let list = builder.values();
+                for reason in row.record.reasons() {
+                    for (field, (what, text)) in
+                        [("code", &reason.code), ("message", &reason.message)]
+                            .into_iter()
+                            .enumerate()
+                    {
+                        list.field_builder::<StringBuilder>(field)
+                            .ok_or(EncodeError::ReasonField(what))?
+                            .append_value(text);
+                    }
+                    list.append(true);
+                }
+                builder.append(true);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Text(builder, _) => Arc::new(builder.finish()),
+            Builder::Count(builder, _) => Arc::new(builder.finish()),
+            Builder::Date(builder) => Arc::new(builder.finish()),
+            Builder::Reasons(builder) => Arc::new(builder.finish()),
+        }
+    }
 }
 
 /// The decisions of a grid as one batch: `records` holds, for each
@@ -78,88 +270,213 @@ pub fn decisions_to_batch(
     work: &[Job<'_>],
     records: &[DecisionRecord],
     limits: Limits,
-) -> Result<RecordBatch, String> {
+) -> Result<RecordBatch, EncodeError> {
     if records.len() != work.len() * policies.len() {
-        return Err(format!(
-            "{} decisions for {} customers under {} policies",
-            records.len(),
-            work.len(),
-            policies.len()
-        ));
+        return Err(EncodeError::Grid {
+            records: records.len(),
+            customers: work.len(),
+            policies: policies.len(),
+        });
     }
     let params_sha: Vec<String> = policies
         .iter()
         .map(|policy| policy.params_sha256().to_string())
         .collect();
-    let rows = records.len();
-    let texts = |capacity: usize| StringBuilder::with_capacity(rows, capacity * rows);
-    let mut customer = texts(8);
-    let mut policy_name = texts(16);
-    let mut version = texts(8);
-    let mut module = texts(64);
-    let mut params = texts(64);
-    let mut outcome = texts(8);
-    let mut value = texts(64);
-    let mut reasons =
-        ListBuilder::with_capacity(StructBuilder::from_fields(reason_fields(), rows), rows)
-            .with_field(reasons_item());
-    let mut as_of = Date32Builder::with_capacity(rows);
-    let mut profile = texts(256);
-    let mut fuel = Int64Builder::with_capacity(rows);
-    let mut memory = Int64Builder::with_capacity(rows);
-    let mut stack = Int64Builder::with_capacity(rows);
     // Signed: Spark, Hive and Java read no unsigned integers.
-    let signed =
-        |n: u64, what: &str| i64::try_from(n).map_err(|_| format!("{what} {n} is beyond int64"));
-    let fuel_value = signed(limits.fuel, "fuel")?;
-    let memory_value = signed(limits.memory_bytes as u64, "memory")?;
-    let stack_value = signed(limits.stack_bytes as u64, "stack")?;
+    let signed = |value: u64, what| {
+        i64::try_from(value).map_err(|_| EncodeError::BeyondInt64 { what, value })
+    };
+    let limits = [
+        signed(limits.fuel, "fuel")?,
+        signed(limits.memory_bytes as u64, "memory")?,
+        signed(limits.stack_bytes as u64, "stack")?,
+    ];
+    let mut builders: Vec<Builder> = COLUMNS
+        .iter()
+        .map(|&(_, kind)| Builder::new(kind, records.len()))
+        .collect();
     let grid = work
         .iter()
-        .flat_map(|&job| (0..policies.len()).map(move |p| (job.as_of, job.profile, p)));
-    for ((date, input, p), record) in grid.zip(records) {
-        customer.append_value(record.customer());
-        policy_name.append_value(record.policy());
-        version.append_value(record.plugin_version());
-        module.append_value(record.module_sha256().to_string());
-        params.append_value(&params_sha[p]);
-        outcome.append_value(record.outcome().as_str());
-        value.append_value(serde_json::to_string(record.value()).map_err(|e| e.to_string())?);
-        let list = reasons.values();
-        for reason in record.reasons() {
-            list.field_builder::<StringBuilder>(0)
-                .ok_or("reason code column")?
-                .append_value(&reason.code);
-            list.field_builder::<StringBuilder>(1)
-                .ok_or("reason message column")?
-                .append_value(&reason.message);
-            list.append(true);
+        .flat_map(|&job| params_sha.iter().map(move |params| (job, params)));
+    for ((job, params_sha256), record) in grid.zip(records) {
+        let row = Row {
+            record,
+            job,
+            params_sha256,
+            limits: &limits,
+        };
+        for builder in &mut builders {
+            builder.append(&row)?;
         }
-        reasons.append(true);
-        as_of.append_value(
-            i32::try_from(date.unix_days()).map_err(|_| format!("{date} is outside date32"))?,
-        );
-        profile.append_value(input.json());
-        fuel.append_value(fuel_value);
-        memory.append_value(memory_value);
-        stack.append_value(stack_value);
     }
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(customer.finish()),
-        Arc::new(policy_name.finish()),
-        Arc::new(version.finish()),
-        Arc::new(module.finish()),
-        Arc::new(params.finish()),
-        Arc::new(outcome.finish()),
-        Arc::new(value.finish()),
-        Arc::new(reasons.finish()),
-        Arc::new(as_of.finish()),
-        Arc::new(profile.finish()),
-        Arc::new(fuel.finish()),
-        Arc::new(memory.finish()),
-        Arc::new(stack.finish()),
-    ];
-    RecordBatch::try_new(decisions_schema(), columns).map_err(|e| e.to_string())
+    let columns = builders.iter_mut().map(Builder::finish).collect();
+    Ok(RecordBatch::try_new(decisions_schema(), columns)?)
+}
+
+/// The columns of a decisions batch, each checked against the table's
+/// type, in the table's order.
+struct Columns<'a> {
+    arrays: Vec<(&'static str, Typed<'a>)>,
+}
+
+/// A column read as its kind's array.
+#[derive(Clone, Copy)]
+enum Typed<'a> {
+    Text(&'a StringArray),
+    Count(&'a Int64Array),
+    Date(&'a Date32Array),
+    Reasons(&'a ListArray),
+}
+
+impl<'a> Columns<'a> {
+    /// Finds every column of the layout in `batch` and checks its type.
+    fn of(batch: &'a RecordBatch, row: usize) -> Result<Columns<'a>, RowError> {
+        let arrays = COLUMNS
+            .iter()
+            .map(|&(name, kind)| {
+                let whole = |message: String| RowError {
+                    row,
+                    column: Some(name.to_owned()),
+                    message,
+                    input: None,
+                };
+                let array = batch.column_by_name(name).ok_or_else(|| {
+                    whole("the column is missing from this decisions file".to_owned())
+                })?;
+                let (typed, what) = match kind {
+                    Kind::Text(..) => (array.as_string_opt::<i32>().map(Typed::Text), "a utf8"),
+                    Kind::Count(_) => (
+                        array.as_primitive_opt::<Int64Type>().map(Typed::Count),
+                        "an int64",
+                    ),
+                    Kind::Date => (
+                        array.as_primitive_opt::<Date32Type>().map(Typed::Date),
+                        "a date32",
+                    ),
+                    Kind::Reasons => (array.as_list_opt::<i32>().map(Typed::Reasons), "a list"),
+                };
+                let typed = typed.ok_or_else(|| {
+                    whole(format!(
+                        "must be {what} column, found {}",
+                        array.data_type()
+                    ))
+                })?;
+                Ok((name, typed))
+            })
+            .collect::<Result<_, RowError>>()?;
+        Ok(Columns { arrays })
+    }
+
+    fn get(&self, name: &str) -> Option<Typed<'a>> {
+        self.arrays
+            .iter()
+            .find(|(column, _)| *column == name)
+            .map(|&(_, typed)| typed)
+    }
+}
+
+/// Reads row `i` of checked columns.
+struct RowReader<'c, 'a> {
+    columns: &'c Columns<'a>,
+    i: usize,
+    row: usize,
+}
+
+impl RowReader<'_, '_> {
+    fn bad(&self, column: &str, message: String) -> RowError {
+        RowError {
+            row: self.row,
+            column: Some(column.to_owned()),
+            message,
+            input: None,
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<String, RowError> {
+        match self.columns.get(name) {
+            Some(Typed::Text(strings)) if !strings.is_null(self.i) => {
+                Ok(strings.value(self.i).to_owned())
+            }
+            _ => Err(self.bad(name, "is null".to_owned())),
+        }
+    }
+
+    fn digest(&self, name: &str) -> Result<Sha256, RowError> {
+        self.text(name)?
+            .parse::<Sha256>()
+            .map_err(|e| self.bad(name, e.to_string()))
+    }
+
+    fn count(&self, name: &str) -> Result<u64, RowError> {
+        match self.columns.get(name) {
+            Some(Typed::Count(numbers)) if !numbers.is_null(self.i) => {
+                let n = numbers.value(self.i);
+                u64::try_from(n).map_err(|_| self.bad(name, format!("{n} is negative")))
+            }
+            _ => Err(self.bad(name, "is null".to_owned())),
+        }
+    }
+
+    fn size(&self, name: &str) -> Result<usize, RowError> {
+        let n = self.count(name)?;
+        usize::try_from(n).map_err(|_| self.bad(name, format!("{n} is too large")))
+    }
+
+    fn date(&self, name: &str) -> Result<Date, RowError> {
+        match self.columns.get(name) {
+            Some(Typed::Date(days)) if !days.is_null(self.i) => {
+                let days = days.value(self.i);
+                Date::from_unix_days(i64::from(days))
+                    .map_err(|e| self.bad(name, format!("{days} days is not a date: {e}")))
+            }
+            _ => Err(self.bad(name, "is null".to_owned())),
+        }
+    }
+
+    fn reasons(&self, name: &str) -> Result<Vec<Reason>, RowError> {
+        match self.columns.get(name) {
+            Some(Typed::Reasons(list)) => {
+                row_reasons(list, self.i).map_err(|message| self.bad(name, message.into_owned()))
+            }
+            _ => Err(self.bad(name, "is null".to_owned())),
+        }
+    }
+
+    /// The row as the replay and what-if diff read a recorded decision.
+    fn recorded(&self) -> Result<Recorded<'static>, RowError> {
+        let value_text = self.text(name::VALUE)?;
+        let value: Map<String, Value> = serde_json::from_str(&value_text)
+            .map_err(|e| self.bad(name::VALUE, format!("is not a JSON object: {e}")))?;
+        let module_sha256 = self.digest(name::MODULE_SHA256)?;
+        let record = DecisionRecord::stored(
+            self.text(name::CUSTOMER)?,
+            self.text(name::POLICY)?.into(),
+            self.text(name::PLUGIN_VERSION)?.into(),
+            module_sha256,
+            Decision {
+                outcome: self.text(name::OUTCOME)?,
+                value,
+                reasons: self.reasons(name::REASONS)?,
+            },
+        );
+        let decision = serde_json::to_string(&record)
+            .map_err(|e| self.bad(name::VALUE, format!("cannot be encoded: {e}")))?;
+        Ok(Recorded {
+            at: self.row,
+            customer: record.customer().to_owned(),
+            policy: record.policy().to_owned(),
+            as_of: self.date(name::AS_OF)?,
+            limits: LoggedLimits {
+                fuel: self.count(name::FUEL)?,
+                memory_bytes: self.size(name::MEMORY_BYTES)?,
+                stack_bytes: self.size(name::STACK_BYTES)?,
+            },
+            module_sha256,
+            params_sha256: self.digest(name::PARAMS_SHA256)?,
+            input: self.text(name::PROFILE)?.into(),
+            decision: decision.into(),
+        })
+    }
 }
 
 /// The decisions of a batch in the [`decisions_schema`] layout, as the
@@ -170,160 +487,23 @@ pub fn recorded_from_batch(
     batch: &RecordBatch,
     first_row: usize,
 ) -> Result<Vec<Recorded<'static>>, RowError> {
-    let whole = |column: &str, message: String| RowError {
-        row: first_row,
-        column: Some(column.to_owned()),
-        message,
-        input: None,
-    };
-    let column = |name: &str| -> Result<&ArrayRef, RowError> {
-        batch.column_by_name(name).ok_or_else(|| {
-            whole(
-                name,
-                "the column is missing from this decisions file".to_owned(),
-            )
-        })
-    };
-    let text = |name: &'static str| {
-        let array = column(name)?;
-        array
-            .as_string_opt::<i32>()
-            .map(|strings| (name, strings))
-            .ok_or_else(|| {
-                whole(
-                    name,
-                    format!("must be a utf8 column, found {}", array.data_type()),
-                )
-            })
-    };
-    let count = |name: &'static str| {
-        let array = column(name)?;
-        array
-            .as_primitive_opt::<Int64Type>()
-            .map(|numbers| (name, numbers))
-            .ok_or_else(|| {
-                whole(
-                    name,
-                    format!("must be an int64 column, found {}", array.data_type()),
-                )
-            })
-    };
-    let [
-        customer,
-        policy,
-        version,
-        module,
-        params,
-        outcome,
-        value,
-        profile,
-    ] = [
-        "customer",
-        "policy",
-        "plugin_version",
-        "module_sha256",
-        "params_sha256",
-        "outcome",
-        "value",
-        "profile",
-    ]
-    .map(text);
-    let (customer, policy, version, module, params, outcome, value, profile) = (
-        customer?, policy?, version?, module?, params?, outcome?, value?, profile?,
-    );
-    let [fuel, memory, stack] = ["fuel", "memory_bytes", "stack_bytes"].map(count);
-    let (fuel, memory, stack) = (fuel?, memory?, stack?);
-    let as_of = column("as_of")?;
-    let as_of = as_of.as_primitive_opt::<Date32Type>().ok_or_else(|| {
-        whole(
-            "as_of",
-            format!("must be a date32 column, found {}", as_of.data_type()),
-        )
-    })?;
-    let reasons = column("reasons")?;
-    let reasons = reasons.as_list_opt::<i32>().ok_or_else(|| {
-        whole(
-            "reasons",
-            format!("must be a list column, found {}", reasons.data_type()),
-        )
-    })?;
+    let columns = Columns::of(batch, first_row)?;
     (0..batch.num_rows())
         .map(|i| {
-            let row = first_row + i;
-            let bad = |column: &str, message: String| RowError {
-                row,
-                column: Some(column.to_owned()),
-                message,
-                input: None,
-            };
-            let get = |(name, strings): (&str, &arrow_array::StringArray)| {
-                if strings.is_null(i) {
-                    Err(bad(name, "is null".to_owned()))
-                } else {
-                    Ok(strings.value(i).to_owned())
-                }
-            };
-            let number = |(name, numbers): (&str, &arrow_array::Int64Array)| {
-                if numbers.is_null(i) {
-                    Err(bad(name, "is null".to_owned()))
-                } else {
-                    let n = numbers.value(i);
-                    u64::try_from(n).map_err(|_| bad(name, format!("{n} is negative")))
-                }
-            };
-            let size = |pair| {
-                let n = number(pair)?;
-                usize::try_from(n).map_err(|_| bad(pair.0, format!("{n} is too large")))
-            };
-            let value_text = get(value)?;
-            let value: Map<String, Value> = serde_json::from_str(&value_text)
-                .map_err(|e| bad("value", format!("is not a JSON object: {e}")))?;
-            let digest = |(name, strings)| {
-                get((name, strings))?
-                    .parse::<Sha256>()
-                    .map_err(|e| bad(name, e.to_string()))
-            };
-            let module_sha256 = digest(module)?;
-            let params_sha256 = digest(params)?;
-            let record = DecisionRecord::stored(
-                get(customer)?,
-                get(policy)?.into(),
-                get(version)?.into(),
-                module_sha256,
-                Decision {
-                    outcome: get(outcome)?,
-                    value,
-                    reasons: row_reasons(reasons, i).map_err(|message| bad("reasons", message))?,
-                },
-            );
-            let decision = serde_json::to_string(&record)
-                .map_err(|e| bad("value", format!("cannot be encoded: {e}")))?;
-            let days = as_of.value(i);
-            let date = Date::from_unix_days(i64::from(days))
-                .map_err(|e| bad("as_of", format!("{days} days is not a date: {e}")))?;
-            Ok(Recorded {
-                at: row,
-                customer: record.customer().to_owned(),
-                policy: record.policy().to_owned(),
-                as_of: date,
-                limits: LoggedLimits {
-                    fuel: number(fuel)?,
-                    memory_bytes: size(memory)?,
-                    stack_bytes: size(stack)?,
-                },
-                module_sha256,
-                params_sha256,
-                input: get(profile)?.into(),
-                decision: decision.into(),
-            })
+            RowReader {
+                columns: &columns,
+                i,
+                row: first_row + i,
+            }
+            .recorded()
         })
         .collect()
 }
 
 /// The reasons of row `i`.
-fn row_reasons(reasons: &arrow_array::ListArray, i: usize) -> Result<Vec<Reason>, String> {
+fn row_reasons(reasons: &ListArray, i: usize) -> Result<Vec<Reason>, Cow<'static, str>> {
     if reasons.is_null(i) {
-        return Err("is null".to_owned());
+        return Err("is null".into());
     }
     let items = reasons.value(i);
     let items = items
@@ -333,7 +513,7 @@ fn row_reasons(reasons: &arrow_array::ListArray, i: usize) -> Result<Vec<Reason>
         items
             .column_by_name(name)
             .and_then(|column| column.as_string_opt::<i32>())
-            .ok_or(format!("lacks a utf8 `{name}` field"))
+            .ok_or_else(|| Cow::Owned(format!("lacks a utf8 `{name}` field")))
     };
     let (codes, messages) = (field("code")?, field("message")?);
     Ok((0..items.len())

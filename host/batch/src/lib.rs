@@ -30,7 +30,7 @@ pub mod read;
 pub mod write;
 
 pub use arrow_array::RecordBatch;
-pub use decisions::{decisions_schema, decisions_to_batch, recorded_from_batch};
+pub use decisions::{EncodeError, decisions_schema, decisions_to_batch, recorded_from_batch};
 pub use error::{BatchError, RowError};
 pub use format::Format;
 pub use profiles::{RowChecker, profiles_from_batch};

@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use verdict_sdk::Date;
 
+use crate::arg_values;
+
 /// Verdict: business policies as WebAssembly plugins, evaluated against
 /// customer profiles.
 #[derive(Debug, Parser)]
@@ -98,7 +100,7 @@ pub struct EvalArgs {
     #[arg(long = "policy", value_name = "NAME")]
     pub policy: Vec<String>,
     /// Evaluation date [default: the file's `as_of`, else today (UTC)].
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = arg_values::date)]
     pub as_of: Option<Date>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -145,11 +147,6 @@ pub struct InspectArgs {
     pub format: InfoFormat,
 }
 
-fn parse_date(text: &str) -> Result<Date, String> {
-    text.parse()
-        .map_err(|e: verdict_sdk::DateError| e.to_string())
-}
-
 const SERVE_EXAMPLES: &str = "\
 Examples:
   verdict serve                                  # policies/ on 127.0.0.1:8080
@@ -191,15 +188,15 @@ pub struct ServeArgs {
     pub no_watch: bool,
     /// Time a new connection, or a request begun on a kept-alive one, has
     /// to send its whole request head; slower ones are closed.
-    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = arg_values::duration)]
     pub header_timeout: Duration,
     /// Time a kept-alive connection may stay idle between requests before
     /// it is closed.
-    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = arg_values::duration)]
     pub idle_timeout: Duration,
     /// Time a request's body may take to arrive once its head has; slower
     /// ones are answered 408 and their connection closed.
-    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = arg_values::duration)]
     pub body_timeout: Duration,
     /// Connections served at once; beyond it new connections wait to be
     /// accepted until one closes (keep it below the open-file limit).
@@ -209,30 +206,6 @@ pub struct ServeArgs {
 
 /// A duration (`serve`'s timeouts, replay's bound per decision): a whole number and a unit, `ms`, `s`
 /// or `m`; more than zero.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as `10s` or `500ms`"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        _ => {
-            return Err(format!(
-                "`{text}` needs a unit, ms, s or m: `{number}s`, `{number}ms`"
-            ));
-        }
-    };
-    if duration.is_zero() {
-        return Err("must be more than zero".to_owned());
-    }
-    Ok(duration)
-}
-
 const ROLLBACK_EXAMPLES: &str = "\
 Examples:
   VERDICT_TOKEN=$(cat token) verdict rollback staff-allowance
@@ -321,7 +294,7 @@ pub struct ReplayArgs {
     #[arg(long = "policy", value_name = "NAME")]
     pub policy: Vec<String>,
     /// Replay only these log lines: `A..B` (inclusive), `A..`, `..B` or `N`.
-    #[arg(long, value_name = "A..B", value_parser = parse_lines)]
+    #[arg(long, value_name = "A..B", value_parser = arg_values::lines)]
     pub lines: Option<(usize, usize)>,
     /// The most fuel a logged decision may claim; a record that logs more
     /// (or more memory or stack than the engine's caps) is reported as
@@ -330,7 +303,7 @@ pub struct ReplayArgs {
     pub max_fuel: u64,
     /// The longest one call into a plugin may run (`10s`, `500ms`, `2m`):
     /// a decision still running then is cut and reported as suspicious.
-    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = arg_values::duration)]
     pub decision_timeout: Duration,
     /// Replay a deterministic sample of N decisions (the same N for the
     /// same decisions, whatever their order) instead of all.
@@ -372,30 +345,6 @@ pub struct DiffArgs {
 }
 
 /// Parses `A..B`, `A..`, `..B` or `N` into an inclusive range of lines.
-fn parse_lines(text: &str) -> Result<(usize, usize), String> {
-    let number = |part: &str, default: usize| -> Result<usize, String> {
-        if part.is_empty() {
-            return Ok(default);
-        }
-        part.parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| format!("`{part}` is not a line number (lines count from 1)"))
-    };
-    let (first, last) = match text.split_once("..") {
-        Some((a, b)) => (number(a, 1)?, number(b, usize::MAX)?),
-        None if text.is_empty() => return Err("a line range is needed, such as `10..20`".into()),
-        None => {
-            let n = number(text, 0)?;
-            (n, n)
-        }
-    };
-    if first > last {
-        return Err(format!("`{text}` is an empty range"));
-    }
-    Ok((first, last))
-}
-
 const NEW_EXAMPLES: &str = "\
 Examples:
   verdict new my-policy                   # ./my-policy, or plugins/my-policy in a Verdict checkout

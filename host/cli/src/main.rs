@@ -1,6 +1,7 @@
 //! The `verdict` command line: parse, dispatch, map the result to an exit
 //! status. Each subcommand lives in `commands/`.
 
+mod arg_values;
 mod cli;
 mod commands;
 mod exit;

@@ -69,7 +69,7 @@ impl<'p> Sink<'p> {
                 limits,
             } => {
                 let batch = decisions_to_batch(policies, chunk.work, &chunk.records, *limits)
-                    .map_err(|message| anyhow::anyhow!("cannot encode decisions: {message}"))?;
+                    .map_err(|error| anyhow::anyhow!("cannot encode decisions: {error}"))?;
                 file.write(&batch)?;
             }
         }

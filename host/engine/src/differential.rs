@@ -1,6 +1,6 @@
 //! The reused-instance path against a brand-new instance, decision by
-//! decision: for generated inputs, every reference plugin (built by
-//! `cargo plugins` for ABI v2, and a v1 build of one of them) and every
+//! decision: for generated inputs, every reference plugin (builds for ABI
+//! v2 and a v1 build of one of them, kept in `tests/plugins`) and every
 //! hostile WAT plugin in `tests/plugins` give the
 //! same answer bytes (or fault), use the same fuel and leave byte-identical
 //! memory and globals on both paths; after each restore the reused
@@ -29,16 +29,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A reference plugin's module, as `cargo plugins` builds it.
+/// A reference plugin's module: the build of it kept in `tests/plugins`
+/// (`cargo plugins` output, frozen so that this crate's tests need no
+/// build step; any build of the SDK's must pass them).
 fn reference_module(crate_name: &str) -> Vec<u8> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let path = target
-        .join("wasm32-unknown-unknown/plugin")
-        .join(format!("{crate_name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo plugins` first", path.display()))
+    test_module(&format!("{}-v2.wasm", crate_name.replace('_', "-")))
 }
 
 /// A module of `tests/plugins` (`name` with its extension).

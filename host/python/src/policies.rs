@@ -164,7 +164,7 @@ impl Policies {
                 .collect();
             let records = Decider::new(policies).parallel().decide(&work);
             decisions_to_batch(policies, &work, &records, self.limits)
-                .map_err(VerdictError::new_err)
+                .map_err(|error| VerdictError::new_err(error.to_string()))
         })?;
         PyRecordBatch::new(decided).into_pyarrow(py)
     }
