@@ -79,6 +79,7 @@ mod lang;
 mod manifest;
 mod params;
 pub mod schema;
+mod shape;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
