@@ -91,7 +91,7 @@ pub use extra::Extra;
 pub use input::{Customer, Input};
 pub use lang::Lang;
 pub use manifest::Manifest;
-pub use params::{ParamError, ParamKind, ParamSpec, Params};
+pub use params::{ParamError, ParamKind, ParamSpec, ParamValueError, Params};
 
 // The domain types where SDK 1.0 had them, so plugins written against it
 // keep their imports. New code names them through `domain`.

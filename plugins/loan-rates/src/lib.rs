@@ -9,6 +9,7 @@
 mod messages;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use verdict_sdk::domain::money::Cents;
@@ -110,8 +111,11 @@ impl verdict_sdk::Params for Params {
     fn validate(&self) -> Result<(), Vec<ParamError>> {
         let mut problems = Vec::new();
         for (kind, pct) in &self.base_rates_pct {
-            if let Err(message) = check_pct(*pct) {
-                problems.push(ParamError::new(format!("base_rates_pct.{kind}"), message));
+            if let Err(error) = check_pct(*pct) {
+                problems.push(ParamError::new(
+                    format!("base_rates_pct.{kind}"),
+                    error.to_string(),
+                ));
             }
         }
         check_bands(self.min_age, &self.surcharge_bands, &mut problems);
@@ -124,17 +128,38 @@ impl verdict_sdk::Params for Params {
 }
 
 /// A rate in percent must be a whole number of basis points, not negative.
-fn check_pct(pct: f64) -> Result<(), String> {
+fn check_pct(pct: f64) -> Result<(), PctError> {
     // A percent with two decimals is a whole number of basis points just as
     // dollars with two decimals are whole cents: reuse the SDK's exact check.
     match Cents::from_usd(pct) {
-        Err(_) => Err(format!(
-            "must be a percent with at most two decimals, not {pct}"
-        )),
-        Ok(bp) if bp.0 < 0 => Err(format!("must not be negative, not {pct}")),
+        Err(_) => Err(PctError::NotBasisPoints(pct)),
+        Ok(bp) if bp.0 < 0 => Err(PctError::Negative(pct)),
         Ok(_) => Ok(()),
     }
 }
+
+/// Why a rate in percent is refused; displays as the problem `validate`
+/// reports at its path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PctError {
+    /// More than two decimals: not a whole number of basis points.
+    NotBasisPoints(f64),
+    /// Below zero.
+    Negative(f64),
+}
+
+impl fmt::Display for PctError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PctError::NotBasisPoints(pct) => {
+                write!(f, "must be a percent with at most two decimals, not {pct}")
+            }
+            PctError::Negative(pct) => write!(f, "must not be negative, not {pct}"),
+        }
+    }
+}
+
+impl std::error::Error for PctError {}
 
 /// Bands must start at `min_age`, follow each other with no gap or overlap,
 /// and end with the one open-ended band.
@@ -192,8 +217,8 @@ fn check_bands(min_age: u32, bands: &[SurchargeBand], problems: &mut Vec<ParamEr
             )),
             _ => {}
         }
-        if let Err(message) = check_pct(band.surcharge_pct) {
-            problems.push(ParamError::new(at("surcharge_pct"), message));
+        if let Err(error) = check_pct(band.surcharge_pct) {
+            problems.push(ParamError::new(at("surcharge_pct"), error.to_string()));
         }
     }
 }
