@@ -68,6 +68,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+mod bands;
 mod date;
 mod decision;
 pub mod domain;
@@ -85,6 +86,7 @@ pub mod wire;
 #[cfg(target_arch = "wasm32")]
 mod bump;
 
+pub use bands::{AgeBand, AgeBands};
 pub use date::{Date, DateError};
 pub use decision::{Decision, Reason};
 pub use extra::Extra;

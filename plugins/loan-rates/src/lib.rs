@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use verdict_sdk::domain::money::Cents;
-use verdict_sdk::{Decision, Input, ParamError, ParamSpec};
+use verdict_sdk::{AgeBand, AgeBands, Decision, Input, ParamError, ParamSpec};
 
 /// The rate card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,11 +44,17 @@ pub struct SurchargeBand {
     pub surcharge_pct: f64,
 }
 
-impl SurchargeBand {
-    fn contains(&self, age: u32) -> bool {
-        self.min_age <= age && self.max_age.is_none_or(|max| age <= max)
+impl AgeBand for SurchargeBand {
+    fn min_age(&self) -> u32 {
+        self.min_age
     }
 
+    fn max_age(&self) -> Option<u32> {
+        self.max_age
+    }
+}
+
+impl SurchargeBand {
     /// `"25-34"`, or `"65+"` for the open-ended band.
     fn label(&self) -> String {
         match self.max_age {
@@ -162,63 +168,21 @@ impl fmt::Display for PctError {
 impl std::error::Error for PctError {}
 
 /// Bands must start at `min_age`, follow each other with no gap or overlap,
-/// and end with the one open-ended band.
+/// and end with the one open-ended band (the SDK's [`AgeBands`] rules); each
+/// surcharge is a rate.
 fn check_bands(min_age: u32, bands: &[SurchargeBand], problems: &mut Vec<ParamError>) {
-    let Some(last) = bands.len().checked_sub(1) else {
-        problems.push(ParamError::new(
-            "surcharge_bands",
-            "needs at least one band",
-        ));
+    let rules = AgeBands::new("surcharge_bands", "band").starting_at("min_age", min_age);
+    if let Err(problem) = rules.check_not_empty(bands) {
+        problems.push(problem);
         return;
-    };
+    }
     for (i, band) in bands.iter().enumerate() {
-        let at = |field: &str| format!("surcharge_bands[{i}].{field}");
-        match i.checked_sub(1).and_then(|p| bands.get(p)) {
-            None if band.min_age != min_age => problems.push(ParamError::new(
-                at("min_age"),
-                format!(
-                    "the first band must start at min_age ({min_age}), not {}",
-                    band.min_age
-                ),
-            )),
-            Some(previous) => {
-                if let Some(end) = previous.max_age {
-                    let expected = end.saturating_add(1);
-                    if band.min_age != expected {
-                        let how = if band.min_age > expected {
-                            "leaves a gap"
-                        } else {
-                            "overlaps"
-                        };
-                        problems.push(ParamError::new(
-                            at("min_age"),
-                            format!(
-                                "{how} after the band ending at {end}: must be {expected}, not {}",
-                                band.min_age
-                            ),
-                        ));
-                    }
-                }
-            }
-            None => {}
-        }
-        match band.max_age {
-            Some(max) if max < band.min_age => problems.push(ParamError::new(
-                at("max_age"),
-                format!("must be at least min_age ({}), not {max}", band.min_age),
-            )),
-            Some(_) if i == last => problems.push(ParamError::new(
-                at("max_age"),
-                "the last band must be open-ended: remove max_age",
-            )),
-            None if i != last => problems.push(ParamError::new(
-                at("max_age"),
-                "only the last band may be open-ended: set max_age",
-            )),
-            _ => {}
-        }
+        rules.check_band(bands, i, problems);
         if let Err(error) = check_pct(band.surcharge_pct) {
-            problems.push(ParamError::new(at("surcharge_pct"), error.to_string()));
+            problems.push(ParamError::new(
+                rules.at(i, "surcharge_pct"),
+                error.to_string(),
+            ));
         }
     }
 }
