@@ -81,6 +81,8 @@ mod manifest;
 mod params;
 pub mod schema;
 mod shape;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
