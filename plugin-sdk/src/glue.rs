@@ -4,6 +4,8 @@
 //! exports) and ABI v1's JSON (what modules built before v2 speak, kept for
 //! native comparisons and the recorded-decision files).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -83,9 +85,28 @@ pub fn evaluate_json<P: Params>(input: &[u8], policy: fn(&Input, &P) -> Decision
 }
 
 /// `verdict_init` (v2): decode the parameter set, which the host sends as
-/// JSON once per instance; the error is the message the export answers.
-pub fn init_json<P: Params>(input: &[u8]) -> Result<P, String> {
-    serde_json::from_slice::<P>(input).map_err(|error| format!("parameters do not decode: {error}"))
+/// JSON once per instance; the error displays as the message the export
+/// answers.
+pub fn init_json<P: Params>(input: &[u8]) -> Result<P, InitError> {
+    serde_json::from_slice::<P>(input).map_err(InitError)
+}
+
+/// Why `verdict_init` refuses a parameter set: it does not decode as the
+/// plugin's parameters. Displays as the message the export answers
+/// (`parameters do not decode: ...`), which recorded decisions keep.
+#[derive(Debug)]
+pub struct InitError(serde_json::Error);
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "parameters do not decode: {}", self.0)
+    }
+}
+
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
 }
 
 /// `verdict_evaluate` (v2): decode the binary envelope, run the policy
@@ -157,7 +178,7 @@ pub mod wasm {
                 Ok(()) => Vec::new(),
                 Err(_) => b"verdict_init was called twice in one instance".to_vec(),
             },
-            Err(message) => message.into_bytes(),
+            Err(error) => error.to_string().into_bytes(),
         })
     }
 
@@ -185,7 +206,8 @@ pub mod wasm {
 /// also come out of the ABI v2 path
 /// ([`init_json`], then [`evaluate_v2`] on the same input laid out as the
 /// host lays it out, the answer decoded as the host decodes it) as the same
-/// JSON. Returns how many answers were checked, or the first difference.
+/// JSON. Returns how many answers were checked, or the first difference
+/// ([`RecordedError`]).
 ///
 /// The format, one item a line: `params JSON` sets the parameters that
 /// later inputs splice in for `$params`; `# NAME` names the cases below;
@@ -193,7 +215,7 @@ pub mod wasm {
 pub fn check_recorded<P: Params>(
     recorded: &str,
     policy: fn(&Input, &P) -> Decision,
-) -> Result<usize, String> {
+) -> Result<usize, RecordedError> {
     let mut params = "";
     let mut case = "";
     let mut input = None;
@@ -209,23 +231,35 @@ pub fn check_recorded<P: Params>(
         } else if let Some(expected) = line.strip_prefix("< ") {
             let input = input
                 .take()
-                .ok_or_else(|| format!("line {at}: an answer without an input"))?;
+                .ok_or(RecordedError::AnswerWithoutInput { line: at })?;
             let answer = evaluate_json::<P>(input.as_bytes(), policy);
             let answer = String::from_utf8_lossy(&answer);
             if answer != expected {
-                return Err(format!(
-                    "line {at} ({case}): answered\n{answer}\nrecorded\n{expected}"
-                ));
+                return Err(RecordedError::Differs {
+                    line: at,
+                    case: case.to_owned(),
+                    abi: 1,
+                    answered: answer.into_owned(),
+                    recorded: expected.to_owned(),
+                });
             }
             checked += 1;
             if expected.starts_with("{\"outcome\"")
-                && let Some(v2) = answer_v2::<P>(input.as_bytes(), policy)
-                    .map_err(|why| format!("line {at} ({case}), through ABI v2: {why}"))?
+                && let Some(v2) =
+                    answer_v2::<P>(input.as_bytes(), policy).map_err(|error| RecordedError::V2 {
+                        line: at,
+                        case: case.to_owned(),
+                        error,
+                    })?
                 && v2 != expected
             {
-                return Err(format!(
-                    "line {at} ({case}): through ABI v2 answered\n{v2}\nrecorded\n{expected}"
-                ));
+                return Err(RecordedError::Differs {
+                    line: at,
+                    case: case.to_owned(),
+                    abi: 2,
+                    answered: v2,
+                    recorded: expected.to_owned(),
+                });
             }
         }
     }
@@ -238,18 +272,188 @@ pub fn check_recorded<P: Params>(
 fn answer_v2<P: Params>(
     envelope_json: &[u8],
     policy: fn(&Input, &P) -> Decision,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, V2Error> {
     let Some((params, input)) = v2_inputs(envelope_json) else {
         return Ok(None);
     };
-    let params = init_json::<P>(&params)?;
+    let params = init_json::<P>(&params).map_err(V2Error::Init)?;
     match wire::decode_answer(&evaluate_v2(&input, &params, policy)) {
         Ok(wire::Answer::Decision(decision)) => Ok(Some(to_json_text(&decision))),
-        Ok(wire::Answer::Error(message)) => Err(format!("refused: {message}")),
-        Err(error) => Err(format!("the answer does not decode: {error}")),
+        Ok(wire::Answer::Error(message)) => Err(V2Error::Refused(message)),
+        Err(error) => Err(V2Error::Undecodable(error)),
+    }
+}
+
+/// The first recorded answer [`check_recorded`] could not reproduce.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RecordedError {
+    /// A `< ANSWER` line with no `> INPUT` line before it.
+    AnswerWithoutInput {
+        /// The line of the answer, from 1.
+        line: usize,
+    },
+    /// An input got another answer than the one recorded.
+    Differs {
+        /// The line of the recorded answer, from 1.
+        line: usize,
+        /// The name of the cases it is under (`# NAME`).
+        case: String,
+        /// The ABI path that answered: 1 (JSON) or 2 (the binary layout).
+        abi: u32,
+        /// What the policy answered.
+        answered: String,
+        /// What was recorded.
+        recorded: String,
+    },
+    /// The ABI v2 path gave no decision for an input that has one.
+    V2 {
+        /// The line of the recorded answer, from 1.
+        line: usize,
+        /// The name of the cases it is under (`# NAME`).
+        case: String,
+        /// What went wrong on that path.
+        error: V2Error,
+    },
+}
+
+impl fmt::Display for RecordedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordedError::AnswerWithoutInput { line } => {
+                write!(f, "line {line}: an answer without an input")
+            }
+            RecordedError::Differs {
+                line,
+                case,
+                abi,
+                answered,
+                recorded,
+            } => {
+                let through = if *abi == 2 { "through ABI v2 " } else { "" };
+                write!(
+                    f,
+                    "line {line} ({case}): {through}answered\n{answered}\nrecorded\n{recorded}"
+                )
+            }
+            RecordedError::V2 { line, case, error } => {
+                write!(f, "line {line} ({case}), through ABI v2: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RecordedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RecordedError::V2 { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why the ABI v2 path gave no decision for a recorded input.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum V2Error {
+    /// `verdict_init` refused the parameters.
+    Init(InitError),
+    /// The plugin refused the input (the message of its failure answer).
+    Refused(String),
+    /// The answer is not in the layout of ABI v2.
+    Undecodable(wire::WireError),
+}
+
+impl fmt::Display for V2Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            V2Error::Init(error) => error.fmt(f),
+            V2Error::Refused(message) => write!(f, "refused: {message}"),
+            V2Error::Undecodable(error) => write!(f, "the answer does not decode: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for V2Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            V2Error::Init(error) => Some(error),
+            V2Error::Refused(_) => None,
+            V2Error::Undecodable(error) => Some(error),
+        }
     }
 }
 
 fn to_json_text<T: Serialize>(value: &T) -> String {
     String::from_utf8(to_json(value)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct NoParams {}
+
+    impl Params for NoParams {
+        fn schema() -> Vec<crate::ParamSpec> {
+            Vec::new()
+        }
+    }
+
+    fn allow(_: &Input, _: &NoParams) -> Decision {
+        Decision::new("allow")
+    }
+
+    const ENVELOPE: &str = r#"> {"as_of": "2026-11-23", "params": {}, "customer": {"id": "C", "birth_date": "2000-01-01"}}"#;
+
+    #[test]
+    fn recorded_answers_are_checked_on_both_paths() {
+        let recorded = format!(
+            "# allow\n{ENVELOPE}\n< {{\"outcome\":\"allow\",\"value\":{{}},\"reasons\":[]}}"
+        );
+        assert_eq!(check_recorded::<NoParams>(&recorded, allow).ok(), Some(1));
+    }
+
+    #[test]
+    fn a_difference_says_where_and_what() {
+        let error = check_recorded::<NoParams>("< {}", allow).err();
+        assert_eq!(
+            error.map(|e| e.to_string()).as_deref(),
+            Some("line 1: an answer without an input")
+        );
+        let recorded = format!("# deny\n{ENVELOPE}\n< {{\"outcome\":\"deny\"}}");
+        let error = check_recorded::<NoParams>(&recorded, allow).err();
+        assert!(
+            matches!(
+                &error,
+                Some(RecordedError::Differs {
+                    line: 3,
+                    abi: 1,
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.map(|e| e.to_string()).as_deref(),
+            Some(
+                "line 3 (deny): answered\n{\"outcome\":\"allow\",\"value\":{},\"reasons\":[]}\n\
+                 recorded\n{\"outcome\":\"deny\"}"
+            )
+        );
+    }
+
+    #[test]
+    fn init_refuses_parameters_that_do_not_decode() {
+        let error = init_json::<NoParams>(b"{").err();
+        assert!(
+            error.as_ref().and_then(std::error::Error::source).is_some(),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.map(|e| e.to_string()).as_deref(),
+            Some("parameters do not decode: EOF while parsing an object at line 1 column 1")
+        );
+    }
 }

@@ -3,11 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::hotel::{STAY_FIELDS, Stay};
+use crate::domain::lending::{LOAN_REQUEST_FIELDS, LoanRequest};
 use crate::extra::Extra;
-
-use crate::domain::hotel::Stay;
-use crate::domain::lending::LoanRequest;
-use crate::schema::{self, Shape, known_fields};
+use crate::shape::{Shape, known_fields};
 use crate::{Date, Lang};
 
 /// Everything one evaluation sees besides the parameters.
@@ -45,7 +44,7 @@ impl Input {
 
 /// A customer profile, as written in a profiles file.
 ///
-/// The typed fields are the known fields of [`schema::CUSTOMER`], decoded
+/// The typed fields are the known fields of [`crate::schema::CUSTOMER`], decoded
 /// from the same declaration. Keys the SDK does not know are kept in
 /// [`Customer::extra`], so a policy can read fields no one planned for.
 ///
@@ -96,15 +95,15 @@ pub struct Customer {
 }
 
 known_fields! {
-    /// The known fields of a customer; [`schema::CUSTOMER`].
+    /// The known fields of a customer; [`crate::schema::CUSTOMER`].
     pub(crate) const CUSTOMER_FIELDS for Customer {
         id: "id" as Shape::Text;
         name: "name" as Shape::Text, or None;
         birth_date: "birth_date" as Shape::Date;
         language: "language" as Shape::Text, or None;
         products: "products" as Shape::TextList, or Vec::new();
-        stay: "stay" as Shape::Table(schema::STAY), or None;
-        loan_request: "loan_request" as Shape::Table(schema::LOAN_REQUEST), or None;
+        stay: "stay" as Shape::Table(STAY_FIELDS), or None;
+        loan_request: "loan_request" as Shape::Table(LOAN_REQUEST_FIELDS), or None;
     }
 }
 

@@ -68,6 +68,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+mod bands;
 mod date;
 mod decision;
 pub mod domain;
@@ -79,18 +80,22 @@ mod lang;
 mod manifest;
 mod params;
 pub mod schema;
+mod shape;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod bump;
 
+pub use bands::{AgeBand, AgeBands};
 pub use date::{Date, DateError};
 pub use decision::{Decision, Reason};
 pub use extra::Extra;
 pub use input::{Customer, Input};
 pub use lang::Lang;
 pub use manifest::Manifest;
-pub use params::{ParamError, ParamKind, ParamSpec, Params};
+pub use params::{ParamError, ParamKind, ParamSpec, ParamValueError, Params};
 
 // The domain types where SDK 1.0 had them, so plugins written against it
 // keep their imports. New code names them through `domain`.

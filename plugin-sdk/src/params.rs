@@ -1,5 +1,7 @@
 //! How a policy declares its parameters: types, ranges, descriptions.
 
+use std::fmt;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -142,16 +144,8 @@ impl ParamSpec {
     }
 
     /// Checks one value against this declaration: its kind and range.
-    pub fn check(&self, value: &Value) -> Result<(), String> {
+    pub fn check(&self, value: &Value) -> Result<(), ParamValueError> {
         if !self.kind.accepts(value) {
-            let expected = match self.kind {
-                ParamKind::Integer => "an integer",
-                ParamKind::Number => "a number",
-                ParamKind::String => "a string",
-                ParamKind::Bool => "a boolean (true or false)",
-                ParamKind::Table => "a table",
-                ParamKind::List => "a list",
-            };
             let found = match value {
                 Value::Null => "null".to_owned(),
                 Value::Bool(_) => "a boolean".to_owned(),
@@ -160,25 +154,96 @@ impl ParamSpec {
                 Value::Array(_) => "a list".to_owned(),
                 Value::Object(_) => "a table".to_owned(),
             };
-            return Err(format!("`{}` must be {expected}, not {found}", self.name));
+            return Err(ParamValueError::WrongKind {
+                name: self.name.clone(),
+                expected: self.kind,
+                found,
+            });
         }
-        if let Some(number) = value.as_f64() {
-            if let Some(min) = self.min.filter(|min| number < *min) {
-                return Err(format!(
-                    "`{}` must be at least {min}, not {number}",
-                    self.name
-                ));
+        if let Some(value) = value.as_f64() {
+            if let Some(min) = self.min.filter(|min| value < *min) {
+                return Err(ParamValueError::BelowMin {
+                    name: self.name.clone(),
+                    min,
+                    value,
+                });
             }
-            if let Some(max) = self.max.filter(|max| number > *max) {
-                return Err(format!(
-                    "`{}` must be at most {max}, not {number}",
-                    self.name
-                ));
+            if let Some(max) = self.max.filter(|max| value > *max) {
+                return Err(ParamValueError::AboveMax {
+                    name: self.name.clone(),
+                    max,
+                    value,
+                });
             }
         }
         Ok(())
     }
 }
+
+/// Why a value does not fit its [`ParamSpec`]; displays as the message the
+/// host reports, such as ``"`min_age` must be at least 0, not -1"``.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ParamValueError {
+    /// The value is not of the declared kind.
+    WrongKind {
+        /// The parameter.
+        name: String,
+        /// The kind it is declared with.
+        expected: ParamKind,
+        /// What the value is, in words (`null`, `a string`, `a table`), or
+        /// the number itself.
+        found: String,
+    },
+    /// A number below the declared minimum.
+    BelowMin {
+        /// The parameter.
+        name: String,
+        /// The smallest allowed value.
+        min: f64,
+        /// The value given.
+        value: f64,
+    },
+    /// A number above the declared maximum.
+    AboveMax {
+        /// The parameter.
+        name: String,
+        /// The largest allowed value.
+        max: f64,
+        /// The value given.
+        value: f64,
+    },
+}
+
+impl fmt::Display for ParamValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValueError::WrongKind {
+                name,
+                expected,
+                found,
+            } => {
+                let expected = match expected {
+                    ParamKind::Integer => "an integer",
+                    ParamKind::Number => "a number",
+                    ParamKind::String => "a string",
+                    ParamKind::Bool => "a boolean (true or false)",
+                    ParamKind::Table => "a table",
+                    ParamKind::List => "a list",
+                };
+                write!(f, "`{name}` must be {expected}, not {found}")
+            }
+            ParamValueError::BelowMin { name, min, value } => {
+                write!(f, "`{name}` must be at least {min}, not {value}")
+            }
+            ParamValueError::AboveMax { name, max, value } => {
+                write!(f, "`{name}` must be at most {max}, not {value}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParamValueError {}
 
 /// One problem with a parameter value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,26 +274,36 @@ mod tests {
     #[test]
     fn check_says_what_was_expected_and_found() {
         let age = ParamSpec::integer("min_age", "youngest age").min(0.0);
-        assert_eq!(age.check(&json!(18)), Ok(()));
+        assert_eq!(age.check(&json!(18)).map_err(|e| e.to_string()), Ok(()));
         assert_eq!(
-            age.check(&json!("18")),
+            age.check(&json!("18")).map_err(|e| e.to_string()),
             Err("`min_age` must be an integer, not a string".to_owned())
         );
         assert_eq!(
-            age.check(&json!(17.5)),
+            age.check(&json!(17.5)).map_err(|e| e.to_string()),
             Err("`min_age` must be an integer, not 17.5".to_owned())
         );
         assert_eq!(
-            age.check(&json!(-1)),
+            age.check(&json!(-1)).map_err(|e| e.to_string()),
             Err("`min_age` must be at least 0, not -1".to_owned())
+        );
+        assert_eq!(
+            age.check(&json!(-1)),
+            Err(ParamValueError::BelowMin {
+                name: "min_age".to_owned(),
+                min: 0.0,
+                value: -1.0,
+            })
         );
         let limit = ParamSpec::number("limit_usd", "limit").max(10.0);
         assert_eq!(
-            limit.check(&json!(10.5)),
+            limit.check(&json!(10.5)).map_err(|e| e.to_string()),
             Err("`limit_usd` must be at most 10, not 10.5".to_owned())
         );
         assert_eq!(
-            ParamSpec::list("bands", "bands").check(&json!({})),
+            ParamSpec::list("bands", "bands")
+                .check(&json!({}))
+                .map_err(|e| e.to_string()),
             Err("`bands` must be a list, not a table".to_owned())
         );
     }

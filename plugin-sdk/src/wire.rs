@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde_json::{Map, Number, Value};
 
-use crate::schema::{Field, Shape};
+use crate::shape::{Field, Shape};
 use crate::{Customer, Date, Decision, Input, Reason};
 
 /// Answer tag: a decision follows.

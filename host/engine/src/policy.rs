@@ -163,9 +163,9 @@ fn check_params(
                 ),
             });
         };
-        spec.check(value).map_err(|message| ParamError {
+        spec.check(value).map_err(|problem| ParamError {
             at: ParamAt::Value(name.clone()),
-            message,
+            message: problem.to_string(),
             hint: spec.description.clone(),
         })?;
         params.insert(name.clone(), value.clone());

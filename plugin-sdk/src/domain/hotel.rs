@@ -4,8 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::extra::Extra;
-
-use crate::schema::{Shape, known_fields};
+use crate::shape::{Shape, known_fields};
 
 /// A hotel guest's stay and the service-recovery spend asked for now.
 ///

@@ -5,8 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::extra::Extra;
-
-use crate::schema::{Shape, known_fields};
+use crate::shape::{Shape, known_fields};
 
 /// A loan the customer asks for.
 ///

@@ -9,10 +9,11 @@
 mod messages;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use verdict_sdk::domain::money::Cents;
-use verdict_sdk::{Decision, Input, ParamError, ParamSpec};
+use verdict_sdk::{AgeBand, AgeBands, Decision, Input, ParamError, ParamSpec};
 
 /// The rate card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,11 +44,17 @@ pub struct SurchargeBand {
     pub surcharge_pct: f64,
 }
 
-impl SurchargeBand {
-    fn contains(&self, age: u32) -> bool {
-        self.min_age <= age && self.max_age.is_none_or(|max| age <= max)
+impl AgeBand for SurchargeBand {
+    fn min_age(&self) -> u32 {
+        self.min_age
     }
 
+    fn max_age(&self) -> Option<u32> {
+        self.max_age
+    }
+}
+
+impl SurchargeBand {
     /// `"25-34"`, or `"65+"` for the open-ended band.
     fn label(&self) -> String {
         match self.max_age {
@@ -110,8 +117,11 @@ impl verdict_sdk::Params for Params {
     fn validate(&self) -> Result<(), Vec<ParamError>> {
         let mut problems = Vec::new();
         for (kind, pct) in &self.base_rates_pct {
-            if let Err(message) = check_pct(*pct) {
-                problems.push(ParamError::new(format!("base_rates_pct.{kind}"), message));
+            if let Err(error) = check_pct(*pct) {
+                problems.push(ParamError::new(
+                    format!("base_rates_pct.{kind}"),
+                    error.to_string(),
+                ));
             }
         }
         check_bands(self.min_age, &self.surcharge_bands, &mut problems);
@@ -124,76 +134,55 @@ impl verdict_sdk::Params for Params {
 }
 
 /// A rate in percent must be a whole number of basis points, not negative.
-fn check_pct(pct: f64) -> Result<(), String> {
+fn check_pct(pct: f64) -> Result<(), PctError> {
     // A percent with two decimals is a whole number of basis points just as
     // dollars with two decimals are whole cents: reuse the SDK's exact check.
     match Cents::from_usd(pct) {
-        Err(_) => Err(format!(
-            "must be a percent with at most two decimals, not {pct}"
-        )),
-        Ok(bp) if bp.0 < 0 => Err(format!("must not be negative, not {pct}")),
+        Err(_) => Err(PctError::NotBasisPoints(pct)),
+        Ok(bp) if bp.0 < 0 => Err(PctError::Negative(pct)),
         Ok(_) => Ok(()),
     }
 }
 
-/// Bands must start at `min_age`, follow each other with no gap or overlap,
-/// and end with the one open-ended band.
-fn check_bands(min_age: u32, bands: &[SurchargeBand], problems: &mut Vec<ParamError>) {
-    let Some(last) = bands.len().checked_sub(1) else {
-        problems.push(ParamError::new(
-            "surcharge_bands",
-            "needs at least one band",
-        ));
-        return;
-    };
-    for (i, band) in bands.iter().enumerate() {
-        let at = |field: &str| format!("surcharge_bands[{i}].{field}");
-        match i.checked_sub(1).and_then(|p| bands.get(p)) {
-            None if band.min_age != min_age => problems.push(ParamError::new(
-                at("min_age"),
-                format!(
-                    "the first band must start at min_age ({min_age}), not {}",
-                    band.min_age
-                ),
-            )),
-            Some(previous) => {
-                if let Some(end) = previous.max_age {
-                    let expected = end.saturating_add(1);
-                    if band.min_age != expected {
-                        let how = if band.min_age > expected {
-                            "leaves a gap"
-                        } else {
-                            "overlaps"
-                        };
-                        problems.push(ParamError::new(
-                            at("min_age"),
-                            format!(
-                                "{how} after the band ending at {end}: must be {expected}, not {}",
-                                band.min_age
-                            ),
-                        ));
-                    }
-                }
+/// Why a rate in percent is refused; displays as the problem `validate`
+/// reports at its path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PctError {
+    /// More than two decimals: not a whole number of basis points.
+    NotBasisPoints(f64),
+    /// Below zero.
+    Negative(f64),
+}
+
+impl fmt::Display for PctError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PctError::NotBasisPoints(pct) => {
+                write!(f, "must be a percent with at most two decimals, not {pct}")
             }
-            None => {}
+            PctError::Negative(pct) => write!(f, "must not be negative, not {pct}"),
         }
-        match band.max_age {
-            Some(max) if max < band.min_age => problems.push(ParamError::new(
-                at("max_age"),
-                format!("must be at least min_age ({}), not {max}", band.min_age),
-            )),
-            Some(_) if i == last => problems.push(ParamError::new(
-                at("max_age"),
-                "the last band must be open-ended: remove max_age",
-            )),
-            None if i != last => problems.push(ParamError::new(
-                at("max_age"),
-                "only the last band may be open-ended: set max_age",
-            )),
-            _ => {}
-        }
-        if let Err(message) = check_pct(band.surcharge_pct) {
-            problems.push(ParamError::new(at("surcharge_pct"), message));
+    }
+}
+
+impl std::error::Error for PctError {}
+
+/// Bands must start at `min_age`, follow each other with no gap or overlap,
+/// and end with the one open-ended band (the SDK's [`AgeBands`] rules); each
+/// surcharge is a rate.
+fn check_bands(min_age: u32, bands: &[SurchargeBand], problems: &mut Vec<ParamError>) {
+    let rules = AgeBands::new("surcharge_bands", "band").starting_at("min_age", min_age);
+    if let Err(problem) = rules.check_not_empty(bands) {
+        problems.push(problem);
+        return;
+    }
+    for (i, band) in bands.iter().enumerate() {
+        rules.check_band(bands, i, problems);
+        if let Err(error) = check_pct(band.surcharge_pct) {
+            problems.push(ParamError::new(
+                rules.at(i, "surcharge_pct"),
+                error.to_string(),
+            ));
         }
     }
 }

@@ -2,14 +2,14 @@
 
 use proptest::prelude::*;
 use verdict_sdk::domain::lending::LoanRequest;
-use verdict_sdk::serde_json::{self, Value, json};
+use verdict_sdk::serde_json::json;
+use verdict_sdk::testing::{
+    assert_english_fallback, assert_shipped_defaults, birthday, check, check_params, date,
+    decide_in_each, in_lang, message, problem_paths, values,
+};
 use verdict_sdk::{Customer, Date, Decision, Input, Lang, ParamError, Params as _};
 
 use super::{Params, SurchargeBand, evaluate};
-
-fn date(year: i32, month: u8, day: u8) -> Date {
-    Date::new(year, month, day).unwrap_or_else(|e| unreachable!("{e}"))
-}
 
 fn as_of() -> Date {
     date(2026, 11, 23)
@@ -24,37 +24,21 @@ fn applicant_born(born: Date, kind: Option<&str>) -> Input {
 
 /// Someone whose birthday is today: `age` exactly.
 fn applicant(age: u32, kind: &str) -> Input {
-    let year = 2026 - i32::try_from(age).unwrap_or(0);
-    applicant_born(date(year, 11, 23), Some(kind))
+    applicant_born(birthday(as_of(), age), Some(kind))
 }
 
 /// The languages the messages are translated into; any other is English.
 const TRANSLATED: [Lang; 6] = [Lang::En, Lang::Pt, Lang::Fr, Lang::Sv, Lang::Hu, Lang::Id];
-
-fn in_lang(mut input: Input, tag: &str) -> Input {
-    input.customer.language = Some(tag.to_owned());
-    input
-}
 
 fn decide(input: &Input) -> Decision {
     evaluate(input, &Params::default())
 }
 
 #[track_caller]
-fn check(decision: &Decision, outcome: &str, code: &str) {
-    assert_eq!(decision.outcome, outcome, "{decision:?}");
-    assert_eq!(decision.codes(), [code], "{decision:?}");
-}
-
-#[track_caller]
 fn check_quote(decision: &Decision, rate: f64, band: &str) {
     check(decision, "quote", "rate-quoted");
     let expected = json!({ "annual_rate_pct": rate, "age_band": band });
-    assert_eq!(Value::Object(decision.value.clone()), expected);
-}
-
-fn message(decision: &Decision) -> &str {
-    decision.reasons.first().map_or("", |r| r.message.as_str())
+    assert_eq!(values(decision), expected);
 }
 
 #[test]
@@ -203,13 +187,9 @@ fn each_language_is_picked_and_others_fall_back_to_english() {
 #[test]
 fn a_language_not_translated_here_gets_the_english_messages() {
     let input = applicant(40, "car");
-    let english = decide(&in_lang(input.clone(), "en"));
     // Languages the SDK recognizes but this plugin does not translate (none
     // today), then tags the SDK does not recognize.
-    let others = Lang::ALL.iter().filter(|lang| !TRANSLATED.contains(lang));
-    for tag in others.map(|lang| lang.code()).chain(["de", "zh-Hant", ""]) {
-        assert_eq!(decide(&in_lang(input.clone(), tag)), english, "{tag}");
-    }
+    assert_english_fallback(&TRANSLATED, &input, decide);
 }
 
 #[test]
@@ -251,32 +231,16 @@ fn every_message_exists_in_every_language() {
         ),
     ];
     for (input, params, outcome, figure) in cases {
-        let mut seen = Vec::new();
-        for lang in TRANSLATED {
-            let decision = evaluate(&in_lang(input.clone(), lang.code()), &params);
-            assert_eq!(decision.outcome, outcome);
-            assert_eq!(decision.reasons.len(), 1);
-            let text = message(&decision).to_owned();
-            assert!(text.ends_with('.'), "{lang:?}: {text}");
-            if let Some(figure) = figure {
-                assert!(text.contains(figure), "{lang:?}: {text}");
-            }
-            assert!(
-                !seen.contains(&text),
-                "{lang:?} repeats another language: {text}"
-            );
-            seen.push(text);
+        let decide = |input: &Input| evaluate(input, &params);
+        for decision in decide_in_each(&TRANSLATED, &input, figure, decide) {
+            assert_eq!(decision.outcome, outcome, "{decision:?}");
         }
     }
 }
 
 #[test]
 fn defaults_are_the_shipped_ones_and_valid() {
-    let params = Params::default();
-    assert_eq!(params.validate(), Ok(()));
-    assert_eq!(
-        serde_json::to_value(&params).ok(),
-        Some(json!({
+    assert_shipped_defaults::<Params>(&json!({
             "base_rates_pct": { "car": 5.4, "mortgage": 4.1, "personal": 6.9, "student": 2.9 },
             "min_age": 18,
             "surcharge_bands": [
@@ -288,8 +252,7 @@ fn defaults_are_the_shipped_ones_and_valid() {
             ],
             "student_max_age": 29,
             "mortgage_max_age": 69,
-        }))
-    );
+    }));
     let names: Vec<String> = Params::schema().into_iter().map(|spec| spec.name).collect();
     assert_eq!(
         names,
@@ -307,13 +270,7 @@ fn defaults_are_the_shipped_ones_and_valid() {
 fn problems(change: impl FnOnce(&mut Params)) -> Vec<String> {
     let mut params = Params::default();
     change(&mut params);
-    params
-        .validate()
-        .err()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e.path)
-        .collect()
+    problem_paths(&params)
 }
 
 fn band(min_age: u32, max_age: Option<u32>, surcharge_pct: f64) -> SurchargeBand {
@@ -401,10 +358,7 @@ fn negative_or_sub_basis_point_rates_are_refused() {
 
 #[test]
 fn params_decode_strictly() {
-    let check = |json: &str| -> Vec<ParamError> {
-        let bytes = verdict_sdk::glue::check_params_json::<Params>(json.as_bytes());
-        serde_json::from_slice(&bytes).unwrap_or_default()
-    };
+    let check = check_params::<Params>;
     assert_eq!(check(r#"{"min_age": 18}"#), []);
     let problems = check(r#"{"surcharge_bands": [{"min_age": 18, "surcharge": 0}]}"#);
     assert_eq!(problems.len(), 1, "{problems:?}");

@@ -9,7 +9,7 @@ mod messages;
 
 use serde::{Deserialize, Serialize};
 use verdict_sdk::serde_json::Value;
-use verdict_sdk::{Decision, Input, ParamError, ParamSpec};
+use verdict_sdk::{AgeBand, AgeBands, Decision, Input, ParamError, ParamSpec};
 
 /// The ladder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,16 @@ pub struct Rung {
     pub max_age: Option<u32>,
     /// Products offered, in the order they are offered.
     pub products: Vec<String>,
+}
+
+impl AgeBand for Rung {
+    fn min_age(&self) -> u32 {
+        self.min_age
+    }
+
+    fn max_age(&self) -> Option<u32> {
+        self.max_age
+    }
 }
 
 impl Default for Params {
@@ -69,12 +79,14 @@ impl verdict_sdk::Params for Params {
     }
 
     fn validate(&self) -> Result<(), Vec<ParamError>> {
+        // Contiguous rungs, the last open-ended: the SDK's `AgeBands` rules.
+        let rules = AgeBands::new("rungs", "rung");
+        rules
+            .check_not_empty(&self.rungs)
+            .map_err(|problem| vec![problem])?;
         let mut problems = Vec::new();
-        let Some(last) = self.rungs.len().checked_sub(1) else {
-            return Err(vec![ParamError::new("rungs", "needs at least one rung")]);
-        };
         for (i, rung) in self.rungs.iter().enumerate() {
-            let at = |field: &str| format!("rungs[{i}].{field}");
+            let at = |field: &str| rules.at(i, field);
             if rung.stage.trim().is_empty() {
                 problems.push(ParamError::new(at("stage"), "must not be empty"));
             } else if let Some(first) = self.rungs[..i].iter().position(|r| r.stage == rung.stage) {
@@ -83,40 +95,7 @@ impl verdict_sdk::Params for Params {
                     format!("`{}` is already the stage of rungs[{first}]", rung.stage),
                 ));
             }
-            if let Some(previous) = i.checked_sub(1).and_then(|p| self.rungs.get(p))
-                && let Some(end) = previous.max_age
-            {
-                let expected = end.saturating_add(1);
-                if rung.min_age != expected {
-                    let how = if rung.min_age > expected {
-                        "leaves a gap"
-                    } else {
-                        "overlaps"
-                    };
-                    problems.push(ParamError::new(
-                        at("min_age"),
-                        format!(
-                            "{how} after the rung ending at {end}: must be {expected}, not {}",
-                            rung.min_age
-                        ),
-                    ));
-                }
-            }
-            match rung.max_age {
-                Some(max) if max < rung.min_age => problems.push(ParamError::new(
-                    at("max_age"),
-                    format!("must be at least min_age ({}), not {max}", rung.min_age),
-                )),
-                Some(_) if i == last => problems.push(ParamError::new(
-                    at("max_age"),
-                    "the last rung must be open-ended: remove max_age",
-                )),
-                None if i != last => problems.push(ParamError::new(
-                    at("max_age"),
-                    "only the last rung may be open-ended: set max_age",
-                )),
-                _ => {}
-            }
+            rules.check_band(&self.rungs, i, &mut problems);
             if rung.products.is_empty() {
                 problems.push(ParamError::new(
                     at("products"),

@@ -1,14 +1,14 @@
 //! Unit and property tests of product-ladder, run natively.
 
 use proptest::prelude::*;
-use verdict_sdk::serde_json::{self, Value, json};
+use verdict_sdk::serde_json::{Value, json};
+use verdict_sdk::testing::{
+    self, assert_english_fallback, assert_shipped_defaults, birthday, check_params, date,
+    decide_in_each, in_lang, message, problem_paths, values,
+};
 use verdict_sdk::{Customer, Date, Decision, Input, Lang, ParamError, Params as _};
 
 use super::{Params, Rung, evaluate};
-
-fn date(year: i32, month: u8, day: u8) -> Date {
-    Date::new(year, month, day).unwrap_or_else(|e| unreachable!("{e}"))
-}
 
 /// A customer born on `born` holding `products`, evaluated on 2026-11-23.
 fn customer_born(born: Date, products: &[&str]) -> Input {
@@ -19,17 +19,11 @@ fn customer_born(born: Date, products: &[&str]) -> Input {
 
 /// A customer whose birthday is today: `age` exactly.
 fn customer(age: u32, products: &[&str]) -> Input {
-    let year = 2026 - i32::try_from(age).unwrap_or(0);
-    customer_born(date(year, 11, 23), products)
+    customer_born(birthday(date(2026, 11, 23), age), products)
 }
 
 /// The languages the messages are translated into; any other is English.
 const TRANSLATED: [Lang; 6] = [Lang::En, Lang::Pt, Lang::Fr, Lang::Sv, Lang::Hu, Lang::Id];
-
-fn in_lang(mut input: Input, tag: &str) -> Input {
-    input.customer.language = Some(tag.to_owned());
-    input
-}
 
 fn decide(input: &Input) -> Decision {
     evaluate(input, &Params::default())
@@ -37,13 +31,8 @@ fn decide(input: &Input) -> Decision {
 
 #[track_caller]
 fn check(decision: &Decision, outcome: &str, code: &str, value: Value) {
-    assert_eq!(decision.outcome, outcome, "{decision:?}");
-    assert_eq!(decision.codes(), [code], "{decision:?}");
-    assert_eq!(Value::Object(decision.value.clone()), value, "{decision:?}");
-}
-
-fn message(decision: &Decision) -> &str {
-    decision.reasons.first().map_or("", |r| r.message.as_str())
+    testing::check(decision, outcome, code);
+    assert_eq!(values(decision), value, "{decision:?}");
 }
 
 #[test]
@@ -183,13 +172,9 @@ fn each_language_is_picked_and_others_fall_back_to_english() {
 #[test]
 fn a_language_not_translated_here_gets_the_english_messages() {
     let input = customer(60, &["pension"]);
-    let english = decide(&in_lang(input.clone(), "en"));
     // Languages the SDK recognizes but this plugin does not translate (none
     // today), then tags the SDK does not recognize.
-    let others = Lang::ALL.iter().filter(|lang| !TRANSLATED.contains(lang));
-    for tag in others.map(|lang| lang.code()).chain(["de", "zh-Hant", ""]) {
-        assert_eq!(decide(&in_lang(input.clone(), tag)), english, "{tag}");
-    }
+    assert_english_fallback(&TRANSLATED, &input, decide);
 }
 
 #[test]
@@ -200,31 +185,13 @@ fn every_message_exists_in_every_language() {
         (customer(60, &["pension"]), "wealth-management"),
     ];
     for (input, figure) in inputs {
-        let mut seen = Vec::new();
-        for lang in TRANSLATED {
-            let decision = decide(&in_lang(input.clone(), lang.code()));
-            assert_eq!(decision.reasons.len(), 1);
-            let text = message(&decision).to_owned();
-            assert!(
-                text.ends_with('.') && text.contains(figure),
-                "{lang:?}: {text}"
-            );
-            assert!(
-                !seen.contains(&text),
-                "{lang:?} repeats another language: {text}"
-            );
-            seen.push(text);
-        }
+        decide_in_each(&TRANSLATED, &input, Some(figure), decide);
     }
 }
 
 #[test]
 fn defaults_are_the_shipped_ones_and_valid() {
-    let params = Params::default();
-    assert_eq!(params.validate(), Ok(()));
-    assert_eq!(
-        serde_json::to_value(&params).ok(),
-        Some(json!({ "rungs": [
+    assert_shipped_defaults::<Params>(&json!({ "rungs": [
             { "stage": "youth", "min_age": 11, "max_age": 15, "products": ["live-cash-account"] },
             { "stage": "student", "min_age": 16, "max_age": 24,
               "products": ["student-account", "student-loan"] },
@@ -233,8 +200,7 @@ fn defaults_are_the_shipped_ones_and_valid() {
             { "stage": "family", "min_age": 35, "max_age": 54,
               "products": ["mortgage", "savings-account"] },
             { "stage": "retirement", "min_age": 55, "products": ["pension", "wealth-management"] },
-        ]}))
-    );
+    ]}));
     let names: Vec<String> = Params::schema().into_iter().map(|spec| spec.name).collect();
     assert_eq!(names, ["rungs"]);
 }
@@ -243,13 +209,7 @@ fn defaults_are_the_shipped_ones_and_valid() {
 fn problems(change: impl FnOnce(&mut Vec<Rung>)) -> Vec<String> {
     let mut params = Params::default();
     change(&mut params.rungs);
-    params
-        .validate()
-        .err()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e.path)
-        .collect()
+    problem_paths(&params)
 }
 
 #[test]
@@ -301,10 +261,7 @@ fn stages_and_products_are_named_and_unique() {
 
 #[test]
 fn params_decode_strictly() {
-    let check = |json: &str| -> Vec<ParamError> {
-        let bytes = verdict_sdk::glue::check_params_json::<Params>(json.as_bytes());
-        serde_json::from_slice(&bytes).unwrap_or_default()
-    };
+    let check = check_params::<Params>;
     assert_eq!(
         check(r#"{"rungs": [{"stage": "all", "min_age": 0, "products": ["x"]}]}"#),
         []

@@ -3,18 +3,21 @@
 use proptest::prelude::*;
 use verdict_sdk::domain::hotel::Stay;
 use verdict_sdk::domain::money::Cents;
-use verdict_sdk::serde_json::{self, Value, json};
-use verdict_sdk::{Customer, Date, Decision, Input, Lang, ParamError, Params as _};
+use verdict_sdk::serde_json::json;
+use verdict_sdk::testing::{
+    assert_english_fallback, assert_shipped_defaults, check, check_params, date, decide_in_each,
+    in_lang, message, problem_paths, values,
+};
+use verdict_sdk::{Customer, Date, Decision, Input, Lang, Params as _};
 
 use super::{Params, evaluate};
 
 fn as_of() -> Date {
-    Date::new(2026, 11, 23).unwrap_or_else(|e| unreachable!("{e}"))
+    date(2026, 11, 23)
 }
 
 fn customer() -> Customer {
-    let born = Date::new(1985, 6, 14).unwrap_or_else(|e| unreachable!("{e}"));
-    Customer::new("C-TEST", born)
+    Customer::new("C-TEST", date(1985, 6, 14))
 }
 
 /// A guest whose staff spent `spent`, asking for `requested` now.
@@ -29,29 +32,14 @@ fn guest(spent: f64, requested: Option<f64>, by: &str) -> Input {
 /// The languages the messages are translated into; any other is English.
 const TRANSLATED: [Lang; 6] = [Lang::En, Lang::Pt, Lang::Fr, Lang::Sv, Lang::Hu, Lang::Id];
 
-fn in_lang(mut input: Input, tag: &str) -> Input {
-    input.customer.language = Some(tag.to_owned());
-    input
-}
-
 fn decide(input: &Input) -> Decision {
     evaluate(input, &Params::default())
 }
 
 #[track_caller]
-fn check(decision: &Decision, outcome: &str, code: &str) {
-    assert_eq!(decision.outcome, outcome, "{decision:?}");
-    assert_eq!(decision.codes(), [code], "{decision:?}");
-}
-
-#[track_caller]
 fn check_figures(decision: &Decision, limit: f64, total: f64, remaining: f64) {
     let expected = json!({ "limit_usd": limit, "total_usd": total, "remaining_usd": remaining });
-    assert_eq!(Value::Object(decision.value.clone()), expected);
-}
-
-fn message(decision: &Decision) -> &str {
-    decision.reasons.first().map_or("", |r| r.message.as_str())
+    assert_eq!(values(decision), expected);
 }
 
 #[test]
@@ -223,13 +211,9 @@ fn each_language_is_picked_and_others_fall_back_to_english() {
 #[test]
 fn a_language_not_translated_here_gets_the_english_messages() {
     let input = guest(1800.0, Some(350.0), "staff");
-    let english = decide(&in_lang(input.clone(), "en"));
     // Languages the SDK recognizes but this plugin does not translate (none
     // today), then tags the SDK does not recognize.
-    let others = Lang::ALL.iter().filter(|lang| !TRANSLATED.contains(lang));
-    for tag in others.map(|lang| lang.code()).chain(["de", "zh-Hant", ""]) {
-        assert_eq!(decide(&in_lang(input.clone(), tag)), english, "{tag}");
-    }
+    assert_english_fallback(&TRANSLATED, &input, decide);
 }
 
 #[test]
@@ -246,21 +230,7 @@ fn every_message_exists_in_every_language_and_quotes_its_figures() {
         (guest(4900.0, Some(350.0), "manager"), Some("US$250.00")),
     ];
     for (input, figure) in inputs {
-        let mut seen = Vec::new();
-        for lang in TRANSLATED {
-            let decision = decide(&in_lang(input.clone(), lang.code()));
-            assert_eq!(decision.reasons.len(), 1);
-            let text = message(&decision).to_owned();
-            assert!(text.ends_with('.'), "{lang:?}: {text}");
-            if let Some(figure) = figure {
-                assert!(text.contains(figure), "{lang:?}: {text}");
-            }
-            assert!(
-                !seen.contains(&text),
-                "{lang:?} repeats another language: {text}"
-            );
-            seen.push(text);
-        }
+        decide_in_each(&TRANSLATED, &input, figure, decide);
     }
 }
 
@@ -279,21 +249,12 @@ fn custom_limits_apply() {
 
 #[test]
 fn defaults_are_the_shipped_ones_and_valid() {
-    let params = Params::default();
-    assert_eq!(
-        serde_json::to_value(&params).ok(),
-        Some(json!({
-            "staff_limit_usd": 2000.0, "manager_limit_usd": 5000.0
-        }))
-    );
-    assert_eq!(params.validate(), Ok(()));
+    assert_shipped_defaults::<Params>(&json!({
+        "staff_limit_usd": 2000.0, "manager_limit_usd": 5000.0
+    }));
     let names: Vec<String> = Params::schema().into_iter().map(|spec| spec.name).collect();
     assert_eq!(names, ["staff_limit_usd", "manager_limit_usd"]);
-    assert!(
-        Params::schema()
-            .iter()
-            .all(|spec| spec.min == Some(0.0) && !spec.description.is_empty())
-    );
+    assert!(Params::schema().iter().all(|spec| spec.min == Some(0.0)));
 }
 
 #[test]
@@ -302,22 +263,15 @@ fn limits_need_whole_cents_and_no_sign() {
         staff_limit_usd: 2000.005,
         manager_limit_usd: -1.0,
     };
-    let paths: Vec<String> = params
-        .validate()
-        .err()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e.path)
-        .collect();
-    assert_eq!(paths, ["staff_limit_usd", "manager_limit_usd"]);
+    assert_eq!(
+        problem_paths(&params),
+        ["staff_limit_usd", "manager_limit_usd"]
+    );
 }
 
 #[test]
 fn params_decode_strictly_with_defaults_for_missing_keys() {
-    let check = |json: &str| -> Vec<ParamError> {
-        let bytes = verdict_sdk::glue::check_params_json::<Params>(json.as_bytes());
-        serde_json::from_slice(&bytes).unwrap_or_default()
-    };
+    let check = check_params::<Params>;
     assert_eq!(check(r#"{"staff_limit_usd": 2500}"#), []);
     assert_eq!(
         check(r#"{"staff_limit_usd": 2000, "manager_limit_usd": 5000}"#),
