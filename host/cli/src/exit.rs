@@ -17,6 +17,18 @@ pub enum Status {
     PartWay = 3,
 }
 
+impl Status {
+    /// The status of a run that made `errors` error decisions.
+    #[must_use]
+    pub fn of_errors(errors: usize) -> Status {
+        if errors > 0 {
+            Status::Failure
+        } else {
+            Status::Success
+        }
+    }
+}
+
 impl From<Status> for ExitCode {
     fn from(status: Status) -> ExitCode {
         ExitCode::from(status as u8)

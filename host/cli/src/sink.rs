@@ -1,18 +1,32 @@
 //! Where `verdict eval`'s decisions go: printed on stdout (a table, JSON or
 //! JSON Lines), or written as columns to a decisions file whose modules and
-//! parameters are archived beside it, for `verdict replay`.
+//! parameters are archived beside it, for `verdict replay`; and the
+//! decision log of `--log`.
 
 use std::io::StdoutLock;
 use std::path::Path;
 use std::sync::Arc;
 
-use verdict_audit::{Archive, Chunk, Kind};
+use verdict_audit::{Archive, Chunk, DecisionLog, Kind};
 use verdict_batch::decisions_to_batch;
 use verdict_batch::write::DecisionsFile;
 use verdict_engine::{Job, Limits, Policy};
 
-use crate::cli::Format;
+use crate::cli::{EvalArgs, Format};
+use crate::commands;
 use crate::output::RecordWriter;
+
+/// Customers evaluated (in parallel) between two writes of output: bounds
+/// memory on huge files while keeping every core busy.
+pub(crate) const CHUNK: usize = 8192;
+
+/// The decision log of `--log`, opened for appending.
+pub(crate) fn open_log(args: &EvalArgs, limits: Limits) -> anyhow::Result<Option<DecisionLog>> {
+    args.log
+        .as_ref()
+        .map(|path| commands::log::open_for_append(path, limits, args.wait))
+        .transpose()
+}
 
 /// The destination of a run's decisions.
 pub enum Sink<'p> {

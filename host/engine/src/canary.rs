@@ -6,6 +6,7 @@
 //! position. If any call sees a trace of an earlier one, the restore does
 //! not hold on this machine and the sandbox refuses reuse.
 
+use crate::guest::Guest;
 use crate::instrument::instrument;
 use crate::reuse::{Layout, Reusable};
 use crate::sandbox::Sandbox;
@@ -14,6 +15,38 @@ const CANARY: &str = include_str!("canary.wat");
 
 /// Calls made on one reused canary instance.
 const CALLS: usize = 4;
+
+impl Sandbox {
+    /// Why this sandbox refuses the reused-instance path, if it does: the
+    /// self-check (a canary plugin that tries to carry state from one call
+    /// to the next) found state surviving a restore. Runs the check on
+    /// first use; modules instrumented for reuse then run in fresh
+    /// instances of the same instrumented code, so decisions do not change.
+    #[must_use]
+    pub fn reuse_refused(&self) -> Option<&str> {
+        self.canary
+            .get_or_init(|| {
+                let refusal = check(self);
+                if let Some(why) = &refusal {
+                    tracing::warn!(
+                        "reused instances refused, every decision gets a fresh instance: {why}"
+                    );
+                }
+                refusal
+            })
+            .as_deref()
+    }
+
+    /// Records a failed self-check, as if the canary had found a leak.
+    #[cfg(test)]
+    pub(crate) fn refuse_reuse_for_test(&self, why: &str) {
+        assert!(self.canary.set(Some(why.to_owned())).is_ok());
+    }
+
+    pub(crate) fn reuse_holds(&self) -> bool {
+        self.reuse_refused().is_none()
+    }
+}
 
 /// `None` when isolation held over every call, else why not.
 pub(crate) fn check(sandbox: &Sandbox) -> Option<String> {
@@ -33,12 +66,12 @@ fn check_with(sandbox: &Sandbox, before_call: impl Fn(&mut Reusable)) -> Option<
     };
     let guest = match sandbox
         .compile(&instrumented.bytes)
-        .and_then(|module| sandbox.prepare(&module, Some(layout.clone())))
+        .and_then(|module| Guest::prepare(sandbox, &module, Some(layout.clone())))
     {
         Ok(guest) => guest,
         Err(error) => return Some(format!("the canary cannot be loaded: {error}")),
     };
-    let mut instance = match Reusable::new(&guest, &layout, &[]) {
+    let mut instance = match guest.reusable(&layout, &[]) {
         Ok(Some(instance)) => instance,
         Ok(None) => return Some("the canary's memory cannot be restored".to_owned()),
         Err(fault) => return Some(format!("the canary cannot be instantiated: {fault}")),
@@ -65,9 +98,9 @@ fn check_with(sandbox: &Sandbox, before_call: impl Fn(&mut Reusable)) -> Option<
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::limits::Limits;
     use crate::module_cache::ModuleCache;
     use crate::reuse::Sabotage;
-    use crate::sandbox::Limits;
 
     fn sandbox() -> Sandbox {
         Sandbox::new(Limits::default(), ModuleCache::disabled()).expect("sandbox")

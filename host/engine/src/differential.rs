@@ -18,12 +18,16 @@ use proptest::strategy::ValueTree;
 use verdict_sdk::{Date, wire};
 use wasmtime::{Extern, Val};
 
+use crate::exports::Abi;
+use crate::fault::Fault;
+use crate::guest::Guest;
+use crate::instance::{Export, Live};
+use crate::limits::Limits;
 use crate::module_cache::ModuleCache;
 use crate::plugin::{Isolation, Plugin};
 use crate::policy::Policy;
 use crate::profile::customer_wire;
-use crate::reuse::Reusable;
-use crate::sandbox::{Abi, Export, Fault, Guest, Limits, Live, Sandbox};
+use crate::sandbox::Sandbox;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -146,7 +150,8 @@ fn differential(
     let layout = &guest.pool().expect("instrumented").layout;
     let params = params.as_bytes();
     let new_reusable = || {
-        Reusable::new(guest, layout, guest.params_key(params))
+        guest
+            .reusable(layout, guest.params_key(params))
             .expect("instantiates")
             .expect("restorable")
     };

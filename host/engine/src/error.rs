@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::fault::Fault;
 use crate::instrument::Refusal;
-use crate::sandbox::Fault;
 
 /// Everything that stops the engine from loading or selecting policies.
 /// Messages name the problem; causes (I/O, wasmtime) stay in the chain.

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use verdict_sdk::{Date, wire};
 
+use crate::exports::Abi;
+use crate::fault::Fault;
 use crate::policy::Policy;
 use crate::profile::Profile;
 use crate::record::DecisionRecord;
-use crate::sandbox::{Abi, Fault};
 
 /// Below this many decisions a parallel [`Decider`] runs on the calling
 /// thread: handing work to the pool costs more than it saves.

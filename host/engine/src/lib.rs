@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 mod canary;
+mod clock;
 mod deadline;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -30,7 +31,12 @@ mod differential;
 mod digest;
 mod error;
 mod evaluate;
+mod exports;
+mod fault;
+mod guest;
+mod instance;
 mod instrument;
+mod limits;
 mod module_cache;
 mod plugin;
 mod policy;
@@ -41,13 +47,17 @@ mod sandbox;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use clock::{ClockError, today_utc};
 pub use digest::{NotSha256, Sha256};
 pub use error::{EngineError, ParamAt, ParamError, PluginError, chain_text};
 pub use evaluate::{Decider, Job};
+pub use exports::Abi;
+pub use fault::Fault;
 pub use instrument::Refusal;
+pub use limits::Limits;
 pub use module_cache::{CacheError, ModuleCache};
 pub use plugin::{Isolation, Plugin, WhyFresh, is_kebab_case};
 pub use policy::{Policy, PolicySet};
 pub use profile::{Profile, Unlaid};
 pub use record::{DecisionRecord, Outcome};
-pub use sandbox::{Abi, Fault, Limits, Sandbox};
+pub use sandbox::Sandbox;

@@ -11,10 +11,14 @@ use wasmtime::ExternType;
 
 use crate::digest::Sha256;
 use crate::error::{EngineError, PluginError};
+use crate::exports::Abi;
+use crate::fault::Fault;
+use crate::guest::Guest;
+use crate::instance::Export;
 use crate::instrument::{Refusal, fast_path_eligible, instrument, is_added_export};
 use crate::record::Outcome;
 use crate::reuse::Layout;
-use crate::sandbox::{Abi, Export, Fault, Guest, Sandbox};
+use crate::sandbox::Sandbox;
 
 /// How a module is to be loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +187,7 @@ impl Plugin {
             .filter(|e| !is_added_export(e.name()))
             .map(|e| format!("{}: {}", e.name(), describe(&e.ty())))
             .collect();
-        let guest = sandbox.prepare(&module, layout)?;
+        let guest = Guest::prepare(sandbox, &module, layout)?;
         let manifest: Manifest = guest
             .call(Export::Manifest, &[], |answer| {
                 Ok(serde_json::from_slice(answer))

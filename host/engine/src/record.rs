@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use verdict_sdk::{Decision, Reason};
 
 use crate::digest::Sha256;
-use crate::sandbox::Fault;
+use crate::fault::Fault;
 
 /// What a decision came to: the policy's kebab-case word, or `error` when
 /// the host could not get a decision from the plugin. It is written as

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use wasmtime::{Extern, Global, Memory, Store, Val};
 
+use crate::fault::Fault;
+use crate::instance::{CallState, Export, Live};
 use crate::instrument::{DIRTY_MAP_EXPORT, GRANULE_SHIFT, WIDEST_STORE};
-use crate::sandbox::{CallState, Export, Fault, Guest, Live};
 
 /// What the host needs to restore instances of one instrumented module.
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ pub(crate) struct Layout {
 /// One reusable instance with its snapshot.
 pub(crate) struct Reusable {
     live: Live,
-    /// The parameters it was set up with ([`Guest::params_key`]).
+    /// The parameters it was set up with (`Guest::params_key`).
     params: Box<[u8]>,
     dirty: Memory,
     globals: Vec<(Global, Val)>,
@@ -53,19 +54,16 @@ pub(crate) enum Sabotage {
 }
 
 impl Reusable {
-    /// A new instance of `guest` set up with `params` (see
-    /// [`Guest::ready`]) and its snapshot, or `None` when its memory is
-    /// larger than the dirty map covers (then it cannot be restored, and
-    /// the module runs in fresh instances).
+    /// `live`, an instance set up with `params` (see `Guest::ready`) and
+    /// counted against the budget by `held`, with its snapshot; `None`
+    /// when its memory is larger than the dirty map covers (then it cannot
+    /// be restored, and the module runs in fresh instances).
     pub(crate) fn new(
-        guest: &Guest,
+        mut live: Live,
+        held: Held,
         layout: &Layout,
         params: &[u8],
     ) -> Result<Option<Reusable>, Fault> {
-        let Some(held) = guest.reuse_budget().hold() else {
-            return Ok(None);
-        };
-        let mut live = guest.ready(params)?;
         // The parameters `verdict_init` got are part of the state to come
         // back to, not an input to undo.
         live.input_written = None;
@@ -208,7 +206,8 @@ impl Budget {
         }
     }
 
-    fn hold(&self) -> Option<Held> {
+    /// One more kept instance, unless the budget is spent.
+    pub(crate) fn hold(&self) -> Option<Held> {
         self.held
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
                 (held < self.most).then_some(held + 1)
@@ -219,7 +218,7 @@ impl Budget {
 }
 
 /// One instance counted against a [`Budget`] until dropped.
-struct Held(Arc<AtomicU32>);
+pub(crate) struct Held(Arc<AtomicU32>);
 
 impl Drop for Held {
     fn drop(&mut self) {

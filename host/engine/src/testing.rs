@@ -9,9 +9,11 @@ use std::sync::Arc;
 use verdict_sdk::{Date, Decision};
 
 use crate::error::EngineError;
+use crate::exports::Abi;
+use crate::fault::Fault;
 use crate::plugin::Plugin;
 use crate::profile::Profile;
-use crate::sandbox::{Abi, Fault, Sandbox};
+use crate::sandbox::Sandbox;
 
 /// The ABI v1 input of one decision: the JSON envelope.
 pub fn encode_input(buffer: &mut Vec<u8>, as_of: Date, params_json: &str, customer_json: &str) {

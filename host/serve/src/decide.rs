@@ -4,7 +4,6 @@
 //! the service keeps a decision log, logged before it is answered.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -14,7 +13,7 @@ use verdict_sdk::Date;
 
 use verdict_audit::{Append, AuditError, Chunk, GroupLog, Pipeline};
 use verdict_config::{ConfigError, InputError, customers_from_json};
-use verdict_engine::{DecisionRecord, Job, Policy};
+use verdict_engine::{DecisionRecord, Job, Policy, today_utc};
 
 use crate::api::{ApiError, EvaluateRequest};
 use crate::app::{App, LogQueue};
@@ -80,7 +79,7 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
                 message: format!("`as_of` must be a date such as \"2026-11-23\": {e}"),
             }))
         })?,
-        None => today_utc()?,
+        None => today_utc().map_err(|error| ApiError::internal(error.to_string()))?,
     };
     // One snapshot from here to the response: every record of this
     // request comes from the same version of each policy.
@@ -201,16 +200,4 @@ impl Append for Logging<'_> {
         let _room = self.queue.wait_here(self.slot, bytes);
         self.log.append_chunk(policies, chunk)
     }
-}
-
-/// Today's date in UTC.
-fn today_utc() -> Result<Date, ApiError> {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() / 86_400)
-        .map_err(|_| ApiError::internal("the system clock is before 1970"))?;
-    i64::try_from(days)
-        .ok()
-        .and_then(|days| Date::from_unix_days(days).ok())
-        .ok_or_else(|| ApiError::internal("the system clock is out of range"))
 }

@@ -1,24 +1,18 @@
 //! `verdict eval`: evaluate profiles against the loaded policies.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use verdict_audit::{DecisionLog, Pipeline};
+use verdict_audit::Pipeline;
 use verdict_batch::Format as BatchFormat;
 use verdict_config::{Profiles, load_policies};
-use verdict_engine::{Job, Limits};
-use verdict_sdk::Date;
+use verdict_engine::{Job, Limits, today_utc};
 
 use crate::cli::EvalArgs;
 use crate::commands::{self, eval_batch};
 use crate::exit::{PartWay, Status};
 use crate::output;
-use crate::sink::Sink;
-
-/// Customers evaluated (in parallel) between two writes of output: bounds
-/// memory on huge files while keeping every core busy.
-pub(crate) const CHUNK: usize = 8192;
+use crate::sink::{CHUNK, Sink, open_log};
 
 /// Runs `verdict eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
@@ -91,24 +85,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     .context(PartWay)?;
     progress.finish_and_clear();
     sink.finish().context(PartWay)?;
-    Ok(status(errors))
-}
-
-/// The decision log of `--log`, opened for appending.
-pub(crate) fn open_log(args: &EvalArgs, limits: Limits) -> anyhow::Result<Option<DecisionLog>> {
-    args.log
-        .as_ref()
-        .map(|path| commands::log::open_for_append(path, limits, args.wait))
-        .transpose()
-}
-
-/// The exit status of a run with `errors` error decisions.
-pub(crate) fn status(errors: usize) -> Status {
-    if errors > 0 {
-        Status::Failure
-    } else {
-        Status::Success
-    }
+    Ok(Status::of_errors(errors))
 }
 
 /// The profiles files to read: those given, else `DIR/profiles/*.toml`.
@@ -133,13 +110,4 @@ fn profile_files(policies: &Path, given: &[PathBuf]) -> anyhow::Result<Vec<PathB
         dir.display()
     );
     Ok(files)
-}
-
-/// Today's date in UTC.
-pub(crate) fn today_utc() -> anyhow::Result<Date> {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("the system clock is before 1970")?
-        .as_secs();
-    Ok(Date::from_unix_days(i64::try_from(seconds / 86_400)?)?)
 }

@@ -16,14 +16,13 @@ use verdict_audit::Pipeline;
 use verdict_batch::read::{self, BATCH_ROWS, Batches};
 use verdict_batch::write::LinesFile;
 use verdict_batch::{BatchError, RowChecker, RowError};
-use verdict_engine::{Job, Limits, Policy, Profile};
+use verdict_engine::{Job, Limits, Policy, Profile, today_utc};
 use verdict_sdk::Date;
 
 use crate::cli::EvalArgs;
-use crate::commands::eval::{CHUNK, open_log, status, today_utc};
 use crate::exit::{PartWay, Status};
 use crate::output;
-use crate::sink::Sink;
+use crate::sink::{CHUNK, Sink, open_log};
 
 /// Customers decided per call of the pipeline: several chunks, so one
 /// chunk is written while the next is decided, and still a bounded window.
@@ -131,7 +130,7 @@ pub fn run(
             path.display()
         );
     }
-    Ok(status(errors))
+    Ok(Status::of_errors(errors))
 }
 
 /// The checked rows of one file, a record batch at a time.
