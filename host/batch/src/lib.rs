@@ -6,7 +6,7 @@
 //! a [`RowChecker`], which carries the unique-id rule across batches and
 //! reports each bad row on its own): each row is turned into the JSON
 //! object it stands for (see [`columns`] for the mapping) and checked by
-//! `verdict_config::customer_from_json`, the checks every TOML or JSON
+//! `verdict_engine::customer_from_json`, the checks every TOML or JSON
 //! customer passes. Decisions become columns with [`decisions_to_batch`]
 //! in the layout [`decisions_schema`] describes, enough to replay them
 //! ([`recorded_from_batch`]).

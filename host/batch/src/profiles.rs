@@ -3,8 +3,7 @@
 
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
-use verdict_config::{UniqueIds, customer_from_json, duplicate_message};
-use verdict_engine::Profile;
+use verdict_engine::{Profile, UniqueIds, customer_from_json, duplicate_message};
 use verdict_sdk::Date;
 
 use crate::columns::{self, ColumnProblem};

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use verdict_engine::EngineError;
+use verdict_engine::{EngineError, InputError};
 
 use crate::diagnostic::Diagnostic;
 
@@ -35,31 +35,6 @@ pub enum ConfigError {
     /// A customer given as JSON (an HTTP request body) fails its checks.
     #[error("{0}")]
     Input(InputError),
-}
-
-/// A problem in JSON input, located by customer index and field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError {
-    /// The index of the customer in the request, when it is about one.
-    pub customer: Option<usize>,
-    /// The field's dotted path (`birth_date`, `stay.requested_by`), when
-    /// it is about one field.
-    pub field: Option<String>,
-    /// The problem.
-    pub message: String,
-}
-
-impl std::fmt::Display for InputError {
-    /// `customer 2, field `birth_date`: problem`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (&self.customer, &self.field) {
-            (Some(index), Some(field)) => write!(f, "customer {index}, field `{field}`: ")?,
-            (Some(index), None) => write!(f, "customer {index}: ")?,
-            (None, Some(field)) => write!(f, "field `{field}`: ")?,
-            (None, None) => {}
-        }
-        f.write_str(&self.message)
-    }
 }
 
 impl ConfigError {

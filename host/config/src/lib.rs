@@ -26,8 +26,6 @@ pub use diagnostic::Diagnostic;
 pub use document::{
     Document, Table, key_span, local_date_of, locate, lookup, normalize, resolve, table_to_json,
 };
-pub use error::{ConfigError, InputError};
+pub use error::ConfigError;
 pub use policies::load_policies;
-pub use profile::{
-    Profiles, TomlProfile, UniqueIds, customer_from_json, customers_from_json, duplicate_message,
-};
+pub use profile::{Profiles, TomlProfile};

@@ -1,23 +1,22 @@
-//! Customer profiles: validation of customers given in a TOML profiles file
-//! or as JSON (the HTTP service's request bodies), and the JSON each plugin
-//! receives for a customer. Both formats go through one set of checks
-//! (`check_customer`); only where a problem is reported differs: a file
-//! position for TOML, the customer's index and field for JSON.
+//! Customer profiles in TOML: a profiles file, or a test case's customer,
+//! validated by the engine's format-free checks (`check_customer`, the
+//! same that JSON customers get), every problem at its file position; and
+//! the JSON each plugin receives for a customer.
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
-use serde_json::Value;
 use toml::Spanned;
 use toml::de::DeValue;
-use verdict_engine::Profile;
+use verdict_engine::{
+    CustomerValue, Profile, born_after_message, check_customer, duplicate_message, too_large,
+};
 use verdict_sdk::Date;
-use verdict_sdk::schema::{self, Field, Shape};
 
 use crate::document::{self, Document};
-use crate::error::{ConfigError, InputError};
+use crate::error::ConfigError;
 
 /// A profiles file, validated: every customer has a unique `id` and a real
 /// `birth_date`, and every field the SDK knows has the right type.
@@ -56,29 +55,6 @@ impl ProfileSpans {
         for span in [&mut self.id, &mut self.birth_date] {
             *span = span.start + offset..span.end + offset;
         }
-    }
-}
-
-/// How a known field's shape is written in message `N`'s format.
-fn describe<N: Node>(shape: Shape) -> &'static str {
-    match shape {
-        Shape::Text => "a string",
-        Shape::Number => "a number",
-        Shape::Date => N::DATE,
-        Shape::TextList => "a list of strings",
-        Shape::Table(_) => N::TABLE,
-    }
-}
-
-/// Whether `value` has the known field's shape (a table's own fields are
-/// checked separately).
-fn fits<N: Node>(shape: Shape, value: &N) -> bool {
-    match shape {
-        Shape::Text => value.as_text().is_some(),
-        Shape::Number => value.is_number(),
-        Shape::Date => value.as_date().is_some(),
-        Shape::TextList => value.is_text_list(),
-        Shape::Table(_) => value.is_table(),
     }
 }
 
@@ -190,11 +166,11 @@ impl TomlProfile {
         doc: &Document,
         customer: &Spanned<DeValue<'_>>,
     ) -> Result<TomlProfile, ConfigError> {
-        if !customer.is_table() {
+        if !customer.get_ref().is_table() {
             return Err(doc.error(customer.span(), "a customer must be a table", ""));
         }
-        let checked = check_customer(customer).map_err(|problem| {
-            let span = problem.at.map_or(customer.span(), Spanned::span);
+        let checked = check_customer(Toml(customer)).map_err(|problem| {
+            let span = problem.at.map_or(customer.span(), |at| at.0.span());
             doc.error(span, problem.message, &problem.label)
         })?;
         let json =
@@ -206,8 +182,10 @@ impl TomlProfile {
         Ok(TomlProfile {
             profile: Profile::new(checked.id_text.to_owned(), json.into()),
             spans: ProfileSpans {
-                id: customer.field("id").map_or(customer.span(), Spanned::span),
-                birth_date: checked.birth.span(),
+                id: Toml(customer)
+                    .field("id")
+                    .map_or(customer.span(), |id| id.0.span()),
+                birth_date: checked.birth.0.span(),
                 born: checked.birth_date,
             },
         })
@@ -225,119 +203,6 @@ impl TomlProfile {
         }
         Ok(())
     }
-}
-
-/// Validates customers given as JSON objects (an HTTP request body) with
-/// the same checks as a profiles file, plus the evaluation date: ids
-/// unique, no one born after `as_of`. A problem names the customer's index
-/// and the field.
-pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>, ConfigError> {
-    let mut ids = UniqueIds::default();
-    let mut customers = Vec::with_capacity(values.len());
-    for (index, value) in values.iter().enumerate() {
-        let at_index = |error: InputError| {
-            ConfigError::Input(InputError {
-                customer: Some(index),
-                ..error
-            })
-        };
-        let profile = customer_from_json(value, as_of).map_err(at_index)?;
-        if let Err(first) = ids.insert(profile.id(), index) {
-            return Err(at_index(InputError {
-                customer: None,
-                field: Some("id".to_owned()),
-                message: format!(
-                    "{} (also customer {first})",
-                    duplicate_message(profile.id())
-                ),
-            }));
-        }
-        customers.push(profile);
-    }
-    Ok(customers)
-}
-
-/// Validates one customer given as a JSON object (a request body's
-/// customer, a row of a batch file) with the checks of a profiles file,
-/// plus the evaluation date. The error names the field but no customer:
-/// the caller knows where the value came from. Whether ids are unique
-/// spans customers: see [`UniqueIds`].
-pub fn customer_from_json(value: &Value, as_of: Date) -> Result<Profile, InputError> {
-    let problem = |field: &str, message: String| InputError {
-        customer: None,
-        field: (!field.is_empty()).then(|| field.to_owned()),
-        message,
-    };
-    if !value.is_table() {
-        return Err(problem(
-            "",
-            format!(
-                "each customer must be a JSON object, found {}",
-                value.type_name()
-            ),
-        ));
-    }
-    let checked = check_customer(value).map_err(|p| {
-        let message = if p.label.is_empty() {
-            p.message
-        } else {
-            format!("{} ({})", p.message, p.label)
-        };
-        problem(&p.field, message)
-    })?;
-    let json = value.to_string();
-    if let Some(message) = too_large(checked.id_text, &json) {
-        return Err(problem("", message));
-    }
-    if checked.birth_date > as_of {
-        return Err(problem(
-            "birth_date",
-            born_after_message(checked.id_text, checked.birth_date, as_of),
-        ));
-    }
-    Ok(Profile::new(checked.id_text.to_owned(), json.into()))
-}
-
-/// Why a profile is refused for its size: over
-/// [`abi::MAX_PROFILE_BYTES`](verdict_sdk::abi::MAX_PROFILE_BYTES) of JSON,
-/// more than any plugin is sent.
-fn too_large(id: &str, json: &str) -> Option<String> {
-    let limit = verdict_sdk::abi::MAX_PROFILE_BYTES;
-    (json.len() > limit).then(|| {
-        format!(
-            "customer `{id}` is {} bytes of profile JSON, more than the {} KiB a profile may have",
-            json.len(),
-            limit >> 10
-        )
-    })
-}
-
-/// The rule that no two customers share an `id`, across customers checked
-/// one at a time: the ids seen so far, each with where it was first seen
-/// (a customer index, a row number).
-#[derive(Debug, Default)]
-pub struct UniqueIds {
-    first: HashMap<Box<str>, usize>,
-}
-
-impl UniqueIds {
-    /// Records `id` as seen at `at`; when it was seen before, refuses it
-    /// and returns where it was first seen.
-    pub fn insert(&mut self, id: &str, at: usize) -> Result<(), usize> {
-        match self.first.get(id) {
-            Some(&first) => Err(first),
-            None => {
-                self.first.insert(id.into(), at);
-                Ok(())
-            }
-        }
-    }
-}
-
-/// The problem of a customer whose `id` another customer already has.
-#[must_use]
-pub fn duplicate_message(id: &str) -> String {
-    format!("duplicate customer id `{id}`")
 }
 
 /// Bytes of a profiles file below which it is parsed in one piece; larger
@@ -361,7 +226,7 @@ fn read_customers(doc: &Document) -> Result<Read, ConfigError> {
     let root = root.get_ref();
     doc.deny_unknown_keys(root, &["as_of", "customer"], "a profiles file")?;
     let as_of = match root.get("as_of") {
-        Some(value) => Some(value.as_date().ok_or_else(|| {
+        Some(value) => Some(document::local_date(value.get_ref()).ok_or_else(|| {
             doc.error(
                 value.span(),
                 "`as_of` must be a date such as 2026-11-23",
@@ -391,7 +256,7 @@ fn read_customers(doc: &Document) -> Result<Read, ConfigError> {
     let customers = entries
         .iter()
         .map(|entry| {
-            if entry.is_table() {
+            if entry.get_ref().is_table() {
                 TomlProfile::from_toml(doc, entry)
             } else {
                 Err(doc.error(entry.span(), "each `customer` must be a table", ""))
@@ -426,222 +291,45 @@ fn split_at_customers(text: &str, part_bytes: usize) -> Vec<Range<usize>> {
     parts
 }
 
-/// What a value that does not fit `shape` is: its type, or for text that
-/// should be a date, why it is not one (`1990-02-30`: no such day).
-fn found<N: Node>(shape: Shape, value: &N) -> String {
-    match (shape, value.as_text()) {
-        (Shape::Date, Some(text)) => match text.parse::<Date>() {
-            Err(why) => format!("`{text}` is not a date: {why}"),
-            Ok(_) => format!("found {}", value.type_name()),
-        },
-        _ => format!("found {}", value.type_name()),
-    }
-}
+/// A TOML value with its span, as the customer checks see it.
+#[derive(Clone, Copy)]
+struct Toml<'n, 'de>(&'n Spanned<DeValue<'de>>);
 
-fn born_after_message(id: &str, birth_date: Date, as_of: Date) -> String {
-    format!(
-        "customer `{}` has birth_date {} after the evaluation date {as_of}",
-        id, birth_date
-    )
-}
-
-/// A customer's fields as validation sees them, whichever format they came
-/// in: a TOML value with its span, or a JSON value.
-trait Node: Sized {
-    /// How a date is written in this format.
-    const DATE: &'static str;
-    /// What a table is called in this format.
-    const TABLE: &'static str;
-    /// The value under `key`, when this is a table.
-    fn field(&self, key: &str) -> Option<&Self>;
-    fn is_table(&self) -> bool;
-    fn as_text(&self) -> Option<&str>;
-    fn is_number(&self) -> bool;
-    fn is_text_list(&self) -> bool;
-    fn as_date(&self) -> Option<Date>;
-    /// The value's type, for "found ..." labels.
-    fn type_name(&self) -> &'static str;
-}
-
-impl Node for Spanned<DeValue<'_>> {
+impl<'n> CustomerValue<'n> for Toml<'n, '_> {
     const DATE: &'static str = "a date such as 2012-05-04 (no quotes, no time)";
     const TABLE: &'static str = "a table";
 
-    fn field(&self, key: &str) -> Option<&Self> {
-        self.get_ref().as_table()?.get(key)
+    fn field(self, key: &str) -> Option<Self> {
+        self.0.get_ref().as_table()?.get(key).map(Toml)
     }
 
-    fn is_table(&self) -> bool {
-        self.get_ref().is_table()
+    fn is_table(self) -> bool {
+        self.0.get_ref().is_table()
     }
 
-    fn as_text(&self) -> Option<&str> {
-        self.get_ref().as_str()
+    fn as_text(self) -> Option<&'n str> {
+        self.0.get_ref().as_str()
     }
 
-    fn is_number(&self) -> bool {
-        self.get_ref().is_integer() || self.get_ref().is_float()
+    fn is_number(self) -> bool {
+        self.0.get_ref().is_integer() || self.0.get_ref().is_float()
     }
 
-    fn is_text_list(&self) -> bool {
-        self.get_ref()
+    fn is_text_list(self) -> bool {
+        self.0
+            .get_ref()
             .as_array()
             .is_some_and(|items| items.iter().all(|item| item.get_ref().is_str()))
     }
 
     /// A TOML local date (no time, no offset).
-    fn as_date(&self) -> Option<Date> {
-        document::local_date(self.get_ref())
+    fn as_date(self) -> Option<Date> {
+        document::local_date(self.0.get_ref())
     }
 
-    fn type_name(&self) -> &'static str {
-        self.get_ref().type_str()
+    fn type_name(self) -> &'static str {
+        self.0.get_ref().type_str()
     }
-}
-
-impl Node for Value {
-    const DATE: &'static str = "a date string such as \"2012-05-04\"";
-    const TABLE: &'static str = "an object";
-
-    fn field(&self, key: &str) -> Option<&Self> {
-        self.as_object()?.get(key)
-    }
-
-    fn is_table(&self) -> bool {
-        self.is_object()
-    }
-
-    fn as_text(&self) -> Option<&str> {
-        self.as_str()
-    }
-
-    fn is_number(&self) -> bool {
-        Value::is_number(self)
-    }
-
-    fn is_text_list(&self) -> bool {
-        self.as_array()
-            .is_some_and(|items| items.iter().all(Value::is_string))
-    }
-
-    /// A `"YYYY-MM-DD"` string.
-    fn as_date(&self) -> Option<Date> {
-        self.as_str()?.parse().ok()
-    }
-
-    fn type_name(&self) -> &'static str {
-        match self {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        }
-    }
-}
-
-/// A customer that passed [`check_customer`].
-struct Checked<'n, N> {
-    id_text: &'n str,
-    birth: &'n N,
-    birth_date: Date,
-}
-
-/// What is wrong with a customer, and where: `at` is the offending value
-/// (`None`: the customer as a whole), `field` its dotted path.
-struct Problem<'n, N> {
-    at: Option<&'n N>,
-    field: String,
-    message: String,
-    label: String,
-}
-
-/// The checks every customer passes, whatever its format: known fields
-/// have the right shape, `id` and `birth_date` are present, `id` is not
-/// blank and `birth_date` is a real date.
-fn check_customer<N: Node>(customer: &N) -> Result<Checked<'_, N>, Problem<'_, N>> {
-    // The fields the SDK decodes (`verdict_sdk::schema`): the top level
-    // first, then each known table's own fields.
-    check_fields(customer, "", schema::CUSTOMER, "customer")?;
-    for field in schema::CUSTOMER {
-        if let Shape::Table(fields) = field.shape
-            && let Some(inner) = customer.field(field.key).filter(|inner| inner.is_table())
-        {
-            check_fields(inner, field.key, fields, &format!("customer.{}", field.key))?;
-        }
-    }
-    let (Some(id), Some(birth)) = (customer.field("id"), customer.field("birth_date")) else {
-        return Err(Problem {
-            at: None,
-            field: String::new(),
-            message: "customer lacks `id` or `birth_date`".to_owned(),
-            label: String::new(),
-        });
-    };
-    let id_text = id.as_text().unwrap_or_default();
-    if id_text.trim().is_empty() {
-        return Err(Problem {
-            at: Some(id),
-            field: "id".to_owned(),
-            message: "`id` must not be empty".to_owned(),
-            label: String::new(),
-        });
-    }
-    let birth_date = birth.as_date().ok_or_else(|| Problem {
-        at: Some(birth),
-        field: "birth_date".to_owned(),
-        message: "`birth_date` is not a date".to_owned(),
-        label: String::new(),
-    })?;
-    Ok(Checked {
-        id_text,
-        birth,
-        birth_date,
-    })
-}
-
-fn check_fields<'n, N: Node>(
-    table: &'n N,
-    path: &str,
-    fields: &[Field],
-    what: &str,
-) -> Result<(), Problem<'n, N>> {
-    let field_path = |key: &str| {
-        if path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    for &Field {
-        key,
-        shape,
-        required,
-        ..
-    } in fields
-    {
-        match table.field(key) {
-            Some(value) if !fits(shape, value) => {
-                return Err(Problem {
-                    at: Some(value),
-                    field: field_path(key),
-                    message: format!("`{key}` in {what} must be {}", describe::<N>(shape)),
-                    label: found(shape, value),
-                });
-            }
-            None if required => {
-                return Err(Problem {
-                    at: (!path.is_empty()).then_some(table),
-                    field: field_path(key),
-                    message: format!("{what} is missing required key `{key}`"),
-                    label: String::new(),
-                });
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

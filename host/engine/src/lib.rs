@@ -24,6 +24,7 @@
 
 mod canary;
 mod clock;
+mod customer;
 mod deadline;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -48,6 +49,10 @@ mod sandbox;
 pub mod testing;
 
 pub use clock::{ClockError, today_utc};
+pub use customer::{
+    Checked, CustomerValue, InputError, Problem, UniqueIds, born_after_message, check_customer,
+    customer_from_json, customers_from_json, duplicate_message, too_large,
+};
 pub use digest::{NotSha256, Sha256};
 pub use error::{EngineError, ParamAt, ParamError, PluginError, chain_text};
 pub use evaluate::{Decider, Job};

@@ -12,8 +12,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use verdict_sdk::Date;
 
 use verdict_audit::{Append, AuditError, Chunk, GroupLog, Pipeline};
-use verdict_config::{ConfigError, InputError, customers_from_json};
-use verdict_engine::{DecisionRecord, Job, Policy, today_utc};
+use verdict_config::ConfigError;
+use verdict_engine::{DecisionRecord, InputError, Job, Policy, customers_from_json, today_utc};
 
 use crate::api::{ApiError, EvaluateRequest};
 use crate::app::{App, LogQueue};
@@ -73,11 +73,10 @@ pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
     };
     let as_of = match request.as_of {
         Some(text) => text.parse::<Date>().map_err(|e| {
-            ApiError::from(ConfigError::Input(InputError {
-                customer: None,
-                field: Some("as_of".to_owned()),
-                message: format!("`as_of` must be a date such as \"2026-11-23\": {e}"),
-            }))
+            ApiError::from(ConfigError::Input(InputError::of_field(
+                "as_of",
+                format!("`as_of` must be a date such as \"2026-11-23\": {e}"),
+            )))
         })?,
         None => today_utc().map_err(|error| ApiError::internal(error.to_string()))?,
     };
@@ -129,7 +128,7 @@ fn decide_blocking(
     as_of: Date,
     policies: &[Arc<Policy>],
 ) -> Result<Decided, ApiError> {
-    let profiles = customers_from_json(customers, as_of)?;
+    let profiles = customers_from_json(customers, as_of).map_err(ConfigError::Input)?;
     let work: Vec<Job<'_>> = profiles
         .iter()
         .map(|profile| Job { as_of, profile })
