@@ -130,8 +130,8 @@ impl Binding {
                 let DeValue::Table(params) = value.get_ref() else {
                     return Err(doc.error(value.span(), "`params` must be a table", ""));
                 };
-                let json = document::table_to_json(params)
-                    .map_err(|(span, message)| doc.error(span, message, ""))?;
+                let json =
+                    document::table_to_json(params).map_err(|problem| doc.no_json(problem))?;
                 let spans = params
                     .iter()
                     .map(|(k, v)| (k.get_ref().to_string(), (k.span(), v.span())))
@@ -278,7 +278,7 @@ impl Binding {
 
 /// Where parameter values were written, so a problem with one points at
 /// it: a binding's `[params]`, or a test case's overrides.
-pub trait ParamSite {
+pub(crate) trait ParamSite {
     /// The engine's parameter problem, at its place in the file.
     fn param_error(&self, error: ParamError) -> ConfigError;
 }
@@ -297,7 +297,7 @@ impl ParamSite for Binding {
 /// What a diagnostic at a `plugin = ...` value says of a module the engine
 /// refused (the location already names the file, so the path is left out).
 #[must_use]
-pub fn refusal(error: &EngineError) -> String {
+pub(crate) fn refusal(error: &EngineError) -> String {
     match error {
         EngineError::Plugin { problem, .. } => format!("plugin refused: {}", chain_text(problem)),
         other => chain_text(other),

@@ -24,7 +24,7 @@ pub struct Document {
 }
 
 /// A parsed TOML table whose keys and values carry their spans.
-pub type Table<'a> = DeTable<'a>;
+pub(crate) type Table<'a> = DeTable<'a>;
 
 impl Document {
     /// Reads a file. A UTF-8 byte order mark at its start is dropped (it
@@ -79,7 +79,7 @@ impl Document {
     }
 
     /// Parses the whole document as a table.
-    pub fn parse(&self) -> Result<Spanned<Table<'_>>, ConfigError> {
+    pub(crate) fn parse(&self) -> Result<Spanned<Table<'_>>, ConfigError> {
         DeTable::parse(&self.text).map_err(|error| {
             let span = error.span().unwrap_or(0..0);
             self.error(span, error.message().trim_end().to_owned(), "")
@@ -97,7 +97,7 @@ impl Document {
     /// leaves the tree for what a schema cannot hold: free-form values
     /// (customers, parameters), whose inner spans and TOML dates serde's
     /// data model drops.
-    pub fn deserialize<'de, T: Deserialize<'de>>(
+    pub(crate) fn deserialize<'de, T: Deserialize<'de>>(
         &self,
         root: &Spanned<Table<'de>>,
     ) -> Result<T, ConfigError> {
@@ -130,7 +130,7 @@ impl Document {
     }
 
     /// Rejects any key of `table` not in `known`, naming the known ones.
-    pub fn deny_unknown_keys(
+    pub(crate) fn deny_unknown_keys(
         &self,
         table: &Table<'_>,
         known: &[&str],
@@ -152,7 +152,7 @@ impl Document {
 
 /// The span of a key (for "unknown key" style errors) in a table.
 #[must_use]
-pub fn key_span(table: &Table<'_>, key: &str) -> Option<Range<usize>> {
+pub(crate) fn key_span(table: &Table<'_>, key: &str) -> Option<Range<usize>> {
     table
         .iter()
         .find(|(k, _)| k.get_ref().as_ref() == key)
@@ -163,7 +163,7 @@ pub fn key_span(table: &Table<'_>, key: &str) -> Option<Range<usize>> {
 /// the file's directory, and `.` and `..` steps are resolved lexically
 /// (symbolic links untouched), so messages show a clean path.
 #[must_use]
-pub fn resolve(file: &Path, written: &str) -> PathBuf {
+pub(crate) fn resolve(file: &Path, written: &str) -> PathBuf {
     let base = file.parent().unwrap_or(Path::new(""));
     normalize(&base.join(written))
 }
@@ -201,7 +201,7 @@ pub(crate) fn local_date(value: &DeValue<'_>) -> Option<Date> {
 /// The date of a TOML date-time that is a local date (no time, no
 /// offset), such as `2026-11-23`: what a schema's [`Datetime`] field holds.
 #[must_use]
-pub fn local_date_of(datetime: &Datetime) -> Option<Date> {
+pub(crate) fn local_date_of(datetime: &Datetime) -> Option<Date> {
     match (datetime.date, datetime.time, datetime.offset) {
         (Some(date), None, None) => Date::new(i32::from(date.year), date.month, date.day).ok(),
         _ => None,
@@ -212,7 +212,7 @@ pub fn local_date_of(datetime: &Datetime) -> Option<Date> {
 /// and `[index]` steps, as in `surcharge_bands[2].min_age`): as deep as the
 /// path leads, so a path that goes nowhere still points at `value`.
 #[must_use]
-pub fn locate(value: &Spanned<DeValue<'_>>, path: &str) -> Range<usize> {
+pub(crate) fn locate(value: &Spanned<DeValue<'_>>, path: &str) -> Range<usize> {
     let mut current = value;
     for step in path_steps(path) {
         match step.of(current) {
@@ -226,7 +226,10 @@ pub fn locate(value: &Spanned<DeValue<'_>>, path: &str) -> Range<usize> {
 /// The value at `path` (as in [`locate`], such as `case[2].customer`) in
 /// `table`, when the path leads to one.
 #[must_use]
-pub fn lookup<'a, 'de>(table: &'a Table<'de>, path: &str) -> Option<&'a Spanned<DeValue<'de>>> {
+pub(crate) fn lookup<'a, 'de>(
+    table: &'a Table<'de>,
+    path: &str,
+) -> Option<&'a Spanned<DeValue<'de>>> {
     let mut steps = path_steps(path).into_iter();
     let Some(Step::Key(first)) = steps.next() else {
         return None;
@@ -302,26 +305,43 @@ fn path_steps(path: &str) -> Vec<Step<'_>> {
     steps
 }
 
+/// A TOML value with no JSON form, and where it is.
+#[derive(Debug)]
+pub(crate) struct NoJson {
+    /// The value's span.
+    pub(crate) span: Range<usize>,
+    /// Why it has none.
+    pub(crate) message: String,
+}
+
+impl Document {
+    /// The problem of a value with no JSON form, at its place.
+    pub(crate) fn no_json(&self, problem: NoJson) -> ConfigError {
+        self.error(problem.span, problem.message, "")
+    }
+}
+
 /// Converts a TOML value to JSON: local dates become `"YYYY-MM-DD"`, other
 /// date-times their RFC 3339 text; non-finite floats have no JSON form and
 /// are refused with the span of the offending value.
-pub(crate) fn to_json(value: &Spanned<DeValue<'_>>) -> Result<Value, (Range<usize>, String)> {
+pub(crate) fn to_json(value: &Spanned<DeValue<'_>>) -> Result<Value, NoJson> {
     Ok(match value.get_ref() {
         DeValue::String(text) => Value::String(text.to_string()),
         DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix())
             .map(Value::from)
-            .map_err(|_| (value.span(), "integer does not fit in 64 bits".to_owned()))?,
+            .map_err(|_| NoJson {
+                span: value.span(),
+                message: "integer does not fit in 64 bits".to_owned(),
+            })?,
         DeValue::Float(float) => float
             .as_str()
             .parse::<f64>()
             .ok()
             .and_then(Number::from_f64)
             .map(Value::Number)
-            .ok_or_else(|| {
-                (
-                    value.span(),
-                    format!("`{float}` has no JSON form; use a finite number"),
-                )
+            .ok_or_else(|| NoJson {
+                span: value.span(),
+                message: format!("`{float}` has no JSON form; use a finite number"),
             })?,
         DeValue::Boolean(flag) => Value::Bool(*flag),
         DeValue::Datetime(datetime) => Value::String(datetime.to_string()),
@@ -331,7 +351,7 @@ pub(crate) fn to_json(value: &Spanned<DeValue<'_>>) -> Result<Value, (Range<usiz
 }
 
 /// Converts a TOML table to a JSON object (see `to_json`).
-pub fn table_to_json(table: &Table<'_>) -> Result<Map<String, Value>, (Range<usize>, String)> {
+pub(crate) fn table_to_json(table: &Table<'_>) -> Result<Map<String, Value>, NoJson> {
     table
         .iter()
         .map(|(key, value)| Ok((key.get_ref().to_string(), to_json(value)?)))

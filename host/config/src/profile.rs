@@ -162,7 +162,7 @@ impl TomlProfile {
     /// Validates one customer table of a TOML document (an entry of a
     /// profiles file, or a test case's `customer`) with the checks of a
     /// profiles file; a problem points at its place in the document.
-    pub fn from_toml(
+    pub(crate) fn from_toml(
         doc: &Document,
         customer: &Spanned<DeValue<'_>>,
     ) -> Result<TomlProfile, ConfigError> {
@@ -173,8 +173,7 @@ impl TomlProfile {
             let span = problem.at.map_or(customer.span(), |at| at.0.span());
             doc.error(span, problem.message, &problem.label)
         })?;
-        let json =
-            document::to_json(customer).map_err(|(span, message)| doc.error(span, message, ""))?;
+        let json = document::to_json(customer).map_err(|problem| doc.no_json(problem))?;
         let json = json.to_string();
         if let Some(message) = too_large(checked.id_text, &json) {
             return Err(doc.error(customer.span(), message, "this customer"));

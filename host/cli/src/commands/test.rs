@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use verdict::testcase::{self, CaseFile};
+use verdict::testcase;
+use verdict_config::CaseFile;
 use verdict_engine::Limits;
 
 use crate::cli::TestArgs;
@@ -36,7 +37,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<Status> {
     let mut out = std::io::stdout().lock();
     let (mut passed, mut failed) = (0usize, 0usize);
     for suite in &suites {
-        let results = suite.run(args.filter.as_deref().unwrap_or(""));
+        let results = testcase::run(suite, args.filter.as_deref().unwrap_or(""));
         writeln!(
             out,
             "{}: {} {} against {} {}",
