@@ -85,19 +85,7 @@ pub fn verify(
     anchor: Option<&str>,
 ) -> Result<Report, AuditError> {
     let mut lines = Lines::open(path)?;
-    let mut report = Report {
-        lines: 0,
-        head: None,
-        modules: 0,
-        params: 0,
-        problem: None,
-        anchor_found: anchor.map(|_| false),
-    };
-    let mut entries: HashMap<(Kind, Sha256), Option<Flaw>> = HashMap::new();
-    let mut seqs: Vec<u64> = Vec::new();
-    let mut link: Option<Link> = None;
-    let mut expected = 1u64;
-    let mut last_hash = GENESIS.to_owned();
+    let mut walk = Walk::new(archive, anchor);
     while let Some(batch) = lines.next_batch()? {
         let checked: Vec<Checked> = (0..batch.len())
             .into_par_iter()
@@ -105,88 +93,140 @@ pub fn verify(
             .map(|i| check_line(batch.line(i)))
             .collect();
         for (i, checked) in checked.into_iter().enumerate() {
-            let line = batch.first_line() + i;
-            report.lines += 1;
             let torn = batch.torn() && i + 1 == batch.len();
-            let (seq, prev, hash, module, params) = match checked {
-                _ if torn => {
-                    seqs.push(0);
-                    report.problem.get_or_insert(Problem {
-                        line,
-                        kind: ProblemKind::Torn,
-                    });
-                    continue;
-                }
-                Checked::Bad(kind) => {
-                    seqs.push(0);
-                    report.problem.get_or_insert(Problem { line, kind });
-                    continue;
-                }
-                Checked::Good {
-                    seq,
-                    prev,
-                    hash,
-                    module,
-                    params,
-                } => (seq, prev, hash, module, params),
-            };
-            seqs.push(seq);
-            if anchor == Some(hash.as_str()) {
-                report.anchor_found = Some(true);
-            }
-            if report.problem.is_some() {
-                continue;
-            }
-            if prev != last_hash || seq != expected {
-                link = Some(Link {
-                    line,
-                    expected,
-                    found: seq,
-                });
-                // Classified below, once every sequence number is known.
-                report.problem = Some(Problem {
-                    line,
-                    kind: ProblemKind::Relinked,
-                });
-                continue;
-            }
-            if let Some(archive) = archive {
-                for (kind, sha256) in [(Kind::Module, module), (Kind::Params, params)] {
-                    let key = (kind, sha256);
-                    let flaw = entries
-                        .entry(key)
-                        .or_insert_with(|| archive.read(kind, sha256).err());
-                    if let Some(flaw) = flaw {
-                        report.problem = Some(Problem {
-                            line,
-                            kind: ProblemKind::Archive {
-                                kind,
-                                sha256: key.1,
-                                flaw: flaw.clone(),
-                            },
-                        });
-                        break;
-                    }
-                }
-            } else {
-                entries.insert((Kind::Module, module), None);
-                entries.insert((Kind::Params, params), None);
-            }
-            last_hash = hash;
-            expected = seq + 1;
+            walk.line(
+                batch.first_line() + i,
+                if torn { None } else { Some(checked) },
+            );
         }
     }
-    if let Some(link) = link
-        && let Some(problem) = &mut report.problem
-    {
-        problem.kind = classify(&link, &seqs);
+    Ok(walk.finish())
+}
+
+/// The chain walked line by line, in order: what is known so far.
+struct Walk<'a> {
+    archive: Option<&'a Archive>,
+    anchor: Option<&'a str>,
+    report: Report,
+    /// Each digest the records name, with what is wrong with its archive
+    /// entry (checked once per digest).
+    entries: HashMap<(Kind, Sha256), Option<Flaw>>,
+    /// Every line's sequence number (0: unreadable), to classify a break.
+    seqs: Vec<u64>,
+    /// The first broken link, classified once every line is read.
+    link: Option<Link>,
+    expected: u64,
+    last_hash: String,
+}
+
+impl<'a> Walk<'a> {
+    fn new(archive: Option<&'a Archive>, anchor: Option<&'a str>) -> Walk<'a> {
+        Walk {
+            archive,
+            anchor,
+            report: Report {
+                lines: 0,
+                head: None,
+                modules: 0,
+                params: 0,
+                problem: None,
+                anchor_found: anchor.map(|_| false),
+            },
+            entries: HashMap::new(),
+            seqs: Vec::new(),
+            link: None,
+            expected: 1,
+            last_hash: GENESIS.to_owned(),
+        }
     }
-    report.modules = entries.keys().filter(|(k, _)| *k == Kind::Module).count();
-    report.params = entries.keys().filter(|(k, _)| *k == Kind::Params).count();
-    if report.problem.is_none() && report.lines > 0 {
-        report.head = Some(last_hash);
+
+    /// Takes line number `line`, as checked on its own (`None`: the torn
+    /// last line of a log whose writer stopped mid-line).
+    fn line(&mut self, line: usize, checked: Option<Checked>) {
+        self.report.lines += 1;
+        let (seq, prev, hash, module, params) = match checked {
+            None => return self.unreadable(line, ProblemKind::Torn),
+            Some(Checked::Bad(kind)) => return self.unreadable(line, kind),
+            Some(Checked::Good {
+                seq,
+                prev,
+                hash,
+                module,
+                params,
+            }) => (seq, prev, hash, module, params),
+        };
+        self.seqs.push(seq);
+        if self.anchor == Some(hash.as_str()) {
+            self.report.anchor_found = Some(true);
+        }
+        if self.report.problem.is_some() {
+            return;
+        }
+        if prev != self.last_hash || seq != self.expected {
+            self.link = Some(Link {
+                line,
+                expected: self.expected,
+                found: seq,
+            });
+            // Classified in `finish`, once every sequence number is known.
+            self.report.problem = Some(Problem {
+                line,
+                kind: ProblemKind::Relinked,
+            });
+            return;
+        }
+        self.archived(line, module, params);
+        self.last_hash = hash;
+        self.expected = seq + 1;
     }
-    Ok(report)
+
+    /// A line that is no record: the first problem, unless one came before.
+    fn unreadable(&mut self, line: usize, kind: ProblemKind) {
+        self.seqs.push(0);
+        self.report.problem.get_or_insert(Problem { line, kind });
+    }
+
+    /// Counts the record's module and parameters, and with an archive
+    /// checks that it holds them intact.
+    fn archived(&mut self, line: usize, module: Sha256, params: Sha256) {
+        let Some(archive) = self.archive else {
+            self.entries.insert((Kind::Module, module), None);
+            self.entries.insert((Kind::Params, params), None);
+            return;
+        };
+        for (kind, sha256) in [(Kind::Module, module), (Kind::Params, params)] {
+            let flaw = self
+                .entries
+                .entry((kind, sha256))
+                .or_insert_with(|| archive.read(kind, sha256).err());
+            if let Some(flaw) = flaw {
+                self.report.problem = Some(Problem {
+                    line,
+                    kind: ProblemKind::Archive {
+                        kind,
+                        sha256,
+                        flaw: flaw.clone(),
+                    },
+                });
+                return;
+            }
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        if let Some(link) = &self.link
+            && let Some(problem) = &mut self.report.problem
+        {
+            problem.kind = classify(link, &self.seqs);
+        }
+        let count = |wanted: Kind| self.entries.keys().filter(|(k, _)| *k == wanted).count();
+        self.report.modules = count(Kind::Module);
+        self.report.params = count(Kind::Params);
+        if self.report.problem.is_none() && self.report.lines > 0 {
+            self.report.head = Some(self.last_hash);
+        }
+        self.report
+    }
 }
 
 /// Names a broken link by where the expected record went.

@@ -7,7 +7,8 @@ use std::io::StdoutLock;
 use std::path::Path;
 use std::sync::Arc;
 
-use verdict_audit::{Archive, Chunk, DecisionLog, Kind};
+use indicatif::ProgressBar;
+use verdict_audit::{Archive, Chunk, DecisionLog, Kind, Pipeline};
 use verdict_batch::decisions_to_batch;
 use verdict_batch::write::DecisionsFile;
 use verdict_engine::{Job, Limits, Policy};
@@ -71,6 +72,37 @@ impl<'p> Sink<'p> {
     /// Whether the decisions are needed as JSON text (to print them).
     pub fn wants_json(&self, format: Format) -> bool {
         matches!(self, Sink::Print(_)) && format != Format::Table
+    }
+
+    /// Decides `work` with `policies` through the pipeline (logged to
+    /// `log` first, when there is one) and takes every chunk of decisions,
+    /// counting them on `progress`; returns how many are `error`. An error
+    /// here comes after output may have begun.
+    pub fn decide(
+        &mut self,
+        policies: &[Arc<Policy>],
+        work: &[Job<'_>],
+        log: Option<&mut DecisionLog>,
+        format: Format,
+        progress: &ProgressBar,
+    ) -> anyhow::Result<usize> {
+        let mut errors = 0usize;
+        // Records are encoded to JSON once, in parallel with the decisions,
+        // for both the output and the log: the log holds the very bytes
+        // printed.
+        let mut pipeline = Pipeline::new(policies)
+            .chunk(CHUNK)
+            .encode(self.wants_json(format));
+        if let Some(log) = log {
+            pipeline = pipeline.log(log);
+        }
+        pipeline.decide(work, |chunk| -> anyhow::Result<()> {
+            errors += chunk.records.iter().filter(|r| r.is_error()).count();
+            self.write(&chunk)?;
+            progress.inc(chunk.records.len() as u64);
+            Ok(())
+        })?;
+        Ok(errors)
     }
 
     /// Takes one chunk of decisions.

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use verdict_audit::Pipeline;
 use verdict_batch::Format as BatchFormat;
 use verdict_config::{Profiles, load_policies};
 use verdict_engine::{Job, Limits, today_utc};
@@ -12,7 +11,7 @@ use crate::cli::EvalArgs;
 use crate::commands::{self, eval_batch};
 use crate::exit::{PartWay, Status};
 use crate::output;
-use crate::sink::{CHUNK, Sink, open_log};
+use crate::sink::{Sink, open_log};
 
 /// Runs `verdict eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
@@ -65,24 +64,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
         sandbox.limits(),
     )?;
     let progress = output::progress_bar((work.len() * policies.len()) as u64);
-    let mut errors = 0usize;
-    // Records are encoded to JSON once, in parallel with the decisions, for
-    // both the output and the log: the log holds the very bytes printed.
-    {
-        let mut pipeline = Pipeline::new(&policies)
-            .chunk(CHUNK)
-            .encode(sink.wants_json(args.format));
-        if let Some(log) = log.as_mut() {
-            pipeline = pipeline.log(log);
-        }
-        pipeline.decide(&work, |chunk| -> anyhow::Result<()> {
-            errors += chunk.records.iter().filter(|r| r.is_error()).count();
-            sink.write(&chunk)?;
-            progress.inc(chunk.records.len() as u64);
-            Ok(())
-        })
-    }
-    .context(PartWay)?;
+    let errors = sink
+        .decide(&policies, &work, log.as_mut(), args.format, &progress)
+        .context(PartWay)?;
     progress.finish_and_clear();
     sink.finish().context(PartWay)?;
     Ok(Status::of_errors(errors))

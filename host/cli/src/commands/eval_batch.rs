@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
-use verdict_audit::Pipeline;
 use verdict_batch::read::{self, BATCH_ROWS, Batches};
 use verdict_batch::write::LinesFile;
 use verdict_batch::{BatchError, RowChecker, RowError};
@@ -40,54 +39,21 @@ pub fn run(
         Some(date) => date,
         None => today_utc()?,
     };
-    // First pass: every row of every file checked; nothing decided.
-    let mut customers = 0usize;
-    for path in files {
-        let mut rows = Rows::open(path, as_of)?;
-        while let Some(checked) = rows.next_checked()? {
-            for row in checked {
-                match row {
-                    Ok(_) => customers += 1,
-                    Err(_) if args.rejects.is_some() => {}
-                    Err(row) => {
-                        return Err(BatchError::Row {
-                            path: path.clone(),
-                            row,
-                        }
-                        .into());
-                    }
-                }
-            }
-        }
-    }
+    let customers = check_all(files, as_of, args.rejects.is_some())?;
     tracing::info!(customers, policies = policies.len(), "evaluating");
 
     let mut log = open_log(args, limits)?;
-    let mut rejects = args.rejects.as_deref().map(LinesFile::create).transpose()?;
-    let mut rejected = 0usize;
+    let mut rejects = Rejects {
+        file: args.rejects.as_deref().map(LinesFile::create).transpose()?,
+        count: 0,
+    };
     let mut sink: Option<Sink<'_>> = None;
     let progress = output::progress_bar((customers * policies.len()) as u64);
     let mut errors = 0usize;
     for path in files {
         let mut rows = Rows::open(path, as_of)?;
         loop {
-            let mut window: Vec<Profile> = Vec::with_capacity(WINDOW);
-            while window.len() < WINDOW {
-                let Some(checked) = rows.next_checked()? else {
-                    break;
-                };
-                for row in checked {
-                    match row {
-                        Ok(profile) => window.push(profile),
-                        Err(row) => {
-                            rejected += 1;
-                            if let Some(file) = rejects.as_mut() {
-                                file.write_line(&reject_line(path, &row))?;
-                            }
-                        }
-                    }
-                }
-            }
+            let window = rows.next_window(&mut rejects)?;
             if window.is_empty() {
                 break;
             }
@@ -100,20 +66,9 @@ pub fn run(
                 Some(current) => current,
                 None => Sink::new(args.output.as_deref(), args.format, &work, policies, limits)?,
             };
-            let encode = current.wants_json(args.format);
-            {
-                let mut pipeline = Pipeline::new(policies).chunk(CHUNK).encode(encode);
-                if let Some(log) = log.as_mut() {
-                    pipeline = pipeline.log(log);
-                }
-                pipeline.decide(&work, |chunk| -> anyhow::Result<()> {
-                    errors += chunk.records.iter().filter(|r| r.is_error()).count();
-                    current.write(&chunk)?;
-                    progress.inc(chunk.records.len() as u64);
-                    Ok(())
-                })
-            }
-            .context(PartWay)?;
+            errors += current
+                .decide(policies, &work, log.as_mut(), args.format, &progress)
+                .context(PartWay)?;
             sink = Some(current);
         }
     }
@@ -123,14 +78,48 @@ pub fn run(
         None => Sink::new(args.output.as_deref(), args.format, &[], policies, limits)?,
     };
     sink.finish().context(PartWay)?;
-    if let (Some(file), Some(path)) = (rejects, &args.rejects) {
+    if let (Some(file), Some(path)) = (rejects.file, &args.rejects) {
         file.finish().context(PartWay)?;
         eprintln!(
-            "{rejected} row(s) rejected, written to `{}`",
+            "{} row(s) rejected, written to `{}`",
+            rejects.count,
             path.display()
         );
     }
     Ok(Status::of_errors(errors))
+}
+
+/// The first pass: every row of every file checked, nothing decided.
+/// Returns how many customers pass; a bad row stops the run unless
+/// rejected rows are `kept` aside.
+fn check_all(files: &[PathBuf], as_of: Date, kept: bool) -> anyhow::Result<usize> {
+    let mut customers = 0usize;
+    for path in files {
+        let mut rows = Rows::open(path, as_of)?;
+        while let Some(checked) = rows.next_checked()? {
+            for row in checked {
+                match row {
+                    Ok(_) => customers += 1,
+                    Err(_) if kept => {}
+                    Err(row) => {
+                        return Err(BatchError::Row {
+                            path: path.clone(),
+                            row,
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(customers)
+}
+
+/// Rows refused by the checks: counted, and written to `--rejects` when
+/// it is given.
+struct Rejects {
+    file: Option<LinesFile>,
+    count: usize,
 }
 
 /// The checked rows of one file, a record batch at a time.
@@ -141,6 +130,29 @@ struct Rows {
 }
 
 impl Rows {
+    /// The next window of customers that pass (up to `WINDOW`, fewer at
+    /// the end of the file, none after it); refused rows go to `rejects`.
+    fn next_window(&mut self, rejects: &mut Rejects) -> anyhow::Result<Vec<Profile>> {
+        let mut window: Vec<Profile> = Vec::with_capacity(WINDOW);
+        while window.len() < WINDOW {
+            let Some(checked) = self.next_checked()? else {
+                break;
+            };
+            for row in checked {
+                match row {
+                    Ok(profile) => window.push(profile),
+                    Err(row) => {
+                        rejects.count += 1;
+                        if let Some(file) = rejects.file.as_mut() {
+                            file.write_line(&reject_line(&self.path, &row))?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(window)
+    }
+
     fn open(path: &Path, as_of: Date) -> anyhow::Result<Rows> {
         Ok(Rows {
             path: path.to_path_buf(),
