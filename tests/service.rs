@@ -12,13 +12,13 @@ use tempfile::TempDir;
 use crate::util::verdict;
 
 /// The token a service started with `token` accepts.
-pub const TOKEN: &str = "test-token-5f2c";
+pub(crate) const TOKEN: &str = "test-token-5f2c";
 
 /// How long any condition, response or connection is waited for.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A `verdict serve` process on a free loopback port; killed when dropped.
-pub struct Service {
+pub(crate) struct Service {
     pub child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -30,13 +30,13 @@ pub struct Service {
 impl Service {
     /// Serves `policies` with `args`; with [`TOKEN`] in `VERDICT_TOKEN`
     /// when `token`.
-    pub fn start(policies: &Path, token: bool, args: &[&str]) -> Service {
+    pub(crate) fn start(policies: &Path, token: bool, args: &[&str]) -> Service {
         Service::start_configured(policies, token, args, |_| {})
     }
 
     /// As [`Service::start`], the command set up further by `configure`
     /// before it starts.
-    pub fn start_configured(
+    pub(crate) fn start_configured(
         policies: &Path,
         token: bool,
         args: &[&str],
@@ -84,21 +84,21 @@ impl Service {
     }
 
     /// `127.0.0.1:PORT`.
-    pub fn addr(&self) -> &str {
+    pub(crate) fn addr(&self) -> &str {
         self.base.strip_prefix("http://").unwrap()
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Everything the service logged so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.logs.path().join("stderr")).unwrap()
     }
 
     /// The status and body of a GET.
-    pub fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let mut response = self.agent.get(&self.url(path)).call().unwrap();
         (
             response.status().as_u16(),
@@ -107,7 +107,7 @@ impl Service {
     }
 
     /// The JSON body of a GET, which must succeed.
-    pub fn get_json(&self, path: &str) -> Value {
+    pub(crate) fn get_json(&self, path: &str) -> Value {
         let (status, body) = self.get(path);
         assert_eq!(status, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap()
@@ -115,7 +115,12 @@ impl Service {
 
     /// POSTs raw bytes (with the `authorization` header if given): the
     /// status and the body as JSON.
-    pub fn post_raw(&self, path: &str, body: &[u8], authorization: Option<&str>) -> (u16, Value) {
+    pub(crate) fn post_raw(
+        &self,
+        path: &str,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> (u16, Value) {
         let mut request = self
             .agent
             .post(&self.url(path))
@@ -134,19 +139,24 @@ impl Service {
 
     /// POSTs JSON (with the `authorization` header if given): the status
     /// and the body as JSON.
-    pub fn post(&self, path: &str, body: &Value, authorization: Option<&str>) -> (u16, Value) {
+    pub(crate) fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        authorization: Option<&str>,
+    ) -> (u16, Value) {
         self.post_raw(path, body.to_string().as_bytes(), authorization)
     }
 
     /// Evaluates and expects success.
-    pub fn evaluate(&self, body: &Value) -> Vec<Value> {
+    pub(crate) fn evaluate(&self, body: &Value) -> Vec<Value> {
         let (status, answer) = self.post("/v1/evaluate", body, None);
         assert_eq!(status, 200, "{answer}");
         answer.as_array().unwrap().clone()
     }
 
     /// Reloads with [`TOKEN`] and expects success.
-    pub fn reload(&self) -> Value {
+    pub(crate) fn reload(&self) -> Value {
         let (status, answer) = self.post("/v1/reload", &json!({}), Some(&bearer(TOKEN)));
         assert_eq!(status, 200, "{answer}");
         answer
@@ -155,7 +165,7 @@ impl Service {
     /// The value of one sample of `/metrics` (the line starting `series `),
     /// which must be there.
     #[track_caller]
-    pub fn metric(&self, series: &str) -> f64 {
+    pub(crate) fn metric(&self, series: &str) -> f64 {
         let (status, text) = self.get("/metrics");
         assert_eq!(status, 200, "{text}");
         text.lines()
@@ -171,7 +181,7 @@ impl Service {
 
     /// Waits until `ready` holds, at most [`PATIENCE`].
     #[track_caller]
-    pub fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
+    pub(crate) fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
         let deadline = Instant::now() + PATIENCE;
         while !ready() {
             assert!(
@@ -183,7 +193,7 @@ impl Service {
         }
     }
 
-    pub fn pid(&self) -> String {
+    pub(crate) fn pid(&self) -> String {
         self.child.id().to_string()
     }
 }
@@ -196,6 +206,6 @@ impl Drop for Service {
 }
 
 /// The `authorization` header value for `token`.
-pub fn bearer(token: &str) -> String {
+pub(crate) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }

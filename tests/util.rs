@@ -8,7 +8,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use tempfile::TempDir;
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     // The `verdict` package is `host/cli`.
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -20,7 +20,7 @@ pub fn root() -> PathBuf {
 /// Cargo's target directory: `CARGO_TARGET_DIR` when it is set (a relative
 /// one taken from the repository root, where the plugins are built), else
 /// `target/` in the repository.
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => root().join(dir),
         _ => root().join("target"),
@@ -28,14 +28,14 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The three reference plugins, by crate name.
-pub const REFERENCE: [&str; 3] = ["staff-allowance", "loan-rates", "product-ladder"];
+pub(crate) const REFERENCE: [&str; 3] = ["staff-allowance", "loan-rates", "product-ladder"];
 
 /// Where `cargo plugins` puts the modules, below a target directory.
 const PLUGIN_OUT: &str = "wasm32-unknown-unknown/plugin";
 
 /// Builds the reference plugins to wasm once per test run (a no-op when
 /// `cargo plugins` already ran) and returns the directory holding them.
-pub fn plugins_dir() -> &'static Path {
+pub(crate) fn plugins_dir() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
@@ -88,17 +88,17 @@ fn link_shipped_target(built: &Path) {
 }
 
 /// The built module of a reference plugin, e.g. `loan-rates`.
-pub fn plugin_wasm(name: &str) -> PathBuf {
+pub(crate) fn plugin_wasm(name: &str) -> PathBuf {
     plugins_dir().join(format!("{}.wasm", name.replace('-', "_")))
 }
 
 /// A hand-written WAT plugin from `tests/plugins/`.
-pub fn wat(name: &str) -> PathBuf {
+pub(crate) fn wat(name: &str) -> PathBuf {
     root().join("tests/plugins").join(format!("{name}.wat"))
 }
 
 /// `verdict` run from the repository root.
-pub fn verdict() -> Command {
+pub(crate) fn verdict() -> Command {
     plugins_dir();
     let mut command = Command::cargo_bin("verdict").unwrap();
     // Compiled plugins are cached inside the build tree, not in $HOME.
@@ -111,7 +111,7 @@ pub fn verdict() -> Command {
 
 /// What a finished command did.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     /// The command line, as a shell would read it (for snapshots).
     pub command: String,
     pub code: i32,
@@ -120,12 +120,12 @@ pub struct Run {
 }
 
 /// Runs `verdict ARGS...` and captures everything.
-pub fn run(args: &[&str]) -> Run {
+pub(crate) fn run(args: &[&str]) -> Run {
     run_command(verdict().args(args))
 }
 
 /// Runs a prepared command and captures everything.
-pub fn run_command(command: &mut Command) -> Run {
+pub(crate) fn run_command(command: &mut Command) -> Run {
     let output = command.output().unwrap();
     let program = Path::new(command.get_program());
     let words = std::iter::once(program.file_name().unwrap_or(program.as_os_str()))
@@ -151,7 +151,7 @@ pub fn run_command(command: &mut Command) -> Run {
 }
 
 /// Parses JSON Lines output.
-pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+pub(crate) fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
@@ -160,7 +160,7 @@ pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
 /// Asserts that `stderr` points at exactly `file:location` (`line:col`),
 /// as the diagnostics do: ` --> FILE:LINE:COL` ending its line.
 #[track_caller]
-pub fn assert_points_at(stderr: &str, file: impl AsRef<Path>, location: &str) {
+pub(crate) fn assert_points_at(stderr: &str, file: impl AsRef<Path>, location: &str) {
     let pointer = format!("--> {}:{location}\n", file.as_ref().display());
     assert!(
         stderr.contains(&pointer),
@@ -171,7 +171,7 @@ pub fn assert_points_at(stderr: &str, file: impl AsRef<Path>, location: &str) {
 
 /// Each decision record's customer, policy, outcome and reason codes
 /// (joined by `,`), in order: what a test compares whole.
-pub fn decided(records: &[serde_json::Value]) -> Vec<[String; 4]> {
+pub(crate) fn decided(records: &[serde_json::Value]) -> Vec<[String; 4]> {
     records
         .iter()
         .map(|r| {
@@ -198,7 +198,7 @@ pub fn decided(records: &[serde_json::Value]) -> Vec<[String; 4]> {
 
 /// The [`decided`] rows of `customers` (in order), each decided by every
 /// `(policy, outcome, codes)` of `per_customer` in turn.
-pub fn decisions_for(
+pub(crate) fn decisions_for(
     customers: impl IntoIterator<Item = String>,
     per_customer: &[(&str, &str, &str)],
 ) -> Vec<[String; 4]> {
@@ -218,20 +218,20 @@ pub fn decisions_for(
 }
 
 /// A scratch directory of policy bindings.
-pub struct Scratch {
+pub(crate) struct Scratch {
     pub dir: TempDir,
 }
 
 impl Scratch {
     /// An empty scratch directory.
-    pub fn new() -> Scratch {
+    pub(crate) fn new() -> Scratch {
         Scratch {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
     /// A copy of the shipped bindings, pointing at the built plugins.
-    pub fn shipped() -> Scratch {
+    pub(crate) fn shipped() -> Scratch {
         let scratch = Scratch::new();
         for name in REFERENCE {
             let text =
@@ -246,12 +246,12 @@ impl Scratch {
     }
 
     /// The directory, as a string argument.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.dir.path().display().to_string()
     }
 
     /// Writes a file (creating parent directories) and returns its path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
@@ -260,7 +260,7 @@ impl Scratch {
 
     /// `verdict eval` of `profiles` against this directory's bindings,
     /// with `extra` arguments.
-    pub fn eval(&self, profiles: &Path, extra: &[&str]) -> Run {
+    pub(crate) fn eval(&self, profiles: &Path, extra: &[&str]) -> Run {
         let policies = self.path();
         let profiles = profiles.display().to_string();
         let mut args = vec!["eval", "--policies", &policies, "--profiles", &profiles];
@@ -269,12 +269,12 @@ impl Scratch {
     }
 
     /// [`Scratch::eval`] as JSON Lines.
-    pub fn eval_jsonl(&self, profiles: &Path) -> Run {
+    pub(crate) fn eval_jsonl(&self, profiles: &Path) -> Run {
         self.eval(profiles, &["--format", "jsonl"])
     }
 
     /// Binds `name` to a plugin module with `params` (TOML lines).
-    pub fn bind(&self, name: &str, plugin: &Path, params: &str) -> PathBuf {
+    pub(crate) fn bind(&self, name: &str, plugin: &Path, params: &str) -> PathBuf {
         self.write(
             &format!("{name}.toml"),
             &format!(
@@ -286,7 +286,7 @@ impl Scratch {
 }
 
 /// A binding text with its `plugin = ...` line pointed at `plugin`.
-pub fn retarget(binding: &str, plugin: &Path) -> String {
+pub(crate) fn retarget(binding: &str, plugin: &Path) -> String {
     binding
         .lines()
         .map(|line| {
@@ -301,7 +301,7 @@ pub fn retarget(binding: &str, plugin: &Path) -> String {
 }
 
 /// SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> String {
+pub(crate) fn sha256_file(path: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
@@ -312,14 +312,14 @@ pub fn sha256_file(path: &Path) -> String {
 /// insta's own filters need its `filters` feature (and regex); this does
 /// the same by scanning characters.
 #[derive(Debug, Clone)]
-pub struct Filters {
+pub(crate) struct Filters {
     /// Literal replacements, applied longest first.
     literals: Vec<(String, String)>,
 }
 
 impl Filters {
     /// The repository as `[ROOT]` and the target directory as `[TARGET]`.
-    pub fn new() -> Filters {
+    pub(crate) fn new() -> Filters {
         Filters {
             literals: Vec::new(),
         }
@@ -328,7 +328,7 @@ impl Filters {
     }
 
     /// Replaces the directory `path` (as given and canonical) by `label`.
-    pub fn dir(mut self, path: &Path, label: &str) -> Filters {
+    pub(crate) fn dir(mut self, path: &Path, label: &str) -> Filters {
         let mut forms = vec![path.display().to_string()];
         if let Ok(canonical) = std::fs::canonicalize(path) {
             forms.push(canonical.display().to_string());
@@ -340,7 +340,7 @@ impl Filters {
     }
 
     /// Replaces every occurrence of `from` by `to`.
-    pub fn literal(mut self, from: &str, to: &str) -> Filters {
+    pub(crate) fn literal(mut self, from: &str, to: &str) -> Filters {
         assert!(!from.is_empty(), "an empty filter would match everywhere");
         if !self.literals.iter().any(|(f, _)| f == from) {
             self.literals.push((from.to_owned(), to.to_owned()));
@@ -349,7 +349,7 @@ impl Filters {
     }
 
     /// `text` with everything that varies replaced.
-    pub fn apply(&self, text: &str) -> String {
+    pub(crate) fn apply(&self, text: &str) -> String {
         let mut literals: Vec<&(String, String)> = self.literals.iter().collect();
         literals.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
         let mut text = text.to_owned();
@@ -446,7 +446,7 @@ fn timestamp_len(bytes: &[u8]) -> Option<usize> {
 /// A finished command as one snapshot, in the layout of uv's
 /// `uv_snapshot!`: whether it succeeded, its exit code, stdout and stderr,
 /// all filtered.
-pub fn snapshot_text(run: &Run, filters: &Filters) -> String {
+pub(crate) fn snapshot_text(run: &Run, filters: &Filters) -> String {
     format!(
         "success: {}\nexit_code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}\n",
         run.code == 0,

@@ -117,7 +117,7 @@ impl Date {
 
 /// Whether `year` has a 29 February.
 #[must_use]
-pub fn is_leap_year(year: i32) -> bool {
+pub(crate) fn is_leap_year(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 

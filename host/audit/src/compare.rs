@@ -37,7 +37,7 @@ impl fmt::Display for Difference {
 
 /// Every difference between `old` and `new`, in key order.
 #[must_use]
-pub fn differences(old: &Value, new: &Value) -> Vec<Difference> {
+pub(crate) fn differences(old: &Value, new: &Value) -> Vec<Difference> {
     let mut out = Vec::new();
     walk(String::new(), Some(old), Some(new), &mut out);
     out
@@ -80,7 +80,7 @@ fn walk(path: String, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Di
 
 /// The byte offset of the first difference between two texts, if any.
 #[must_use]
-pub fn first_byte_difference(a: &str, b: &str) -> Option<usize> {
+pub(crate) fn first_byte_difference(a: &str, b: &str) -> Option<usize> {
     a.bytes()
         .zip(b.bytes())
         .position(|(x, y)| x != y)

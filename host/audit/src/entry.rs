@@ -26,10 +26,10 @@ use verdict_engine::{DecisionRecord, Limits, Sha256};
 use crate::problem::RecordError;
 
 /// The `prev` of the first record: 64 zeros.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The record format version, the `v` of every record.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// How every line ends: `,"hash":"` + 64 hex digits + `"}`.
 const HASH_MEMBER_START: &[u8] = b",\"hash\":\"";
@@ -75,7 +75,7 @@ impl LoggedLimits {
 
 /// What one record says, before it is sealed into the chain.
 #[derive(Debug, Clone, Copy)]
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     /// Position in the log, counting from 1.
     pub seq: u64,
     /// When the decision was logged (RFC 3339, UTC).
@@ -107,7 +107,7 @@ pub struct Fields<'a> {
 /// to the record whose hash is `prev`, and returns its hash in hex. The
 /// line is encoded in place and hashed as it stands, so a batch of records
 /// costs one buffer and no copies.
-pub fn write_record(
+pub(crate) fn write_record(
     out: &mut Vec<u8>,
     fields: &Fields<'_>,
     prev: &str,
@@ -171,7 +171,7 @@ fn write_canonical(out: &mut Vec<u8>, fields: &Fields<'_>, prev: &str) -> serde_
 /// that were written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Record<'a> {
+pub(crate) struct Record<'a> {
     /// The record format version.
     pub v: u32,
     /// Position in the log, counting from 1.
@@ -227,14 +227,14 @@ pub struct Record<'a> {
 
 impl Record<'_> {
     /// The evaluation date.
-    pub fn as_of(&self) -> Result<Date, RecordError> {
+    pub(crate) fn as_of(&self) -> Result<Date, RecordError> {
         self.as_of
             .parse()
             .map_err(|e: verdict_sdk::DateError| RecordError::AsOf(e.to_string()))
     }
 
     /// The customer's `id`, from the input.
-    pub fn customer(&self) -> Result<String, RecordError> {
+    pub(crate) fn customer(&self) -> Result<String, RecordError> {
         #[derive(Deserialize)]
         struct Id<'a> {
             #[serde(borrow)]
@@ -249,7 +249,7 @@ impl Record<'_> {
 /// A line read back: the record, its digests, and whether its content
 /// matches its hash.
 #[derive(Debug)]
-pub struct Parsed<'a> {
+pub(crate) struct Parsed<'a> {
     /// The record.
     pub record: Record<'a>,
     /// Its `module_sha256`.
@@ -271,7 +271,7 @@ fn logged_digest(name: &'static str, text: &str) -> Result<Sha256, RecordError> 
 
 /// Reads one line (without its newline). An error says why the line is not
 /// a record of this format at all.
-pub fn parse(line: &[u8]) -> Result<Parsed<'_>, RecordError> {
+pub(crate) fn parse(line: &[u8]) -> Result<Parsed<'_>, RecordError> {
     if line.is_empty() {
         return Err(RecordError::Empty);
     }
@@ -299,7 +299,7 @@ pub fn parse(line: &[u8]) -> Result<Parsed<'_>, RecordError> {
 /// The SHA-256 (hex) of a line's canonical bytes: the line without its
 /// final `,"hash":"…"` member. `None` when the line does not end with one.
 #[must_use]
-pub fn content_hash(line: &[u8]) -> Option<String> {
+pub(crate) fn content_hash(line: &[u8]) -> Option<String> {
     let cut = line.len().checked_sub(HASH_SUFFIX_LEN)?;
     let suffix = &line[cut..];
     if !suffix.starts_with(HASH_MEMBER_START) || !suffix.ends_with(b"\"}") {

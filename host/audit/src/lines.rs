@@ -12,7 +12,7 @@ const BATCH_BYTES: u64 = 8 << 20;
 
 /// The lines of a log file, in batches.
 #[derive(Debug)]
-pub struct Lines {
+pub(crate) struct Lines {
     path: PathBuf,
     file: File,
     next_line: usize,
@@ -22,7 +22,7 @@ pub struct Lines {
 
 /// Consecutive lines of a log.
 #[derive(Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     first_line: usize,
     data: Vec<u8>,
     bounds: Vec<(usize, usize)>,
@@ -32,19 +32,19 @@ pub struct Batch {
 impl Batch {
     /// How many lines the batch holds.
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.bounds.len()
     }
 
     /// The line number (from 1) of the batch's first line.
     #[must_use]
-    pub fn first_line(&self) -> usize {
+    pub(crate) fn first_line(&self) -> usize {
         self.first_line
     }
 
     /// The `index`th line of the batch, without its newline.
     #[must_use]
-    pub fn line(&self, index: usize) -> &[u8] {
+    pub(crate) fn line(&self, index: usize) -> &[u8] {
         self.bounds
             .get(index)
             .map_or(&[][..], |&(start, end)| &self.data[start..end])
@@ -53,14 +53,14 @@ impl Batch {
     /// Whether the batch's last line ends without a newline: the file ends
     /// in the middle of a record.
     #[must_use]
-    pub fn torn(&self) -> bool {
+    pub(crate) fn torn(&self) -> bool {
         self.torn
     }
 }
 
 impl Lines {
     /// Opens a log for reading.
-    pub fn open(path: &Path) -> Result<Lines, AuditError> {
+    pub(crate) fn open(path: &Path) -> Result<Lines, AuditError> {
         let file = File::open(path).map_err(AuditError::io("read", path))?;
         Ok(Lines {
             path: path.to_path_buf(),
@@ -72,7 +72,7 @@ impl Lines {
     }
 
     /// The next batch of whole lines; the last one may end torn.
-    pub fn next_batch(&mut self) -> Result<Option<Batch>, AuditError> {
+    pub(crate) fn next_batch(&mut self) -> Result<Option<Batch>, AuditError> {
         loop {
             if self.eof {
                 if self.carry.is_empty() {

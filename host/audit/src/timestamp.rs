@@ -12,14 +12,14 @@ use verdict_sdk::Date;
 /// `time` as RFC 3339 in UTC with microseconds; `None` before 1970 or after
 /// 9999.
 #[must_use]
-pub fn rfc3339(time: SystemTime) -> Option<String> {
+pub(crate) fn rfc3339(time: SystemTime) -> Option<String> {
     let since = time.duration_since(UNIX_EPOCH).ok()?;
     format_since_epoch(since)
 }
 
 /// The current time as RFC 3339 in UTC; the epoch when the clock is unusable.
 #[must_use]
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     rfc3339(SystemTime::now()).unwrap_or_else(|| "1970-01-01T00:00:00.000000Z".to_owned())
 }
 

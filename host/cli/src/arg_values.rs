@@ -9,7 +9,7 @@ use verdict_sdk::{Date, DateError};
 /// Why an option value is not a duration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum DurationError {
+pub(crate) enum DurationError {
     /// No number, or one too large.
     #[error("`{0}` is not a duration such as `10s` or `500ms`")]
     NotADuration(String),
@@ -24,7 +24,7 @@ pub enum DurationError {
 /// Why an option value is not a range of lines.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum LinesError {
+pub(crate) enum LinesError {
     /// Nothing at all.
     #[error("a line range is needed, such as `10..20`")]
     Missing,
@@ -37,12 +37,12 @@ pub enum LinesError {
 }
 
 /// `YYYY-MM-DD`.
-pub fn date(text: &str) -> Result<Date, DateError> {
+pub(crate) fn date(text: &str) -> Result<Date, DateError> {
     text.parse()
 }
 
 /// A number and a unit, `ms`, `s` or `m`, more than zero.
-pub fn duration(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn duration(text: &str) -> Result<Duration, DurationError> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
@@ -69,7 +69,7 @@ pub fn duration(text: &str) -> Result<Duration, DurationError> {
 
 /// `A..B`, `A..`, `..B` or `N` (lines count from 1): the first and last
 /// line, both included.
-pub fn lines(text: &str) -> Result<(usize, usize), LinesError> {
+pub(crate) fn lines(text: &str) -> Result<(usize, usize), LinesError> {
     let number = |part: &str, default: usize| {
         if part.is_empty() {
             return Ok(default);

@@ -12,7 +12,7 @@ use crate::arg_values;
 /// customer profiles.
 #[derive(Debug, Parser)]
 #[command(name = "verdict", version, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More diagnostics on stderr (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -22,7 +22,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Evaluate customer profiles against the loaded policies.
     #[command(after_help = EVAL_EXAMPLES)]
     Eval(EvalArgs),
@@ -76,7 +76,7 @@ not be written): the decisions printed before stand.";
 
 /// Output formats for decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// A table for people.
     Table,
     /// One JSON array.
@@ -87,7 +87,7 @@ pub enum Format {
 
 /// Arguments of `verdict eval`.
 #[derive(Debug, Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Directory of policy bindings.
     #[arg(long, default_value = "policies", value_name = "DIR")]
     pub policies: PathBuf,
@@ -130,7 +130,7 @@ pub struct EvalArgs {
 
 /// Output formats for descriptions of things.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InfoFormat {
+pub(crate) enum InfoFormat {
     /// Aligned text for people.
     Human,
     /// One JSON object.
@@ -139,7 +139,7 @@ pub enum InfoFormat {
 
 /// Arguments of `verdict inspect`.
 #[derive(Debug, Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// The plugin module (.wasm, or .wat text).
     pub plugin: PathBuf,
     /// Output format.
@@ -166,7 +166,7 @@ Durations: a number and a unit, ms, s or m (`10s`, `500ms`, `2m`).";
 
 /// Arguments of `verdict serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on (port 0: any free port, printed at start).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
@@ -218,7 +218,7 @@ files goes live as usual, changes to other policies do not undo it.";
 
 /// Arguments of `verdict rollback`.
 #[derive(Debug, Args)]
-pub struct RollbackArgs {
+pub(crate) struct RollbackArgs {
     /// The policy to switch back.
     pub policy: String,
     /// The running service.
@@ -232,7 +232,7 @@ pub struct RollbackArgs {
 
 /// `verdict log` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum LogCommand {
+pub(crate) enum LogCommand {
     /// Verify a decision log: every line parses, every record matches its
     /// hash and links to the one before, and the archive holds every module
     /// and parameter set it names. Reports the first bad record by line.
@@ -249,7 +249,7 @@ Exit status: 0 intact, 1 a record or archive entry is bad, 2 the log cannot be r
 
 /// Arguments of `verdict log verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The decision log.
     pub log: PathBuf,
     /// The module archive [default: beside the log, LOG.jsonl -> LOG.archive].
@@ -280,7 +280,7 @@ a broken log or a missing archive entry), 2 the log cannot be read.";
 
 /// Arguments of `verdict replay`.
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// The decision log, or a decisions file `verdict eval --output` wrote
     /// (.parquet, .jsonl, .arrow).
     pub log: PathBuf,
@@ -324,7 +324,7 @@ input.";
 
 /// Output formats for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// Text for people.
     Table,
     /// One JSON object.
@@ -333,7 +333,7 @@ pub enum ReportFormat {
 
 /// Arguments of `verdict diff`.
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The decision log, or decisions file, whose inputs to re-decide.
     pub log: PathBuf,
     /// Directory of the policy bindings to try.
@@ -356,7 +356,7 @@ The crate builds and passes its tests as made: `cargo test`, `verdict build`,
 
 /// Arguments of `verdict new`.
 #[derive(Debug, Args)]
-pub struct NewArgs {
+pub(crate) struct NewArgs {
     /// The plugin's name: kebab-case, such as `my-policy`.
     pub name: String,
     /// Make the crate in DIR/NAME [default: plugins/ inside a Verdict
@@ -384,7 +384,7 @@ crate, target missing).";
 
 /// Arguments of `verdict build`.
 #[derive(Debug, Args)]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     /// The plugin crate's directory.
     #[arg(default_value = ".")]
     pub path: PathBuf,
@@ -405,7 +405,7 @@ Exit status: 0 every case passed, 1 some case failed, 2 bad input.";
 
 /// Arguments of `verdict test`.
 #[derive(Debug, Args)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Case files, or directories holding them (a plugin crate's or a
     /// policies directory's `policies/tests` or `tests`, else every *.toml
     /// below) [default: policies].

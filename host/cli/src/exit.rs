@@ -40,7 +40,7 @@ impl From<Status> for ExitCode {
 /// before stands, so the exit status is [`Status::PartWay`], not
 /// [`Status::BadInput`].
 #[derive(Debug, Clone, Copy)]
-pub struct PartWay;
+pub(crate) struct PartWay;
 
 impl std::fmt::Display for PartWay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -19,7 +19,7 @@ const TABLE_WIDTH: usize = 80;
 const PROGRESS_THRESHOLD: u64 = 20_000;
 
 /// Writes decision records in the chosen format as they are made.
-pub struct RecordWriter<W: Write> {
+pub(crate) struct RecordWriter<W: Write> {
     format: Format,
     out: W,
     written: usize,
@@ -38,7 +38,7 @@ struct Table {
 
 impl<W: Write> RecordWriter<W> {
     /// A writer for decisions about `work` under `policies`.
-    pub fn new(format: Format, out: W, work: &[Job<'_>], policies: &[Arc<Policy>]) -> Self {
+    pub(crate) fn new(format: Format, out: W, work: &[Job<'_>], policies: &[Arc<Policy>]) -> Self {
         let widest = |lengths: &mut dyn Iterator<Item = usize>, header: &str, cap: usize| {
             lengths.chain([header.len()]).max().unwrap_or(0).min(cap)
         };
@@ -66,7 +66,11 @@ impl<W: Write> RecordWriter<W> {
     /// record's JSON as `serde_json` writes it (encoded in parallel, and the
     /// very bytes the decision log stores); otherwise records are encoded
     /// here.
-    pub fn write(&mut self, records: &[DecisionRecord], encoded: &[String]) -> std::io::Result<()> {
+    pub(crate) fn write(
+        &mut self,
+        records: &[DecisionRecord],
+        encoded: &[String],
+    ) -> std::io::Result<()> {
         for (i, record) in records.iter().enumerate() {
             let json = |out: &mut W| match encoded.get(i) {
                 Some(json) => out.write_all(json.as_bytes()),
@@ -98,7 +102,7 @@ impl<W: Write> RecordWriter<W> {
     }
 
     /// Closes the output (the JSON array, the table's summary) and flushes.
-    pub fn finish(mut self) -> std::io::Result<()> {
+    pub(crate) fn finish(mut self) -> std::io::Result<()> {
         match self.format {
             Format::Jsonl => {}
             Format::Json if self.written == 0 => self.out.write_all(b"[]\n")?,
@@ -243,7 +247,7 @@ fn fit(text: &str, width: usize) -> String {
 }
 
 /// A progress bar on stderr, shown only for long runs on a terminal.
-pub fn progress_bar(decisions: u64) -> ProgressBar {
+pub(crate) fn progress_bar(decisions: u64) -> ProgressBar {
     if decisions < PROGRESS_THRESHOLD || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -258,7 +262,7 @@ pub fn progress_bar(decisions: u64) -> ProgressBar {
 
 /// Whether the error is stdout closing under us (`verdict eval | head`),
 /// anywhere in its chain of causes.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
@@ -275,7 +279,7 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// Prints an error on stderr: diagnostics that point into a file with the
 /// offending line, everything else as `error: ...` with its causes.
 #[expect(clippy::print_stderr, reason = "the binary reports errors on stderr")]
-pub fn report_error(error: &anyhow::Error) {
+pub(crate) fn report_error(error: &anyhow::Error) {
     let diagnostic = error.chain().find_map(|cause| {
         cause
             .downcast_ref::<ConfigError>()

@@ -30,7 +30,7 @@ pub(crate) fn open_log(args: &EvalArgs, limits: Limits) -> anyhow::Result<Option
 }
 
 /// The destination of a run's decisions.
-pub enum Sink<'p> {
+pub(crate) enum Sink<'p> {
     /// Printed as they are made.
     Print(RecordWriter<StdoutLock<'static>>),
     /// Written to a decisions file, which appears when finished.
@@ -47,7 +47,7 @@ pub enum Sink<'p> {
 impl<'p> Sink<'p> {
     /// Prints in `format`, or with `output` writes that file; `work` (the
     /// first customers) sizes the table's columns.
-    pub fn new(
+    pub(crate) fn new(
         output: Option<&Path>,
         format: Format,
         work: &[Job<'_>],
@@ -70,7 +70,7 @@ impl<'p> Sink<'p> {
     }
 
     /// Whether the decisions are needed as JSON text (to print them).
-    pub fn wants_json(&self, format: Format) -> bool {
+    pub(crate) fn wants_json(&self, format: Format) -> bool {
         matches!(self, Sink::Print(_)) && format != Format::Table
     }
 
@@ -78,7 +78,7 @@ impl<'p> Sink<'p> {
     /// `log` first, when there is one) and takes every chunk of decisions,
     /// counting them on `progress`; returns how many are `error`. An error
     /// here comes after output may have begun.
-    pub fn decide(
+    pub(crate) fn decide(
         &mut self,
         policies: &[Arc<Policy>],
         work: &[Job<'_>],
@@ -106,7 +106,7 @@ impl<'p> Sink<'p> {
     }
 
     /// Takes one chunk of decisions.
-    pub fn write(&mut self, chunk: &Chunk<'_>) -> anyhow::Result<()> {
+    pub(crate) fn write(&mut self, chunk: &Chunk<'_>) -> anyhow::Result<()> {
         match self {
             Sink::Print(writer) => writer.write(&chunk.records, &chunk.encoded)?,
             Sink::File {
@@ -125,7 +125,7 @@ impl<'p> Sink<'p> {
     /// Finishes the output: closes what was printed, or archives the
     /// modules and parameters and then renames the decisions file into
     /// place.
-    pub fn finish(self) -> anyhow::Result<()> {
+    pub(crate) fn finish(self) -> anyhow::Result<()> {
         match self {
             Sink::Print(writer) => writer.finish()?,
             Sink::File { file, policies, .. } => {

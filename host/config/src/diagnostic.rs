@@ -91,7 +91,7 @@ impl Diagnostic {
 
 /// One-based line and column (in characters) of byte `offset` in `text`.
 #[must_use]
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -12,7 +12,8 @@ use verdict_audit::{Archive, AuditError, Kind};
 use verdict_batch::{decisions_to_batch, profiles_from_batch};
 use verdict_config::load_policies;
 use verdict_engine::{
-    Decider, Job, Limits, ModuleCache, Plugin, Policy, PolicySet, Sandbox, Sha256, chain_text,
+    Decider, EngineError, Job, Limits, ModuleCache, Plugin, Policy, PolicySet, Sandbox, Sha256,
+    chain_text,
 };
 use verdict_sdk::Date;
 
@@ -202,14 +203,11 @@ impl Policies {
 /// default limits, as `verdict eval` uses (its instance pool is shared by
 /// every set the process loads).
 fn sandbox() -> PyResult<&'static Sandbox> {
-    static SANDBOX: OnceLock<Result<Sandbox, String>> = OnceLock::new();
+    static SANDBOX: OnceLock<Result<Sandbox, EngineError>> = OnceLock::new();
     SANDBOX
-        .get_or_init(|| {
-            Sandbox::new(Limits::default(), ModuleCache::disabled())
-                .map_err(|error| chain_text(&error))
-        })
+        .get_or_init(|| Sandbox::new(Limits::default(), ModuleCache::disabled()))
         .as_ref()
-        .map_err(|message| VerdictError::new_err(message.clone()))
+        .map_err(|error| VerdictError::new_err(chain_text(error)))
 }
 
 /// The modules this process compiled, by SHA-256 (the same bytes always

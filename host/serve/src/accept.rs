@@ -34,7 +34,7 @@ const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// Serves `listener` until `shutdown` completes, then waits for every
 /// connection to close.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     app: Arc<App>,

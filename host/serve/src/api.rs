@@ -16,7 +16,7 @@ use verdict_engine::{EngineError, Policy, Sha256};
 /// date, an optional list of policies.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EvaluateRequest {
+pub(crate) struct EvaluateRequest {
     /// One customer, as in a profiles file.
     #[serde(default)]
     pub customer: Option<Value>,
@@ -35,7 +35,7 @@ pub struct EvaluateRequest {
 
 /// One active policy as `GET /v1/policies` lists it.
 #[derive(Debug, Serialize)]
-pub struct PolicyInfo {
+pub(crate) struct PolicyInfo {
     /// The policy name.
     pub name: String,
     /// The plugin's name.
@@ -58,7 +58,7 @@ pub struct PolicyInfo {
 impl PolicyInfo {
     /// Describes `policy`, which keeps `history` versions.
     #[must_use]
-    pub fn new(policy: &Policy, history: usize) -> PolicyInfo {
+    pub(crate) fn new(policy: &Policy, history: usize) -> PolicyInfo {
         PolicyInfo {
             name: policy.name().to_owned(),
             plugin: policy.plugin().name().to_owned(),
@@ -76,7 +76,7 @@ impl PolicyInfo {
 /// `{"error": "...", "status": 400}`, plus `customer` and `field` when the
 /// problem is in one customer of the request.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
     customer: Option<usize>,
@@ -95,7 +95,7 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     /// An error with `status` and `message`.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -105,12 +105,12 @@ impl ApiError {
     }
 
     /// 400: the request is wrong.
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
     /// 500: the service failed.
-    pub fn internal(message: impl Into<String>) -> ApiError {
+    pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 }

@@ -37,7 +37,7 @@ pub struct App {
 /// log's sync after their requests gave back their evaluation slots. A
 /// request whose records do not fit waits holding its slot, so memory
 /// stays bounded by this plus what the slots hold.
-pub const LOG_QUEUE_BYTES: usize = 64 << 20;
+pub(crate) const LOG_QUEUE_BYTES: usize = 64 << 20;
 
 /// Room for decided records that wait for the log's sync, counted in KiB.
 #[derive(Debug)]

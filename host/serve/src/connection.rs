@@ -212,7 +212,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
 
 /// Serves one connection until the client closes it, a timeout closes it,
 /// or (once `stopping` turns true) its request in flight is answered.
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     router: Router,
     limits: ConnectionLimits,

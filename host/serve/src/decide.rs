@@ -20,20 +20,20 @@ use crate::app::{App, LogQueue};
 
 /// Most customers one request may carry; larger batches belong in
 /// `verdict eval` or several requests.
-pub const MAX_CUSTOMERS: usize = 10_000;
+pub(crate) const MAX_CUSTOMERS: usize = 10_000;
 
 /// Most bytes of JSON the decisions of one request may take: the bound on
 /// what one response holds in memory (every answer may be up to
 /// `abi::MAX_ANSWER_BYTES`, and 10,000 customers times a few policies of
 /// those would be gigabytes). Past it the request is answered 413 and
 /// nothing of it is logged.
-pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 /// Decides a request body: customers in the given order, and for each
 /// customer the policies in name order — exactly what `verdict eval
 /// --format json` prints for the same input. Returns the response body,
 /// the JSON array of the decision records.
-pub async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
+pub(crate) async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
     let request: EvaluateRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body is not an evaluate request: {e}")))?;
     let customers = match (request.customer, request.customers) {

@@ -24,7 +24,7 @@ use verdict_engine::{Plugin, Policy, PolicySet, Sandbox, Sha256};
 use crate::policies_dir::PoliciesDir;
 
 /// Versions kept per policy, the active one included.
-pub const HISTORY: usize = 10;
+pub(crate) const HISTORY: usize = 10;
 
 /// One consistent state of the service's policies.
 #[derive(Debug)]

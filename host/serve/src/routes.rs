@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 /// Every route of the service. Request bodies larger than `body_limit`
 /// bytes are refused with 413, and those that take longer than
 /// `body_timeout` to arrive with 408.
-pub fn router(app: Arc<App>, body_limit: usize, body_timeout: Duration) -> Router {
+pub(crate) fn router(app: Arc<App>, body_limit: usize, body_timeout: Duration) -> Router {
     Router::new()
         .route("/v1/evaluate", post(evaluate))
         .route("/v1/policies", get(policies))

@@ -23,7 +23,7 @@ use crate::watched::WatchedDirs;
 
 /// A running watch; stops when dropped.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     task: JoinHandle<()>,
 }
 
@@ -48,7 +48,7 @@ enum Change {
 /// is one change), the policies are reloaded off the async workers. Fails
 /// when the policies directory cannot be watched. Must be called inside
 /// the runtime.
-pub fn spawn(app: Arc<App>, debounce: Duration) -> Result<Watch, notify::Error> {
+pub(crate) fn spawn(app: Arc<App>, debounce: Duration) -> Result<Watch, notify::Error> {
     let (sender, events) = unbounded_channel();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         match event {

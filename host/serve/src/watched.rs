@@ -44,7 +44,7 @@ impl Identity {
 }
 
 /// A file watcher and the directories it watches (each one level deep).
-pub struct WatchedDirs {
+pub(crate) struct WatchedDirs {
     watcher: RecommendedWatcher,
     dirs: BTreeMap<PathBuf, Identity>,
 }
@@ -59,7 +59,7 @@ impl std::fmt::Debug for WatchedDirs {
 
 impl WatchedDirs {
     /// Nothing watched yet.
-    pub fn new(watcher: RecommendedWatcher) -> WatchedDirs {
+    pub(crate) fn new(watcher: RecommendedWatcher) -> WatchedDirs {
         WatchedDirs {
             watcher,
             dirs: BTreeMap::new(),
@@ -67,14 +67,14 @@ impl WatchedDirs {
     }
 
     /// Whether `path` is one of the watched directories.
-    pub fn contains(&self, path: &Path) -> bool {
+    pub(crate) fn contains(&self, path: &Path) -> bool {
         self.dirs.contains_key(path)
     }
 
     /// Stops counting `path`, and every watched directory inside it, as
     /// watched: it was removed or moved, which ends a watch (the next
     /// [`WatchedDirs::sync`] watches whatever has the name then).
-    pub fn forget(&mut self, path: &Path) {
+    pub(crate) fn forget(&mut self, path: &Path) {
         let gone: Vec<PathBuf> = self
             .dirs
             .keys()
@@ -88,7 +88,7 @@ impl WatchedDirs {
     }
 
     /// Starts watching `dir`, failing when it cannot be watched.
-    pub fn watch(&mut self, dir: &Path) -> Result<(), notify::Error> {
+    pub(crate) fn watch(&mut self, dir: &Path) -> Result<(), notify::Error> {
         // The identity is read before the watch is set: if the directory is
         // replaced in between, the next sync sees a different one and
         // watches again, where the other order would miss it.
@@ -105,7 +105,7 @@ impl WatchedDirs {
     /// they were (replaced, moved away, removed), and watches the wanted
     /// ones not watched now. A directory that cannot be watched is logged
     /// and tried again at the next sync. Answers whether any watch was set.
-    pub fn sync(&mut self, wanted: &BTreeSet<PathBuf>) -> bool {
+    pub(crate) fn sync(&mut self, wanted: &BTreeSet<PathBuf>) -> bool {
         let stale: Vec<PathBuf> = self
             .dirs
             .iter()

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 /// A profiles file of `n` customers spread over every age band, rung and
 /// outcome of the reference policies, deterministic for a given `n`.
-pub fn generate_profiles(n: usize) -> String {
+pub(crate) fn generate_profiles(n: usize) -> String {
     const LANGUAGES: [&str; 7] = ["en", "pt", "fr", "sv", "hu", "id", "de"];
     const LOANS: [&str; 5] = ["student", "personal", "car", "mortgage", "boat"];
     const PRODUCTS: [&str; 4] = [
@@ -63,7 +63,7 @@ pub fn generate_profiles(n: usize) -> String {
 
 /// One measured run of a command.
 #[derive(Debug, Clone, Copy)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// Wall-clock time, in seconds.
     pub seconds: f64,
     /// The process's peak resident memory, in MiB.
@@ -73,7 +73,7 @@ pub struct Measured {
 /// Runs `command` (stdout discarded) to its end and measures it: its own
 /// peak memory, not that of earlier runs. Panics when it fails (an exit
 /// code above 1: `verdict eval` exits 1 when a decision is an error).
-pub fn run_measured(command: &mut Command) -> Measured {
+pub(crate) fn run_measured(command: &mut Command) -> Measured {
     let started = Instant::now();
     #[allow(clippy::zombie_processes, reason = "reaped by wait4 below")]
     let child = command.stdout(Stdio::null()).spawn().unwrap();

@@ -14,7 +14,7 @@ use crate::commands::inspect::write_params;
 use crate::exit::Status;
 
 /// Runs `verdict build`.
-pub fn run(args: &BuildArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &BuildArgs) -> anyhow::Result<Status> {
     let stderr = std::io::stderr();
     let color = stderr.is_terminal();
     let module = match builder::build(&args.path, color, &mut stderr.lock()) {

@@ -14,7 +14,7 @@ use crate::commands;
 use crate::exit::Status;
 
 /// Runs `verdict diff`.
-pub fn run(args: &DiffArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &DiffArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
     let set = load_policies(&sandbox, &args.policies, &[])?;
     let (report, source) = if is_decisions_file(&args.log)? {

@@ -14,7 +14,7 @@ use crate::output;
 use crate::sink::{Sink, open_log};
 
 /// Runs `verdict eval`.
-pub fn run(args: &EvalArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
     let set = load_policies(&sandbox, &args.policies, &[])?;
     let policies = set.select(&args.policy)?;

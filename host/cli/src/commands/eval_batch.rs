@@ -29,7 +29,7 @@ const WINDOW: usize = 4 * CHUNK;
 
 /// Runs `verdict eval` on `files`, all batch files.
 #[expect(clippy::print_stderr, reason = "counts rejected rows on stderr")]
-pub fn run(
+pub(crate) fn run(
     args: &EvalArgs,
     limits: Limits,
     policies: &[Arc<Policy>],

@@ -11,7 +11,7 @@ use crate::commands;
 use crate::exit::Status;
 
 /// Runs `verdict inspect`.
-pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &InspectArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
     let plugin = Plugin::load(&sandbox, &args.plugin)?;
     let manifest = &plugin.manifest();
@@ -75,7 +75,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<Status> {
 
 /// One entry per declared parameter: name, type, range and description,
 /// then the default (shared with `verdict build`).
-pub fn write_params(out: &mut impl Write, params: &[ParamSpec]) -> std::io::Result<()> {
+pub(crate) fn write_params(out: &mut impl Write, params: &[ParamSpec]) -> std::io::Result<()> {
     for spec in params {
         let mut range = String::new();
         if let Some(min) = spec.min {

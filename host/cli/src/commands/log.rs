@@ -13,14 +13,14 @@ use crate::cli::{LogCommand, VerifyArgs};
 use crate::exit::Status;
 
 /// Runs `verdict log ...`.
-pub fn run(command: &LogCommand) -> anyhow::Result<Status> {
+pub(crate) fn run(command: &LogCommand) -> anyhow::Result<Status> {
     match command {
         LogCommand::Verify(args) => run_verify(args),
     }
 }
 
 /// The archive to use: the one given, else the one beside the log.
-pub fn archive_for(log: &Path, given: Option<&PathBuf>) -> Archive {
+pub(crate) fn archive_for(log: &Path, given: Option<&PathBuf>) -> Archive {
     given.map_or_else(|| Archive::beside(log), Archive::new)
 }
 
@@ -28,7 +28,11 @@ pub fn archive_for(log: &Path, given: Option<&PathBuf>) -> Archive {
 /// process is appending, fails at once saying so, or with `wait` says so on
 /// stderr and waits for it to finish.
 #[expect(clippy::print_stderr, reason = "tells the user why nothing happens")]
-pub fn open_for_append(path: &Path, limits: Limits, wait: bool) -> anyhow::Result<DecisionLog> {
+pub(crate) fn open_for_append(
+    path: &Path,
+    limits: Limits,
+    wait: bool,
+) -> anyhow::Result<DecisionLog> {
     let archive = Archive::beside(path);
     match DecisionLog::open(path, archive.clone(), limits, Wait::No) {
         Err(error @ AuditError::Locked { .. }) if !wait => Err(anyhow::anyhow!(

@@ -1,16 +1,16 @@
 //! One module per subcommand; each returns the exit status to use.
 
-pub mod build;
-pub mod diff;
-pub mod eval;
-pub mod eval_batch;
-pub mod inspect;
-pub mod log;
-pub mod new;
-pub mod replay;
-pub mod rollback;
-pub mod serve;
-pub mod test;
+pub(crate) mod build;
+pub(crate) mod diff;
+pub(crate) mod eval;
+pub(crate) mod eval_batch;
+pub(crate) mod inspect;
+pub(crate) mod log;
+pub(crate) mod new;
+pub(crate) mod replay;
+pub(crate) mod rollback;
+pub(crate) mod serve;
+pub(crate) mod test;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,14 +19,14 @@ use verdict_engine::{Limits, ModuleCache, Sandbox, chain_text};
 
 /// The engine every command runs plugins with: `limits`, compiling through
 /// the module cache the environment names (see [`cache_dir`]).
-pub fn sandbox(limits: Limits) -> anyhow::Result<Sandbox> {
+pub(crate) fn sandbox(limits: Limits) -> anyhow::Result<Sandbox> {
     Ok(Sandbox::new(limits, module_cache())?)
 }
 
 /// The module cache the environment names (see [`cache_dir`]). A directory
 /// the engine will not trust (another user's, writable by others) is
 /// refused with a warning, and plugins are compiled without a cache.
-pub fn module_cache() -> ModuleCache {
+pub(crate) fn module_cache() -> ModuleCache {
     let Some(dir) = cache_dir(|name| std::env::var_os(name)) else {
         return ModuleCache::disabled();
     };

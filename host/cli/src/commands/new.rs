@@ -9,7 +9,7 @@ use crate::cli::NewArgs;
 use crate::exit::Status;
 
 /// Runs `verdict new`.
-pub fn run(args: &NewArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &NewArgs) -> anyhow::Result<Status> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let request = Request {
         name: args.name.clone(),

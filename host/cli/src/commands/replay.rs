@@ -16,7 +16,7 @@ use crate::commands::log::archive_for;
 use crate::exit::Status;
 
 /// Runs `verdict replay`.
-pub fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
     let archive = archive_for(&args.log, args.archive.as_ref());
     let log = args.log.display();
     let mut out = std::io::stdout().lock();

@@ -13,7 +13,7 @@ use crate::cli::RollbackArgs;
 use crate::exit::Status;
 
 /// Runs `verdict rollback`.
-pub fn run(args: &RollbackArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &RollbackArgs) -> anyhow::Result<Status> {
     if !is_kebab_case(&args.policy) {
         bail!("`{}` is not a policy name (kebab-case)", args.policy);
     }

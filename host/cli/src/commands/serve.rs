@@ -13,7 +13,7 @@ use crate::cli::ServeArgs;
 use crate::exit::Status;
 
 /// Runs `verdict serve` until SIGTERM or Ctrl-C.
-pub fn run(args: &ServeArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
     let token = Token::from_file_or_env(args.token_file.as_deref())?;
     if token.is_none() {
         tracing::warn!(

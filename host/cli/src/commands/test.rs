@@ -14,7 +14,7 @@ use crate::commands;
 use crate::exit::Status;
 
 /// Runs `verdict test`.
-pub fn run(args: &TestArgs) -> anyhow::Result<Status> {
+pub(crate) fn run(args: &TestArgs) -> anyhow::Result<Status> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("policies")]
     } else {
