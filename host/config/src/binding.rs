@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 use toml::de::DeValue;
 use verdict_engine::{
-    EngineError, ParamAt, ParamError, Plugin, Policy, Sandbox, Sha256, chain_text, is_kebab_case,
+    EngineError, ParamAt, ParamError, Plugin, Policy, Sandbox, Sha256, is_kebab_case,
 };
 
 use crate::document::{self, Document};
@@ -229,7 +229,7 @@ impl Binding {
         let plugin = match known.iter().find(|plugin| plugin.sha256() == sha256) {
             Some(&plugin) => plugin.clone().at(&self.plugin),
             None => Plugin::from_bytes(sandbox, &self.plugin, bytes.into())
-                .map_err(|error| self.plugin_error(&error))?,
+                .map_err(|error| self.plugin_error(error))?,
         };
         self.with_plugin(plugin)
     }
@@ -242,8 +242,8 @@ impl Binding {
 
     /// A module the engine refused, reported at the binding's `plugin`.
     #[must_use]
-    pub fn plugin_error(&self, error: &EngineError) -> ConfigError {
-        self.error(Field::Plugin, refusal(error), "")
+    pub fn plugin_error(&self, error: EngineError) -> ConfigError {
+        self.doc.refused(self.plugin_span.clone(), error)
     }
 
     /// Checks an already loaded plugin against the binding.
@@ -294,19 +294,10 @@ impl ParamSite for Binding {
     }
 }
 
-/// What a diagnostic at a `plugin = ...` value says of a module the engine
-/// refused (the location already names the file, so the path is left out).
-#[must_use]
-pub(crate) fn refusal(error: &EngineError) -> String {
-    match error {
-        EngineError::Plugin { problem, .. } => format!("plugin refused: {}", chain_text(problem)),
-        other => chain_text(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
 
     fn parse(text: &str) -> Result<Binding, ConfigError> {
         Binding::parse(Document::from_text(
@@ -320,6 +311,38 @@ mod tests {
             Ok(_) => String::from("(parsed)"),
             Err(error) => error.to_string(),
         }
+    }
+
+    #[test]
+    fn a_refused_module_keeps_the_engines_error() {
+        // The crate's own manifest: a file, but no WebAssembly module.
+        let doc = Document::from_text(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("not-wasm.toml"),
+            "plugin = \"Cargo.toml\"\nversion = \"^1\"\n",
+        );
+        let binding = Binding::parse(doc).unwrap_or_else(|e| unreachable!("{e}"));
+        let sandbox = Sandbox::new(
+            verdict_engine::Limits::default(),
+            verdict_engine::ModuleCache::disabled(),
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let Err(error) = binding.bind(&sandbox, &[]) else {
+            unreachable!("a manifest bound as a plugin")
+        };
+        assert!(
+            matches!(error.refusal(), Some(EngineError::Plugin { .. })),
+            "{error:?}"
+        );
+        let message = error.diagnostic().map(Diagnostic::message);
+        assert!(
+            message.is_some_and(|m| m.starts_with("plugin refused: ")),
+            "{message:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("not-wasm.toml:1:10: plugin refused: ")
+        );
     }
 
     #[test]

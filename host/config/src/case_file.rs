@@ -211,7 +211,7 @@ impl CaseFile {
                                 format!("plugin `{}` does not exist", binding.plugin.display()),
                                 NOT_BUILT,
                             ),
-                            LoadError::Refused(error) => binding.plugin_error(&error),
+                            LoadError::Refused(error) => binding.plugin_error(error),
                         },
                     )?;
                 binding.with_plugin(plugin)?
@@ -223,11 +223,7 @@ impl CaseFile {
                         format!("plugin `{}` does not exist", path.display()),
                         NOT_BUILT,
                     ),
-                    LoadError::Refused(error) => self.doc.error(
-                        self.subject_span.clone(),
-                        crate::binding::refusal(&error),
-                        "",
-                    ),
+                    LoadError::Refused(error) => self.doc.refused(self.subject_span.clone(), error),
                 })?;
                 let site = AtSpan {
                     doc: &self.doc,

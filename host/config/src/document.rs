@@ -11,6 +11,7 @@ use serde_json::{Map, Number, Value};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use toml::value::Datetime;
+use verdict_engine::{EngineError, chain_text};
 use verdict_sdk::Date;
 
 use crate::diagnostic::Diagnostic;
@@ -110,6 +111,21 @@ impl Document {
             };
             self.error(span, message, "")
         })
+    }
+
+    /// The engine's refusal of the module named at `span` (the location
+    /// already names the file, so the message leaves the path out).
+    pub(crate) fn refused(&self, span: Range<usize>, error: EngineError) -> ConfigError {
+        let message = match &error {
+            EngineError::Plugin { problem, .. } => {
+                format!("plugin refused: {}", chain_text(problem))
+            }
+            other => chain_text(other),
+        };
+        let ConfigError::Diagnostic(diagnostic) = self.error(span, message, "") else {
+            return ConfigError::Engine(error);
+        };
+        ConfigError::Refused { diagnostic, error }
     }
 
     /// A problem at `span` of this document.

@@ -10,10 +10,20 @@ use crate::diagnostic::Diagnostic;
 
 /// Everything that stops bindings, profiles or test files from loading.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A problem at a place in a file the user wrote.
     #[error("{0}")]
     Diagnostic(Box<Diagnostic>),
+    /// A module the engine refused, reported at the `plugin = ...` value
+    /// that names it; the engine's error is kept as it was.
+    #[error("{diagnostic}")]
+    Refused {
+        /// Where, and the refusal in words.
+        diagnostic: Box<Diagnostic>,
+        /// Why the engine refused it.
+        error: EngineError,
+    },
     /// A file or directory could not be read.
     #[error("cannot read `{}`", path.display())]
     Io {
@@ -42,7 +52,18 @@ impl ConfigError {
     #[must_use]
     pub fn diagnostic(&self) -> Option<&Diagnostic> {
         match self {
-            ConfigError::Diagnostic(diagnostic) => Some(diagnostic),
+            ConfigError::Diagnostic(diagnostic) | ConfigError::Refused { diagnostic, .. } => {
+                Some(diagnostic)
+            }
+            _ => None,
+        }
+    }
+
+    /// The engine's refusal of a module, when that is what this is.
+    #[must_use]
+    pub fn refusal(&self) -> Option<&EngineError> {
+        match self {
+            ConfigError::Refused { error, .. } => Some(error),
             _ => None,
         }
     }
