@@ -21,5 +21,6 @@ mod exit;
 mod hostile;
 mod inspect;
 mod load_checks;
+mod outputs;
 mod serve;
 mod serve_ops;

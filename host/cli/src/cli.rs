@@ -121,6 +121,11 @@ pub(crate) struct EvalArgs {
     /// The file appears only when every decision is written.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With --output: replace FILE if it exists (without it an existing
+    /// FILE is refused). Never a file the run reads or keeps: a profiles
+    /// file, the --log file or its archive, the --rejects file.
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// With batch input: put rows that fail their checks in FILE (JSON
     /// Lines: file, row, column, error) and decide the others, instead of
     /// refusing the whole input.

@@ -7,6 +7,7 @@ mod commands;
 mod exit;
 mod output;
 mod sink;
+mod written;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -12,6 +12,7 @@ use crate::commands::{self, eval_batch};
 use crate::exit::{PartWay, Status};
 use crate::output;
 use crate::sink::{Sink, open_log};
+use crate::written;
 
 /// Runs `verdict eval`.
 pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<Status> {
@@ -19,6 +20,7 @@ pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     let set = load_policies(&sandbox, &args.policies, &[])?;
     let policies = set.select(&args.policy)?;
     let files = profile_files(&args.policies, &args.profiles)?;
+    written::check(args, &files)?;
     let batch_files = files
         .iter()
         .filter(|path| BatchFormat::is_batch(path))
