@@ -22,5 +22,6 @@ mod hostile;
 mod inspect;
 mod load_checks;
 mod outputs;
+mod planted;
 mod serve;
 mod serve_ops;

@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use verdict_engine::{Plugin, Policy, Sandbox, Sha256};
+use verdict_engine::{Links, MAX_MODULE_BYTES, Plugin, Policy, Sandbox, Sha256, read_bounded};
 
 use crate::error::AuditError;
 pub use crate::problem::{Flaw, Kind};
@@ -106,8 +106,13 @@ impl Archive {
     }
 
     /// An entry's content, checked against its name.
+    ///
+    /// Only a regular file there itself is read (a link, a FIFO or a
+    /// device is a flaw, never followed or waited on), and no more than
+    /// [`MAX_MODULE_BYTES`].
     pub fn read(&self, kind: Kind, sha256: Sha256) -> Result<Vec<u8>, Flaw> {
-        let bytes = std::fs::read(self.path(kind, sha256)).map_err(|e| {
+        let path = self.path(kind, sha256);
+        let bytes = read_bounded(&path, Links::Refuse, MAX_MODULE_BYTES).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Flaw::Missing
             } else {

@@ -13,6 +13,7 @@ use crate::digest::Sha256;
 use crate::error::{EngineError, PluginError};
 use crate::exports::Abi;
 use crate::fault::Fault;
+use crate::files::{Links, read_bounded};
 use crate::guest::Guest;
 use crate::instance::Export;
 use crate::instrument::{Refusal, fast_path_eligible, instrument, is_added_export};
@@ -79,6 +80,11 @@ impl std::fmt::Display for Isolation {
     }
 }
 
+/// The largest module the host reads (a plugin file, an archived module):
+/// far above any policy's, and a bound on what a file named by a binding
+/// or a log can make the host read.
+pub const MAX_MODULE_BYTES: u64 = 256 << 20;
+
 /// A loaded, checked plugin module. What it holds is fixed at load: the
 /// bytes, their digest and the manifest always belong together.
 #[derive(Debug, Clone)]
@@ -107,9 +113,11 @@ struct Failure {
 impl Plugin {
     /// Reads, compiles and checks a module file.
     pub fn load(sandbox: &Sandbox, path: &Path) -> Result<Plugin, EngineError> {
-        let bytes = std::fs::read(path).map_err(|source| EngineError::Io {
-            path: path.to_path_buf(),
-            source,
+        let bytes = read_bounded(path, Links::Follow, MAX_MODULE_BYTES).map_err(|source| {
+            EngineError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Plugin::from_bytes(sandbox, path, bytes.into())
     }

@@ -39,6 +39,24 @@ pub(super) const HEADER_LEN: usize = 8 + 4 + 32 + 32 + 8;
 /// An HMAC-SHA256 tag.
 pub(super) const TAG_LEN: usize = 32;
 
+/// The largest entry read: far above any compiled policy, a bound on what
+/// a planted entry can make the host read.
+pub(super) const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
+/// The code length a header gives (its last field).
+pub(super) fn code_len(header: &[u8; HEADER_LEN]) -> u64 {
+    let mut len = [0; 8];
+    len.copy_from_slice(&header[HEADER_LEN - 8..]);
+    u64::from_le_bytes(len)
+}
+
+/// How long an entry of `code_len` bytes of code is: header, code, tag.
+pub(super) fn sealed_len(code_len: u64) -> u64 {
+    (HEADER_LEN as u64)
+        .saturating_add(code_len)
+        .saturating_add(TAG_LEN as u64)
+}
+
 /// HMAC-SHA256, the entries' tag.
 pub(super) type HmacSha256 = Hmac<Sha256>;
 

@@ -27,12 +27,14 @@ mod trust;
 
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hmac::Mac;
 use wasmtime::{Engine, Module};
+
+use crate::files::{Links, open_regular};
 
 use entry::{EntryKey, HmacSha256};
 use trust::{KEY_LEN, create_key, private_dir, read_key, temporary_path, write_new_private};
@@ -236,7 +238,7 @@ impl ModuleCache {
         match open.load(engine, &path, &key) {
             Ok(module) => return Ok((module, Origin::Cache)),
             Err(Miss::Absent) => {}
-            Err(Miss::Rejected(reason)) => {
+            Err(reason @ (Miss::Rejected(_) | Miss::Planted(_))) => {
                 tracing::warn!(
                     "ignoring module cache entry `{}`: {reason}; compiling the module again",
                     path.display()
@@ -252,6 +254,34 @@ impl ModuleCache {
         }
         Ok((module, Origin::Compiled))
     }
+}
+
+/// The bytes of the entry at `path`: a regular file there itself (a link,
+/// a FIFO or a device is rejected, never followed or waited on) whose size
+/// is the one its header gives, checked before the code is read.
+fn read_entry(path: &Path) -> Result<Vec<u8>, Miss> {
+    let mut file = match open_regular(path, Links::Refuse) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(Miss::Absent),
+        Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
+            return Err(Miss::Planted(error.to_string()));
+        }
+        Err(error) => return Err(Miss::Unreadable(error)),
+    };
+    let size = file.metadata().map_err(Miss::Unreadable)?.len();
+    let mut header = [0; entry::HEADER_LEN];
+    if size < entry::sealed_len(0) || file.read_exact(&mut header).is_err() {
+        return Err(Miss::Rejected("it is too short to be an entry"));
+    }
+    let expected = entry::sealed_len(entry::code_len(&header));
+    if size != expected || expected > entry::MAX_ENTRY_BYTES {
+        return Err(Miss::Rejected("its length does not match its header"));
+    }
+    let mut bytes = header.to_vec();
+    file.take(size - header.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(Miss::Unreadable)?;
+    Ok(bytes)
 }
 
 /// Where [`ModuleCache::fetch`] got a module.
@@ -278,6 +308,9 @@ enum Miss {
     /// tampered with, or put there by hand.
     #[error("{0}")]
     Rejected(&'static str),
+    /// What is there is no file of its own: a link, a FIFO, a device.
+    #[error("{0}")]
+    Planted(String),
     /// It is verified, but wasmtime refused the code (another wasmtime
     /// version, or an incompatible host).
     #[error("wasmtime refused it: {0:#}")]
@@ -291,11 +324,7 @@ impl Open {
 
     /// The module of a verified entry at `path`.
     fn load(&self, engine: &Engine, path: &Path, key: &EntryKey) -> Result<Module, Miss> {
-        let entry = match fs::read(path) {
-            Ok(entry) => entry,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(Miss::Absent),
-            Err(error) => return Err(Miss::Unreadable(error)),
-        };
+        let entry = read_entry(path)?;
         let code = key.verify(&self.mac, &entry).map_err(Miss::Rejected)?;
         // SAFETY: `Module::deserialize` needs the unmodified output of
         // `Module::serialize`. `code` is that: `EntryKey::verify` accepted it only

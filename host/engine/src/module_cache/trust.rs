@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::CacheError;
+use crate::files::{Links, open_regular};
 
 /// The cache's secret key.
 pub(super) const KEY_LEN: usize = 32;
@@ -95,9 +96,17 @@ pub(super) fn read_key(path: &Path) -> Result<Option<[u8; KEY_LEN]>, CacheError>
         path: path.to_path_buf(),
         source,
     };
-    let mut file = match fs::File::open(path) {
+    // Never a link, and never waited on: a FIFO or device is refused.
+    let mut file = match open_regular(path, Links::Refuse) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // A link, a directory, a FIFO: not a key file of this user's.
+        Err(error) if error.kind() == io::ErrorKind::InvalidInput => {
+            return Err(CacheError::KeyNotOwned {
+                path: path.to_path_buf(),
+                user: current_user(),
+            });
+        }
         Err(error) => return Err(io_error(error)),
     };
     // The metadata of the open file, not of the path: what is checked is
