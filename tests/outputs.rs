@@ -199,3 +199,22 @@ fn an_existing_output_is_replaced_only_with_force() {
     assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert_eq!(std::fs::read(&output).unwrap(), written);
 }
+
+#[test]
+fn a_refused_output_leaves_nothing_behind() {
+    let (scratch, input, _) = setup();
+    let csv = format!("{}/decided.csv", scratch.path());
+    refused(
+        &scratch,
+        &["--profiles", &input, "--output", &csv],
+        "a decisions file cannot be CSV (use .parquet, .jsonl or .arrow)",
+    );
+    let dir = scratch.dir.path().join("decided.parquet");
+    std::fs::create_dir(&dir).unwrap();
+    let dir = dir.display().to_string();
+    refused(
+        &scratch,
+        &["--profiles", &input, "--output", &dir, "--force"],
+        &format!("--output `{dir}` is a directory; name the decisions file to write"),
+    );
+}

@@ -1,7 +1,8 @@
 //! Writing decisions files: all or nothing. The file is written under a
 //! temporary name beside its place, synced, and renamed into place only by
-//! [`DecisionsFile::finish`]; dropped unfinished (a failure part way), the
-//! temporary file is removed and nothing appears at the path.
+//! [`DecisionsFile::finish`]; whatever fails before the rename (a failure
+//! part way, a refused format, a rename onto a directory), the temporary
+//! file is removed and nothing appears at the path.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -27,8 +28,39 @@ enum Sink {
 /// extension), in the [`decisions_schema`] layout.
 pub struct DecisionsFile {
     path: PathBuf,
-    temp: PathBuf,
+    temp: Temp,
     sink: Option<Sink>,
+}
+
+/// A temporary file beside its final place, removed when dropped unless it
+/// was renamed into place: whatever fails, nothing is left behind.
+#[derive(Debug)]
+struct Temp {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Temp {
+    /// Creates the temporary file for `path`.
+    fn create(path: &Path) -> Result<(Temp, BufWriter<File>), BatchError> {
+        let temp = temp_beside(path);
+        let file = File::create(&temp).map_err(BatchError::io("create", &temp))?;
+        Ok((
+            Temp {
+                path: temp,
+                committed: false,
+            },
+            BufWriter::new(file),
+        ))
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl std::fmt::Debug for DecisionsFile {
@@ -45,8 +77,7 @@ impl DecisionsFile {
     /// [`finish`](DecisionsFile::finish).
     pub fn create(path: &Path) -> Result<DecisionsFile, BatchError> {
         let format = Format::require(path)?;
-        let temp = temp_beside(path);
-        let file = BufWriter::new(File::create(&temp).map_err(BatchError::io("create", &temp))?);
+        let (temp, file) = Temp::create(path)?;
         let mut out = DecisionsFile {
             path: path.to_path_buf(),
             temp,
@@ -117,17 +148,8 @@ impl DecisionsFile {
         };
         let file = file
             .into_inner()
-            .map_err(|e| BatchError::io("write", &self.temp)(e.into_error()))?;
-        commit(file, &self.temp, &self.path)
-    }
-}
-
-impl Drop for DecisionsFile {
-    /// An unfinished file leaves nothing behind.
-    fn drop(&mut self) {
-        if self.sink.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
+            .map_err(|e| BatchError::io("write", &self.temp.path)(e.into_error()))?;
+        commit(file, &mut self.temp, &self.path)
     }
 }
 
@@ -142,9 +164,11 @@ fn temp_beside(path: &Path) -> PathBuf {
 
 /// Syncs a file, renames it from `temp` to `path` and syncs the directory,
 /// so the rename survives a crash.
-fn commit(file: File, temp: &Path, path: &Path) -> Result<(), BatchError> {
-    file.sync_all().map_err(BatchError::io("sync", temp))?;
-    std::fs::rename(temp, path).map_err(BatchError::io("rename", temp))?;
+fn commit(file: File, temp: &mut Temp, path: &Path) -> Result<(), BatchError> {
+    file.sync_all()
+        .map_err(BatchError::io("sync", &temp.path))?;
+    std::fs::rename(&temp.path, path).map_err(BatchError::io("rename", &temp.path))?;
+    temp.committed = true;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         File::open(dir)
             .and_then(|d| d.sync_all())
@@ -158,7 +182,7 @@ fn commit(file: File, temp: &Path, path: &Path) -> Result<(), BatchError> {
 #[derive(Debug)]
 pub struct LinesFile {
     path: PathBuf,
-    temp: PathBuf,
+    temp: Temp,
     file: Option<BufWriter<File>>,
 }
 
@@ -166,8 +190,7 @@ impl LinesFile {
     /// Starts the file: nothing is at `path` until
     /// [`finish`](LinesFile::finish).
     pub fn create(path: &Path) -> Result<LinesFile, BatchError> {
-        let temp = temp_beside(path);
-        let file = BufWriter::new(File::create(&temp).map_err(BatchError::io("create", &temp))?);
+        let (temp, file) = Temp::create(path)?;
         Ok(LinesFile {
             path: path.to_path_buf(),
             temp,
@@ -183,7 +206,7 @@ impl LinesFile {
             .ok_or_else(|| BatchError::format(&self.path)("already finished".to_owned()))?;
         file.write_all(line.as_bytes())
             .and_then(|()| file.write_all(b"\n"))
-            .map_err(BatchError::io("write", &self.temp))
+            .map_err(BatchError::io("write", &self.temp.path))
     }
 
     /// Completes the file, syncs it and renames it into place.
@@ -193,16 +216,7 @@ impl LinesFile {
             .take()
             .ok_or_else(|| BatchError::format(&self.path)("already finished".to_owned()))?
             .into_inner()
-            .map_err(|e| BatchError::io("write", &self.temp)(e.into_error()))?;
-        commit(file, &self.temp, &self.path)
-    }
-}
-
-impl Drop for LinesFile {
-    /// An unfinished file leaves nothing behind.
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
-        }
+            .map_err(|e| BatchError::io("write", &self.temp.path)(e.into_error()))?;
+        commit(file, &mut self.temp, &self.path)
     }
 }

@@ -1,5 +1,5 @@
 //! What `verdict eval` may write: `--output` never replaces a file unless
-//! `--force` says so, and no file it writes (`--output`, `--rejects`, the
+//! `--force` says so (and never a directory), and no file it writes (`--output`, `--rejects`, the
 //! `--log` it appends to) is one it reads or keeps — a profiles file, the
 //! decision log, the log's archive. Files are compared by where they
 //! really are (symbolic links and `./` spellings resolved, and device and
@@ -98,6 +98,11 @@ pub(crate) fn check(args: &EvalArgs, inputs: &[PathBuf]) -> anyhow::Result<()> {
     }
     if let Some(output) = &args.output {
         clash(&Named::new("--output", output), &kept)?;
+        anyhow::ensure!(
+            !output.is_dir(),
+            "--output `{}` is a directory; name the decisions file to write",
+            output.display()
+        );
         anyhow::ensure!(
             args.force || std::fs::symlink_metadata(output).is_err(),
             "--output `{}` exists; give --force to replace it",
