@@ -155,6 +155,21 @@ fn proposals_abi_md_does_not_list_are_refused() {
             && stderr.contains("tail call"),
         "{stderr}"
     );
+    let call_ref = module(
+        "[]",
+        "",
+        r#"(type $answers (func (result i64)))
+  (func $answer (type $answers) (i64.or (i64.shl (i64.const 4096) (i64.const 32)) (i64.const 2)))
+  (elem declare func $answer)
+  (func (export "verdict_evaluate") (param i32 i32) (result i64) (call_ref $answers (ref.func $answer)))"#,
+    );
+    let (code, stderr) = inspect(&call_ref);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("refused: is not a valid WebAssembly module: ")
+            && stderr.contains("function references"),
+        "{stderr}"
+    );
 }
 
 #[test]

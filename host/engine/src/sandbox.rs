@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig,
+    WasmFeatures,
 };
 
 use crate::deadline::{Deadline, Ticker};
@@ -109,6 +110,14 @@ impl Sandbox {
             .wasm_multi_memory(true)
             .wasm_memory64(false)
             .wasm_gc(false)
+            // Built without wasmtime's `gc` and `threads` features, which
+            // carry their own switches; still on by default otherwise.
+            .wasm_features(
+                WasmFeatures::FUNCTION_REFERENCES
+                    | WasmFeatures::EXCEPTIONS
+                    | WasmFeatures::THREADS,
+                false,
+            )
             .wasm_wide_arithmetic(false)
             .wasm_custom_page_sizes(false)
             .wasm_stack_switching(false)
