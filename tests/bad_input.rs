@@ -164,3 +164,31 @@ fn bytes_that_are_not_utf8_are_pointed_at() {
         out.stderr
     );
 }
+
+/// A huge id is cut in the error that names it, never echoed whole.
+#[test]
+fn a_huge_duplicate_id_is_cut_in_the_error() {
+    let scratch = Scratch::new();
+    let id = "X".repeat(100_000);
+    let row = format!("{{\"id\":\"{id}\",\"birth_date\":\"1990-01-01\"}}\n");
+    let input = scratch.write("huge.jsonl", &row.repeat(2));
+    let out = run(&[
+        "eval",
+        "--profiles",
+        &input.display().to_string(),
+        "--as-of",
+        "2026-11-23",
+    ]);
+    assert_eq!(out.code, 2, "{}", &out.stderr[..out.stderr.len().min(500)]);
+    let shown = format!("duplicate customer id `{}… (100000 bytes)`", "X".repeat(64));
+    assert!(
+        out.stderr.contains(&shown),
+        "{}",
+        &out.stderr[..out.stderr.len().min(500)]
+    );
+    assert!(
+        out.stderr.len() < 1_000,
+        "{} bytes of error",
+        out.stderr.len()
+    );
+}

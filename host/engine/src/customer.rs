@@ -230,9 +230,26 @@ fn found<'n, N: CustomerValue<'n>>(shape: Shape, value: N) -> String {
 #[must_use]
 pub fn born_after_message(id: &str, birth_date: Date, as_of: Date) -> String {
     format!(
-        "customer `{}` has birth_date {} after the evaluation date {as_of}",
-        id, birth_date
+        "customer `{}` has birth_date {birth_date} after the evaluation date {as_of}",
+        shown_id(id)
     )
+}
+
+/// Bytes of an id a message shows whole; a longer one is cut.
+const SHOWN_ID_BYTES: usize = 64;
+
+/// An id as messages show it: whole up to 64 bytes, else its start and how
+/// long it is, so that a huge id never fills an error.
+#[must_use]
+pub fn shown_id(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.len() <= SHOWN_ID_BYTES {
+        return id.into();
+    }
+    let mut cut = SHOWN_ID_BYTES;
+    while !id.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes)", &id[..cut], id.len()).into()
 }
 
 /// Validates customers given as JSON objects (an HTTP request body) with
@@ -312,7 +329,8 @@ pub fn too_large(id: &str, json: &str) -> Option<String> {
     let limit = verdict_sdk::abi::MAX_PROFILE_BYTES;
     (json.len() > limit).then(|| {
         format!(
-            "customer `{id}` is {} bytes of profile JSON, more than the {} KiB a profile may have",
+            "customer `{}` is {} bytes of profile JSON, more than the {} KiB a profile may have",
+            shown_id(id),
             json.len(),
             limit >> 10
         )
@@ -344,7 +362,7 @@ impl UniqueIds {
 /// The problem of a customer whose `id` another customer already has.
 #[must_use]
 pub fn duplicate_message(id: &str) -> String {
-    format!("duplicate customer id `{id}`")
+    format!("duplicate customer id `{}`", shown_id(id))
 }
 
 /// A problem in a customer given as JSON, located by customer index and
@@ -431,6 +449,16 @@ mod tests {
             problem(json!({"id": "C-1", "birth_date": "2030-01-01"})),
             "field `birth_date`: customer `C-1` has birth_date 2030-01-01 after the \
              evaluation date 2026-11-23"
+        );
+    }
+
+    #[test]
+    fn a_huge_id_is_cut_in_messages() {
+        assert_eq!(shown_id("C-1"), "C-1");
+        let huge = "é".repeat(100);
+        assert_eq!(
+            duplicate_message(&huge),
+            format!("duplicate customer id `{}… (200 bytes)`", "é".repeat(32))
         );
     }
 
