@@ -33,6 +33,27 @@ fn an_os_error_is_told_once() {
 }
 
 #[test]
+fn bidirectional_overrides_in_ids_are_escaped_in_the_table() {
+    let data = Scratch::new();
+    let profiles = data.write(
+        "customers.toml",
+        "[[customer]]\nid = \"\\u202eC1\"\nbirth_date = 1990-01-01\n",
+    );
+    let out = run(&[
+        "eval",
+        "--profiles",
+        &profiles.display().to_string(),
+        "--as-of",
+        "2026-11-23",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains('\u{202e}'), "{:?}", out.stdout);
+    let first_row = out.stdout.lines().nth(1).unwrap();
+    // Escaped, then cut to the column width.
+    assert!(first_row.starts_with("\\u{202e…  loan-rates"), "{first_row:?}");
+}
+
+#[test]
 fn control_characters_in_ids_are_escaped_in_the_table() {
     let data = Scratch::new();
     let profiles = data.write(

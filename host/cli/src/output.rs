@@ -224,14 +224,21 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines.into_iter().map(|l| fit(&l, width)).collect()
 }
 
+/// The Unicode bidirectional formatting characters: marks, embeddings,
+/// overrides and isolates.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Cuts `text` to `width` characters, marking the cut with `…`.
 fn fit(text: &str, width: usize) -> String {
     // Ids and plugin strings are not trusted to be printable: a control
-    // character (an escape sequence, a carriage return) is shown escaped
+    // character (an escape sequence, a carriage return) or a bidirectional
+    // override (which reorders what follows it on screen) is shown escaped
     // rather than sent to the terminal.
     let mut clean = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if c.is_control() || is_bidi_control(c) {
             clean.extend(c.escape_default());
         } else {
             clean.push(c);
