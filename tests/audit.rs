@@ -1090,6 +1090,30 @@ fn a_resealed_log_claiming_an_enormous_fuel_budget_is_suspicious_not_run() {
 }
 
 #[test]
+fn a_resealed_log_claiming_no_memory_or_stack_is_suspicious_not_run() {
+    let (_scratch, log) = sample_log();
+    let mut lines = read_lines(&log);
+    let memory = format!("\"memory_bytes\":{},", 32 << 20);
+    let stack = format!("\"stack_bytes\":{}", 512 << 10);
+    assert!(lines[4].contains(&memory), "{}", lines[4]);
+    assert!(lines[7].contains(&stack), "{}", lines[7]);
+    lines[4] = lines[4].replace(&memory, "\"memory_bytes\":1,");
+    lines[7] = lines[7].replace(&stack, "\"stack_bytes\":0");
+    reseal(&mut lines);
+    write_lines(&log, &lines);
+    assert_eq!(verify(&log).code, 0, "the chain alone looks intact");
+    let out = replay(&log, &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    for claim in [
+        "suspicious: the record claims memory_bytes 1, under the replay floor 4194304",
+        "suspicious: the record claims stack_bytes 0, under the replay floor 65536",
+    ] {
+        assert!(out.stdout.contains(claim), "{}", out.stdout);
+    }
+    assert!(out.stdout.contains("43 identical"), "{}", out.stdout);
+}
+
+#[test]
 fn a_resealed_log_whose_capped_budget_would_run_for_days_is_cut_and_suspicious() {
     let scratch = Scratch::new();
     for name in ["spin", "hello"] {

@@ -50,7 +50,10 @@ fn bidirectional_overrides_in_ids_are_escaped_in_the_table() {
     assert!(!out.stdout.contains('\u{202e}'), "{:?}", out.stdout);
     let first_row = out.stdout.lines().nth(1).unwrap();
     // Escaped, then cut to the column width.
-    assert!(first_row.starts_with("\\u{202e…  loan-rates"), "{first_row:?}");
+    assert!(
+        first_row.starts_with("\\u{202e…  loan-rates"),
+        "{first_row:?}"
+    );
 }
 
 #[test]

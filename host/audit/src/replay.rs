@@ -88,25 +88,38 @@ impl Default for Caps {
 }
 
 impl Caps {
-    /// Why `logged` is over the caps, if it is.
+    /// Why `logged` is over the caps, or its memory or stack under an
+    /// eighth of the engine's defaults (no engine the host builds runs
+    /// with less: such a record was made up, not logged), if it is.
     fn exceeded_by(&self, logged: LoggedLimits) -> Option<String> {
-        let over = |what: &str, value: u64, cap: u64| {
-            (value > cap).then(|| {
-                format!("suspicious: the record claims {what} {value}, over the replay cap {cap}")
-            })
+        let defaults = Limits::default();
+        let outside = |what: &str, value: u64, floor: u64, cap: u64| {
+            if value > cap {
+                Some(format!(
+                    "suspicious: the record claims {what} {value}, over the replay cap {cap}"
+                ))
+            } else if value < floor {
+                Some(format!(
+                    "suspicious: the record claims {what} {value}, under the replay floor {floor}"
+                ))
+            } else {
+                None
+            }
         };
-        over("fuel", logged.fuel, self.fuel)
+        outside("fuel", logged.fuel, 0, self.fuel)
             .or_else(|| {
-                over(
+                outside(
                     "memory_bytes",
                     logged.memory_bytes as u64,
+                    defaults.memory_bytes as u64 / 8,
                     self.memory_bytes as u64,
                 )
             })
             .or_else(|| {
-                over(
+                outside(
                     "stack_bytes",
                     logged.stack_bytes as u64,
+                    defaults.stack_bytes as u64 / 8,
                     self.stack_bytes as u64,
                 )
             })
