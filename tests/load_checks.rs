@@ -87,6 +87,17 @@ fn a_module_whose_parameter_declarations_contradict_themselves_is_refused() {
             "declares parameter `limit` wrongly: it has no default",
         ),
         (
+            r#"[{"name":"","type":"number","description":"d","default":1}]"#.to_owned(),
+            "declares parameter `` wrongly: a name must be letters, digits, `_` or `-`, \
+             starting with a letter",
+        ),
+        (
+            r#"[{"name":"bands[0].max","type":"number","description":"d","default":1}]"#
+                .to_owned(),
+            "declares parameter `bands[0].max` wrongly: a name must be letters, digits, `_` or \
+             `-`, starting with a letter",
+        ),
+        (
             param(r#""min":5,"max":1,"default":3"#),
             "declares parameter `limit` wrongly: its minimum 5 is above its maximum 1",
         ),

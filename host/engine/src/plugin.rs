@@ -407,6 +407,14 @@ fn decode_v2(answer: &[u8]) -> Result<Decision, Fault> {
     }
 }
 
+/// Whether `name` may name a parameter: an ASCII letter, then letters,
+/// digits, `_` or `-`.
+fn is_param_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// A plugin's declaration of its parameters must hold together: unique
 /// names, a default of the declared type within the declared range, and a
 /// range only on numbers with `min <= max`. Otherwise a binding could never
@@ -419,6 +427,14 @@ fn check_declared_params(specs: &[ParamSpec]) -> Result<(), PluginError> {
         };
         if specs[..i].iter().any(|earlier| earlier.name == spec.name) {
             return Err(problem("it is declared twice".to_owned()));
+        }
+        // Names are keys of a binding's `[params]` and steps of the paths
+        // that locate a problem (`bands[2].max_age`): none may be empty or
+        // hold what a path or a TOML bare key cannot.
+        if !is_param_name(&spec.name) {
+            return Err(problem(
+                "a name must be letters, digits, `_` or `-`, starting with a letter".to_owned(),
+            ));
         }
         let numeric = matches!(spec.kind, ParamKind::Number | ParamKind::Integer);
         if !numeric && (spec.min.is_some() || spec.max.is_some()) {
