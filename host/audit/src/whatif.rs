@@ -96,6 +96,10 @@ pub struct Change {
 /// Changed decisions by (old outcome, new outcome).
 type Transitions = BTreeMap<(String, String), usize>;
 
+/// A recorded decision of a policy the new policies have none of: skipped,
+/// and counted by name.
+struct NoPolicy(String);
+
 /// A recorded decision to re-decide.
 struct Redo<'a> {
     line: usize,
@@ -146,12 +150,12 @@ impl<'a> Differ<'a> {
 
     /// Re-decides `recorded` (in parallel) and counts what would change.
     pub fn add(&mut self, recorded: &[Recorded<'_>]) -> Result<(), AuditError> {
-        let read: Vec<Result<Redo<'_>, String>> = recorded
+        let read: Vec<Result<Redo<'_>, NoPolicy>> = recorded
             .par_iter()
             .with_min_len(64)
             .map(|record| {
                 let Some(&policy) = self.by_name.get(record.policy.as_str()) else {
-                    return Ok(Err(record.policy.clone()));
+                    return Ok(Err(NoPolicy(record.policy.clone())));
                 };
                 let logged =
                     serde_json::from_str(&record.decision).map_err(|e| AuditError::Record {
@@ -173,7 +177,7 @@ impl<'a> Differ<'a> {
         for job in read {
             match job {
                 Ok(job) => jobs.push(job),
-                Err(policy) => *self.skipped.entry(policy).or_default() += 1,
+                Err(NoPolicy(policy)) => *self.skipped.entry(policy).or_default() += 1,
             }
         }
         let changes: Vec<Option<Change>> = jobs.par_iter().with_min_len(16).map(compare).collect();

@@ -103,11 +103,14 @@ fn wanted(shape: Shape) -> &'static str {
     }
 }
 
+/// Strings, or strings dictionary-encoded (pandas categoricals, Polars
+/// `Categorical`, DuckDB `ENUM`): read as the strings they encode.
 fn is_text(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    )
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
 }
 
 /// Whether a column of `data_type` can hold values of `shape`. All-null
@@ -130,6 +133,26 @@ fn holds(shape: Shape, data_type: &DataType) -> bool {
     }
 }
 
+/// Why a batch's rows could not be made JSON objects at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowsError {
+    /// Arrow's JSON writer refused the batch.
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// What it wrote does not read back as JSON objects.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// It wrote another number of objects than the batch has rows.
+    #[error("{rows} rows encoded as {objects} JSON objects")]
+    Count {
+        /// The batch's rows.
+        rows: usize,
+        /// The objects written.
+        objects: usize,
+    },
+}
+
 /// A row as the JSON object it stands for, or the column it cannot be
 /// made at.
 pub type Row = Result<Map<String, Value>, ColumnProblem>;
@@ -137,12 +160,12 @@ pub type Row = Result<Map<String, Value>, ColumnProblem>;
 /// Each row of `batch` as the JSON object it stands for, before the
 /// profile checks: nulls left out, dotted names nested. A row whose dotted
 /// names collide with another column gets the column it collides at.
-pub fn rows(batch: &RecordBatch) -> Result<Vec<Row>, String> {
+pub fn rows(batch: &RecordBatch) -> Result<Vec<Row>, RowsError> {
     let mut writer = WriterBuilder::new()
         .with_explicit_nulls(false)
         .build::<_, LineDelimited>(Vec::new());
-    writer.write(batch).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
+    writer.write(batch)?;
+    writer.finish()?;
     let text = writer.into_inner();
     let dotted: Vec<&str> = batch
         .schema_ref()
@@ -153,16 +176,14 @@ pub fn rows(batch: &RecordBatch) -> Result<Vec<Row>, String> {
         .collect();
     let mut out = Vec::with_capacity(batch.num_rows());
     for line in text.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
-        let mut object: Map<String, Value> =
-            serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        let mut object: Map<String, Value> = serde_json::from_slice(line)?;
         out.push(nest(&mut object, &dotted).map(|()| object));
     }
     if out.len() != batch.num_rows() {
-        return Err(format!(
-            "{} rows encoded as {} JSON objects",
-            batch.num_rows(),
-            out.len()
-        ));
+        return Err(RowsError::Count {
+            rows: batch.num_rows(),
+            objects: out.len(),
+        });
     }
     Ok(out)
 }

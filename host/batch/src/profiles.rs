@@ -56,10 +56,10 @@ impl RowChecker {
         }
         let first = self.next_row;
         self.next_row += batch.num_rows();
-        let rows = columns::rows(batch).map_err(|message| RowError {
+        let rows = columns::rows(batch).map_err(|error| RowError {
             row: first,
             column: None,
-            message,
+            message: error.to_string(),
             input: None,
         })?;
         let as_of = self.as_of;
@@ -151,6 +151,68 @@ mod tests {
 
     fn json_of(profile: &Profile) -> Value {
         serde_json::from_str(profile.json()).unwrap()
+    }
+
+    /// `products` as a list of strings, dictionary-encoded or not.
+    fn products(dictionary: bool) -> ArrayRef {
+        use arrow_array::builder::{ListBuilder, StringDictionaryBuilder};
+        use arrow_array::types::Int32Type;
+        let rows: [&[&str]; 2] = [&["savings", "card"], &["card"]];
+        if dictionary {
+            let mut list = ListBuilder::new(StringDictionaryBuilder::<Int32Type>::new());
+            for row in rows {
+                for item in row {
+                    list.values().append_value(item);
+                }
+                list.append(true);
+            }
+            Arc::new(list.finish())
+        } else {
+            let mut list = ListBuilder::new(StringBuilder::new());
+            for row in rows {
+                for item in row {
+                    list.values().append_value(item);
+                }
+                list.append(true);
+            }
+            Arc::new(list.finish())
+        }
+    }
+
+    #[test]
+    fn dictionary_encoded_strings_read_as_the_strings_they_encode() {
+        use arrow_array::DictionaryArray;
+        use arrow_array::types::Int32Type;
+        let plain = batch(vec![
+            ("id", ids(&["C-1", "C-2"])),
+            ("birth_date", births(&[7000, 8000])),
+            ("language", Arc::new(StringArray::from(vec!["pt", "sv"]))),
+            ("tier", Arc::new(StringArray::from(vec!["gold", "gold"]))),
+            ("products", products(false)),
+        ]);
+        let dictionary = |values: Vec<&str>| -> ArrayRef {
+            Arc::new(values.into_iter().collect::<DictionaryArray<Int32Type>>())
+        };
+        let encoded = batch(vec![
+            ("id", dictionary(vec!["C-1", "C-2"])),
+            ("birth_date", births(&[7000, 8000])),
+            ("language", dictionary(vec!["pt", "sv"])),
+            ("tier", dictionary(vec!["gold", "gold"])),
+            ("products", products(true)),
+        ]);
+        let json = |batch: &RecordBatch| -> Vec<Value> {
+            profiles_from_batch(batch, as_of(), 1)
+                .unwrap()
+                .iter()
+                .map(json_of)
+                .collect()
+        };
+        assert_eq!(json(&encoded), json(&plain));
+        assert_eq!(
+            json(&plain)[0],
+            json!({"id": "C-1", "birth_date": "1989-03-02", "language": "pt", "tier": "gold",
+                   "products": ["savings", "card"]})
+        );
     }
 
     #[test]
