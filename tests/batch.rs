@@ -577,6 +577,27 @@ fn a_bad_row_is_named_by_file_row_and_column_and_nothing_is_written() {
 }
 
 #[test]
+fn a_nan_or_infinite_number_is_refused_by_row_and_column() {
+    let mut people = customers(5);
+    let with_loan = people.iter().position(|c| c.loan.is_some()).unwrap();
+    people[with_loan].loan = people[with_loan].loan.map(|(kind, _)| (kind, f64::NAN));
+    let (out, inputs) = refused(|inputs| {
+        let path = inputs.scratch.dir.path().join("nan.parquet");
+        write_parquet(&path, &record_batch(&people));
+        path.display().to_string()
+    });
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {}: row {}, column `loan_request.amount_usd`: NaN is not a number a profile \
+             may hold\n",
+            inputs.arg("nan.parquet"),
+            with_loan + 1
+        )
+    );
+}
+
+#[test]
 fn a_duplicate_id_names_both_rows() {
     let (out, inputs) = refused(|inputs| {
         let mut text = csv(&customers(5));

@@ -10,11 +10,15 @@
 //! | a dotted name (`stay.nights`) | that field of that table |
 //! | any other column | the same key, as JSON: numbers, strings, booleans, dates as `"YYYY-MM-DD"`, lists, structs as objects |
 //!
-//! A null leaves the field out, as an absent key in TOML does. The known
+//! A null leaves the field out, as an absent key in TOML does. A NaN or an
+//! infinity, in any floating-point column (known field or extra), refuses
+//! its row: JSON has no such number. The known
 //! fields' column types are checked once per file ([`check_schema`]); each
 //! row's values are then checked as any JSON customer is.
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_json::writer::{LineDelimited, WriterBuilder};
 use arrow_schema::{DataType, Field as ArrowField, Schema};
 use serde_json::{Map, Value};
@@ -130,6 +134,43 @@ fn holds(shape: Shape, data_type: &DataType) -> bool {
             _ => false,
         },
         Shape::Table(_) => matches!(data_type, DataType::Struct(_)),
+    }
+}
+
+/// For each row of `batch`, the first column (dotted for a struct's field)
+/// holding a floating-point value that is no number a profile may hold
+/// (NaN or an infinity, which JSON cannot write: Arrow's writer would
+/// make it a null), with that value.
+pub(crate) fn non_finite(batch: &RecordBatch) -> Vec<Option<(String, f64)>> {
+    let mut found = vec![None; batch.num_rows()];
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        mark_non_finite(field.name(), column, &mut found);
+    }
+    found
+}
+
+fn mark_non_finite(name: &str, column: &ArrayRef, found: &mut [Option<(String, f64)>]) {
+    let mut mark = |row: usize, value: f64| {
+        if let Some(slot) = found.get_mut(row).filter(|slot| slot.is_none()) {
+            *slot = Some((name.to_owned(), value));
+        }
+    };
+    if let Some(values) = column.as_primitive_opt::<Float64Type>() {
+        for (row, value) in values.iter().enumerate() {
+            if let Some(value) = value.filter(|v| !v.is_finite()) {
+                mark(row, value);
+            }
+        }
+    } else if let Some(values) = column.as_primitive_opt::<Float32Type>() {
+        for (row, value) in values.iter().enumerate() {
+            if let Some(value) = value.filter(|v| !v.is_finite()) {
+                mark(row, f64::from(value));
+            }
+        }
+    } else if let Some(structs) = column.as_struct_opt() {
+        for (child, values) in structs.fields().iter().zip(structs.columns()) {
+            mark_non_finite(&format!("{name}.{}", child.name()), values, found);
+        }
     }
 }
 

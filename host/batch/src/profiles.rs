@@ -62,6 +62,7 @@ impl RowChecker {
             message: error.to_string(),
             input: None,
         })?;
+        let non_finite = columns::non_finite(batch);
         let as_of = self.as_of;
         // Mapping and checking a row is independent of the others; only
         // the unique-id rule is taken in order.
@@ -71,6 +72,14 @@ impl RowChecker {
             .with_min_len(256)
             .map(|(i, object)| {
                 let row = first + i;
+                if let Some((column, value)) = &non_finite[i] {
+                    return Err(RowError {
+                        row,
+                        column: Some(column.clone()),
+                        message: format!("{value} is not a number a profile may hold"),
+                        input: None,
+                    });
+                }
                 let object = object.map_err(|problem| RowError {
                     row,
                     column: Some(problem.column),
