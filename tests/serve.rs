@@ -265,7 +265,8 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
         400,
         "customer `HUGE` is 1048626 bytes of profile JSON, more than the 1024 KiB a profile may have",
     );
-    assert_eq!(answer["customer"], 1);
+    // Customers count from 1, as rows and lines do.
+    assert_eq!(answer["customer"], 2);
     check(
         &json(json!({"customer": good, "as_of": "2026-02-30"})),
         400,
@@ -282,14 +283,14 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
         400,
         "customer is missing required key `birth_date`",
     );
-    assert_eq!(answer["customer"], 1);
+    assert_eq!(answer["customer"], 2);
     assert_eq!(answer["field"], "birth_date");
     let answer = check(
         &json(json!({"customers": [good, {"id": "B-2", "birth_date": 1990}]})),
         400,
         "`birth_date` in customer must be a date string",
     );
-    assert_eq!(answer["customer"], 1);
+    assert_eq!(answer["customer"], 2);
     let answer = check(
         &json(
             json!({"customer": {"id": "B-3", "birth_date": "1990-01-01", "stay": {"requested_by": 7}}}),
@@ -301,7 +302,7 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
     check(
         &json(json!({"customers": [good, good]})),
         400,
-        "duplicate customer id `B-1` (also customer 0)",
+        "duplicate customer id `B-1` (also customer 1)",
     );
     check(
         &json(json!({"customer": {"id": " ", "birth_date": "1990-01-01"}})),

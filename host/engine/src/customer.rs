@@ -254,12 +254,13 @@ pub fn shown_id(id: &str) -> std::borrow::Cow<'_, str> {
 
 /// Validates customers given as JSON objects (an HTTP request body) with
 /// the same checks as a profiles file, plus the evaluation date: ids
-/// unique, no one born after `as_of`. A problem names the customer's index
-/// and the field.
+/// unique, no one born after `as_of`. A problem names the customer's number
+/// (counting from 1) and the field.
 pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>, InputError> {
     let mut ids = UniqueIds::default();
     let mut customers = Vec::with_capacity(values.len());
-    for (index, value) in values.iter().enumerate() {
+    // Counted from 1, as rows and lines are everywhere else.
+    for (index, value) in (1..).zip(values) {
         let at_index = |error: InputError| InputError {
             customer: Some(index),
             ..error
@@ -370,7 +371,8 @@ pub fn duplicate_message(id: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InputError {
-    /// The index of the customer in the request, when it is about one.
+    /// The customer's number in the request (counting from 1), when it is
+    /// about one.
     pub customer: Option<usize>,
     /// The field's dotted path (`birth_date`, `stay.requested_by`), when
     /// it is about one field.
@@ -472,7 +474,7 @@ mod tests {
         let error = customers_from_json(&customers, as_of).err();
         assert_eq!(
             error.map(|e| e.to_string()).as_deref(),
-            Some("customer 1, field `id`: duplicate customer id `A` (also customer 0)")
+            Some("customer 2, field `id`: duplicate customer id `A` (also customer 1)")
         );
     }
 }
