@@ -598,6 +598,35 @@ fn a_nan_or_infinite_number_is_refused_by_row_and_column() {
 }
 
 #[test]
+fn a_column_given_twice_is_refused() {
+    let (out, inputs) = refused(|inputs| {
+        let batch = record_batch(&customers(5));
+        let mut columns: Vec<(String, ArrayRef)> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .zip(batch.columns().iter().cloned())
+            .collect();
+        let other_ids: ArrayRef = Arc::new(arrow_array::StringArray::from(vec![
+            "X-1", "X-2", "X-3", "X-4", "X-5",
+        ]));
+        columns.push(("id".to_owned(), other_ids));
+        let twice = RecordBatch::try_from_iter(columns).unwrap();
+        let path = inputs.scratch.dir.path().join("twice.arrow");
+        write_ipc(&path, &twice);
+        path.display().to_string()
+    });
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {}: column `id`: the column `id` is given twice\n",
+            inputs.arg("twice.arrow")
+        )
+    );
+}
+
+#[test]
 fn a_duplicate_id_names_both_rows() {
     let (out, inputs) = refused(|inputs| {
         let mut text = csv(&customers(5));

@@ -20,7 +20,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_json::writer::{LineDelimited, WriterBuilder};
-use arrow_schema::{DataType, Field as ArrowField, Schema};
+use arrow_schema::{DataType, Field as ArrowField, Fields, Schema};
 use serde_json::{Map, Value};
 use verdict_sdk::schema::{self, Field, Shape};
 
@@ -36,6 +36,7 @@ pub struct ColumnProblem {
 /// Checks that every column naming a known profile field has a type that
 /// can hold it, and that the required fields have a column.
 pub fn check_schema(schema: &Schema) -> Result<(), ColumnProblem> {
+    unique_names(schema.fields(), "")?;
     for field in schema.fields() {
         check_column(field.name(), field, &field_path(field.name()))?;
     }
@@ -47,6 +48,28 @@ pub fn check_schema(schema: &Schema) -> Result<(), ColumnProblem> {
                     "there is no `{}` column, and every customer needs one",
                     required.key
                 ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses two columns (or two fields of the struct `within`) of one name:
+/// which would a customer's field be?
+fn unique_names(fields: &Fields, within: &str) -> Result<(), ColumnProblem> {
+    for (i, field) in fields.iter().enumerate() {
+        if fields[..i]
+            .iter()
+            .any(|earlier| earlier.name() == field.name())
+        {
+            let column = if within.is_empty() {
+                field.name().clone()
+            } else {
+                format!("{within}.{}", field.name())
+            };
+            return Err(ColumnProblem {
+                message: format!("the column `{column}` is given twice"),
+                column,
             });
         }
     }
@@ -87,6 +110,7 @@ fn check_column(name: &str, column: &ArrowField, path: &[&str]) -> Result<(), Co
         });
     }
     if let DataType::Struct(children) = data_type {
+        unique_names(children, name)?;
         for child in children {
             let mut inner = path.to_vec();
             inner.push(child.name());
