@@ -126,3 +126,49 @@ fn inspect_refuses_a_module_with_forbidden_imports() {
     let out = run(&["inspect", &wat("wasi-import").display().to_string()]);
     verdict_snapshot!("inspect_wasi_import", out, Filters::new());
 }
+
+/// A module whose `verdict_init` grows memory past what the restore covers
+/// is reported as fresh, with why, and its decisions each get an instance
+/// set up once.
+#[test]
+fn a_module_whose_init_outgrows_the_restore_is_reported_fresh() {
+    let module = wat("init-grows").display().to_string();
+    let out = run(&["inspect", &module, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        info["isolation"],
+        serde_json::json!({
+            "instance": "fresh",
+            "because": "verdict_init grows memory to 589824 bytes, past the 262144 bytes the \
+                        restore covers"
+        })
+    );
+    let scratch = crate::util::Scratch::new();
+    scratch.bind("init-grows", &wat("init-grows"), "");
+    let data = crate::util::Scratch::new();
+    let profiles = data.write(
+        "customers.toml",
+        "[[customer]]\nid = \"A\"\nbirth_date = 1990-01-01\n\n\
+         [[customer]]\nid = \"B\"\nbirth_date = 1980-01-01\n\n\
+         [[customer]]\nid = \"C\"\nbirth_date = 1970-01-01\n",
+    );
+    let out = run(&[
+        "eval",
+        "--policies",
+        &scratch.path(),
+        "--profiles",
+        &profiles.display().to_string(),
+        "--as-of",
+        "2026-11-23",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let values: Vec<serde_json::Value> = crate::util::json_lines(&out.stdout)
+        .into_iter()
+        .map(|record| record["value"].clone())
+        .collect();
+    let expected = serde_json::json!({"as_of_year": 2026, "inits_so_far": 1});
+    assert_eq!(values, [expected.clone(), expected.clone(), expected]);
+}

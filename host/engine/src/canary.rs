@@ -6,7 +6,7 @@
 //! position. If any call sees a trace of an earlier one, the restore does
 //! not hold on this machine and the sandbox refuses reuse.
 
-use crate::guest::Guest;
+use crate::guest::{Guest, Reuse};
 use crate::instrument::instrument;
 use crate::reuse::{Layout, Reusable};
 use crate::sandbox::Sandbox;
@@ -72,8 +72,11 @@ fn check_with(sandbox: &Sandbox, before_call: impl Fn(&mut Reusable)) -> Option<
         Err(error) => return Some(format!("the canary cannot be loaded: {error}")),
     };
     let mut instance = match guest.reusable(&layout, &[]) {
-        Ok(Some(instance)) => instance,
-        Ok(None) => return Some("the canary's memory cannot be restored".to_owned()),
+        Ok(Reuse::Kept(instance)) => *instance,
+        Ok(Reuse::Unrestorable(_)) => {
+            return Some("the canary's memory cannot be restored".to_owned());
+        }
+        Ok(Reuse::Spent) => return Some("no reusable instance is left for the canary".to_owned()),
         Err(fault) => return Some(format!("the canary cannot be instantiated: {fault}")),
     };
     for call in 1..=CALLS {

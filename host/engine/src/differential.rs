@@ -20,7 +20,7 @@ use wasmtime::{Extern, Val};
 
 use crate::exports::Abi;
 use crate::fault::Fault;
-use crate::guest::Guest;
+use crate::guest::{Guest, Reuse};
 use crate::instance::{Export, Live};
 use crate::limits::Limits;
 use crate::module_cache::ModuleCache;
@@ -149,11 +149,12 @@ fn differential(
     let guest = plugin.guest();
     let layout = &guest.pool().expect("instrumented").layout;
     let params = params.as_bytes();
-    let new_reusable = || {
-        guest
-            .reusable(layout, guest.params_key(params))
-            .expect("instantiates")
-            .expect("restorable")
+    let new_reusable = || match guest
+        .reusable(layout, guest.params_key(params))
+        .expect("instantiates")
+    {
+        Reuse::Kept(instance) => *instance,
+        _ => panic!("{}: not restorable", plugin.path().display()),
     };
     let pristine = state(&mut guest.ready(params).expect("instantiates"), guest);
     let mut reused = new_reusable();

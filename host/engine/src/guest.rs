@@ -15,6 +15,16 @@ use crate::instance::{CallState, Export, ExportIndices, Live};
 use crate::reuse::{Layout, Pool, Reusable};
 use crate::sandbox::Sandbox;
 
+/// What [`Guest::reusable`] could make.
+pub(crate) enum Reuse {
+    /// An instance to keep, restored after each decision.
+    Kept(Box<Reusable>),
+    /// A set-up instance whose memory the restore does not cover.
+    Unrestorable(Box<Live>),
+    /// The budget of kept instances is spent.
+    Spent,
+}
+
 /// A compiled plugin ready to be instantiated: once per call, or once per
 /// worker and parameter set on the reused-instance path (`reuse.rs`).
 #[derive(Clone)]
@@ -174,16 +184,24 @@ impl Guest {
         read: impl FnOnce(&[u8]) -> Result<R, Fault>,
     ) -> Result<R, Fault> {
         let key = self.params_key(params);
+        let fuel = self.sandbox.limits().fuel;
         let instance = match pool.take(key) {
             Some(instance) => instance,
-            None => match self.reusable(&pool.layout, key) {
-                Ok(Some(instance)) => instance,
-                // Not restorable, or not even instantiable: what a fresh
-                // instance does is the answer.
-                Ok(None) | Err(_) => return self.decide_fresh(params, input, read),
+            None if pool.unrestorable(key) => return self.decide_fresh(params, input, read),
+            None => match self.reusable(&pool.layout, key)? {
+                Reuse::Kept(instance) => *instance,
+                // Set up already, and no more than a fresh instance: it
+                // decides this once (init is not run twice), and later
+                // decisions under these parameters go straight to fresh
+                // instances.
+                Reuse::Unrestorable(mut live) => {
+                    pool.mark_unrestorable(key);
+                    return live.run(fuel, Export::Evaluate, input, read)?;
+                }
+                Reuse::Spent => return self.decide_fresh(params, input, read),
             },
         };
-        let (answer, kept) = instance.call(self.sandbox.limits().fuel, input, read);
+        let (answer, kept) = instance.call(fuel, input, read);
         if let Some(instance) = kept {
             pool.give_back(instance);
         }
@@ -200,27 +218,29 @@ impl Guest {
     }
 
     /// A new reusable instance set up with `params` (see
-    /// [`Guest::params_key`]) and its snapshot, or `None` when the
-    /// sandbox-wide budget of kept instances is spent or its memory is not
-    /// restorable.
-    pub(crate) fn reusable(
-        &self,
-        layout: &Layout,
-        params: &[u8],
-    ) -> Result<Option<Reusable>, Fault> {
+    /// [`Guest::params_key`]) and its snapshot; or the freshly set-up
+    /// instance itself when its memory is not restorable; or nothing when
+    /// the sandbox-wide budget of kept instances is spent.
+    pub(crate) fn reusable(&self, layout: &Layout, params: &[u8]) -> Result<Reuse, Fault> {
         let Some(held) = self.sandbox.reuse_budget().hold() else {
-            return Ok(None);
+            return Ok(Reuse::Spent);
         };
-        Reusable::new(self.ready(params)?, held, layout, params)
+        Ok(
+            match Reusable::new(self.ready(params)?, held, layout, params)? {
+                Ok(instance) => Reuse::Kept(Box::new(instance)),
+                Err(live) => Reuse::Unrestorable(live),
+            },
+        )
     }
 
     /// See `Plugin::time_restore`.
     #[cfg(any(test, feature = "testing"))]
     pub(crate) fn time_restore(&self, params: &[u8], input: &[u8]) -> Option<std::time::Duration> {
         let pool = self.reuse.as_deref()?;
-        let mut instance = self
-            .reusable(&pool.layout, self.params_key(params))
-            .ok()??;
+        let Ok(Reuse::Kept(mut instance)) = self.reusable(&pool.layout, self.params_key(params))
+        else {
+            return None;
+        };
         instance
             .call_unrestored(self.sandbox.limits().fuel, input, |_| Ok(()))
             .ok()?
@@ -229,6 +249,25 @@ impl Guest {
         let restored = instance.restore();
         let took = start.elapsed();
         restored.then_some(took)
+    }
+
+    /// When instances set up with `params` cannot be restored: the memory
+    /// `verdict_init` leaves and what the restore covers. A restorable
+    /// instance made to find out is kept for the next decision.
+    pub(crate) fn unrestorable_under(&self, params: &[u8]) -> Option<(u64, u64)> {
+        let pool = self.reuse.as_deref()?;
+        let key = self.params_key(params);
+        match self.reusable(&pool.layout, key) {
+            Ok(Reuse::Kept(instance)) => {
+                pool.give_back(*instance);
+                None
+            }
+            Ok(Reuse::Unrestorable(live)) => {
+                pool.mark_unrestorable(key);
+                Some((live.memory_bytes(), pool.layout.covered_bytes))
+            }
+            Ok(Reuse::Spent) | Err(_) => None,
+        }
     }
 
     /// The reuse pool, when the module was instrumented for it.

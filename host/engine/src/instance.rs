@@ -258,6 +258,11 @@ impl Live {
         Ok(answer)
     }
 
+    /// The size of the instance's memory, in bytes.
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        self.exports.memory.data_size(&self.store) as u64
+    }
+
     /// Fuel left in the store.
     #[cfg(test)]
     pub(crate) fn fuel_left(&self) -> u64 {

@@ -54,6 +54,14 @@ pub enum WhyFresh {
     Refused(Refusal),
     /// This host's isolation self-check refuses reused instances (why).
     SelfCheck(String),
+    /// `verdict_init`, under the parameters given, grows memory past what
+    /// the restore covers.
+    InitGrowsMemory {
+        /// The memory after `verdict_init`, in bytes.
+        bytes: u64,
+        /// What the restore covers, in bytes.
+        covered: u64,
+    },
 }
 
 impl std::fmt::Display for WhyFresh {
@@ -66,6 +74,11 @@ impl std::fmt::Display for WhyFresh {
             WhyFresh::SelfCheck(why) => write!(
                 f,
                 "this host's isolation self-check refuses reused instances: {why}"
+            ),
+            WhyFresh::InitGrowsMemory { bytes, covered } => write!(
+                f,
+                "verdict_init grows memory to {bytes} bytes, past the {covered} bytes the \
+                 restore covers"
             ),
         }
     }
@@ -331,6 +344,24 @@ impl Plugin {
         }
         match self.guest.sandbox().reuse_refused() {
             Some(why) => Isolation::Fresh(WhyFresh::SelfCheck(why.to_owned())),
+            None => Isolation::Reused,
+        }
+    }
+
+    /// How decisions under the parameters `params_json` are isolated: as
+    /// [`Plugin::isolation`] says, unless `verdict_init` under them grows
+    /// memory past what the restore covers (found by setting one instance
+    /// up, which then serves a decision).
+    #[must_use]
+    pub fn isolation_under(&self, params_json: &str) -> Isolation {
+        let isolation = self.isolation();
+        if isolation != Isolation::Reused {
+            return isolation;
+        }
+        match self.guest.unrestorable_under(params_json.as_bytes()) {
+            Some((bytes, covered)) => {
+                Isolation::Fresh(WhyFresh::InitGrowsMemory { bytes, covered })
+            }
             None => Isolation::Reused,
         }
     }

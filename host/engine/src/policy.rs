@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::digest::Sha256;
 use crate::error::{EngineError, ParamAt, ParamError};
-use crate::plugin::Plugin;
+use crate::plugin::{Isolation, Plugin};
 
 /// A policy ready to evaluate: plugin, version and parameters are fixed.
 /// Its parameters and their JSON are made together and never change, so
@@ -42,6 +42,13 @@ impl Policy {
             params,
             plugin,
         })
+    }
+
+    /// How this policy's decisions are isolated on this host, under its own
+    /// parameters (see [`Plugin::isolation_under`]).
+    #[must_use]
+    pub fn isolation(&self) -> Isolation {
+        self.plugin().isolation_under(self.params_json())
     }
 
     /// A policy of `plugin` alone, named after it, with its declared

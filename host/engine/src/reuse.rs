@@ -11,6 +11,7 @@
 //! new one. Decisions are the same bytes, with the same fuel, on either
 //! path: the fresh path runs the same instrumented module.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -55,15 +56,15 @@ pub(crate) enum Sabotage {
 
 impl Reusable {
     /// `live`, an instance set up with `params` (see `Guest::ready`) and
-    /// counted against the budget by `held`, with its snapshot; `None`
-    /// when its memory is larger than the dirty map covers (then it cannot
-    /// be restored, and the module runs in fresh instances).
+    /// counted against the budget by `held`, with its snapshot; or `live`
+    /// back, untouched, when its memory is larger than the dirty map covers
+    /// (it cannot be restored: it serves as the fresh instance it is).
     pub(crate) fn new(
         mut live: Live,
         held: Held,
         layout: &Layout,
         params: &[u8],
-    ) -> Result<Option<Reusable>, Fault> {
+    ) -> Result<Result<Reusable, Box<Live>>, Fault> {
         // The parameters `verdict_init` got are part of the state to come
         // back to, not an input to undo.
         live.input_written = None;
@@ -88,7 +89,7 @@ impl Reusable {
         };
         let size = live.exports.memory.data_size(&*store);
         if size as u64 > layout.covered_bytes {
-            return Ok(None);
+            return Ok(Err(Box::new(live)));
         }
         // Whatever instantiation (and an init call) wrote is the state to
         // come back to: the map starts clear.
@@ -98,7 +99,7 @@ impl Reusable {
             .map(|global| (global, global.get(&mut *store)))
             .collect();
         let snapshot = live.exports.memory.data(&*store).into();
-        Ok(Some(Reusable {
+        Ok(Ok(Reusable {
             live,
             params: params.into(),
             dirty,
@@ -261,6 +262,9 @@ pub(crate) struct Pool {
     pub(crate) layout: Layout,
     idle: Mutex<Vec<Reusable>>,
     most_idle: usize,
+    /// Parameters whose `verdict_init` grows memory past what the restore
+    /// covers: their decisions go straight to fresh instances.
+    unrestorable: Mutex<HashSet<Box<[u8]>>>,
 }
 
 impl Pool {
@@ -269,7 +273,24 @@ impl Pool {
             layout,
             idle: Mutex::new(Vec::new()),
             most_idle,
+            unrestorable: Mutex::default(),
         }
+    }
+
+    /// Whether instances set up with `params` were found unrestorable.
+    pub(crate) fn unrestorable(&self, params: &[u8]) -> bool {
+        self.unrestorable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(params)
+    }
+
+    /// Records that instances set up with `params` cannot be restored.
+    pub(crate) fn mark_unrestorable(&self, params: &[u8]) {
+        self.unrestorable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(params.into());
     }
 
     /// An idle instance set up with `params`.

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use serde_json::json;
-use verdict_engine::{Isolation, Limits, Plugin};
+use verdict_engine::{Isolation, Limits, Plugin, Policy};
 use verdict_sdk::ParamSpec;
 
 use crate::cli::{InfoFormat, InspectArgs};
@@ -15,6 +15,12 @@ pub(crate) fn run(args: &InspectArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
     let plugin = Plugin::load(&sandbox, &args.plugin)?;
     let manifest = &plugin.manifest();
+    // Under the declared defaults: `verdict_init` may grow memory past what
+    // the restore covers.
+    let isolation = match Policy::with_defaults(plugin.clone(), &args.plugin) {
+        Ok(policy) => policy.isolation(),
+        Err(_) => plugin.isolation(),
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
         InfoFormat::Json => {
@@ -30,7 +36,7 @@ pub(crate) fn run(args: &InspectArgs) -> anyhow::Result<Status> {
                 // A module that imports anything is refused at load.
                 "imports": Vec::<String>::new(),
                 "exports": plugin.exports(),
-                "isolation": match plugin.isolation() {
+                "isolation": match &isolation {
                     Isolation::Reused => json!({"instance": "reused"}),
                     Isolation::Fresh(why) => json!({"instance": "fresh", "because": why.to_string()}),
                     other => json!({"instance": other.to_string()}),
@@ -50,7 +56,7 @@ pub(crate) fn run(args: &InspectArgs) -> anyhow::Result<Status> {
                 manifest.abi
             )?;
             writeln!(out, "sha256       {}", plugin.sha256())?;
-            writeln!(out, "isolation    {}", plugin.isolation())?;
+            writeln!(out, "isolation    {isolation}")?;
             writeln!(out, "size         {} bytes", plugin.bytes().len())?;
             writeln!(
                 out,
