@@ -216,3 +216,48 @@ fn a_huge_duplicate_id_is_cut_in_the_error() {
         out.stderr.len()
     );
 }
+
+/// A known list may hold at most 10,000 items: at the bound every policy
+/// still decides (decoding it stays within any policy's fuel), past it the
+/// customer is refused naming the field.
+#[test]
+fn a_known_list_past_its_bound_is_refused_and_at_it_decides() {
+    let scratch = Scratch::new();
+    let customer = |items: usize| {
+        let products: Vec<String> = (0..items).map(|i| format!("\"{}\"", i % 10)).collect();
+        format!(
+            "{{\"id\":\"C-{items}\",\"birth_date\":\"1990-01-01\",\"products\":[{}]}}\n",
+            products.join(",")
+        )
+    };
+    let eval = |name: &str, items: usize| {
+        let input = scratch.write(name, &customer(items));
+        run(&[
+            "eval",
+            "--profiles",
+            &input.display().to_string(),
+            "--as-of",
+            "2026-11-23",
+            "--format",
+            "jsonl",
+        ])
+    };
+    let at = eval("at.jsonl", 10_000);
+    assert_eq!(at.code, 0, "{}", at.stderr);
+    let outcomes: Vec<String> = crate::util::json_lines(&at.stdout)
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(outcomes.len(), 3, "{}", at.stdout);
+    assert!(!outcomes.contains(&"error".to_owned()), "{outcomes:?}");
+    let past = eval("past.jsonl", 10_001);
+    assert_eq!(past.code, 2, "{}", past.stdout);
+    assert!(
+        past.stderr.contains(
+            "row 1, column `products`: `products` in customer has 10001 items, more than the \
+             10000 a profile may hold"
+        ),
+        "{}",
+        past.stderr
+    );
+}

@@ -321,6 +321,10 @@ impl<'n> CustomerValue<'n> for Toml<'n, '_> {
             .is_some_and(|items| items.iter().all(|item| item.get_ref().is_str()))
     }
 
+    fn list_len(self) -> Option<usize> {
+        self.0.get_ref().as_array().map(|items| items.len())
+    }
+
     /// A TOML local date (no time, no offset).
     fn as_date(self) -> Option<Date> {
         document::local_date(self.0.get_ref())

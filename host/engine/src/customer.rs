@@ -31,6 +31,8 @@ pub trait CustomerValue<'n>: Copy {
     fn is_number(self) -> bool;
     /// Whether this is a list of strings.
     fn is_text_list(self) -> bool;
+    /// How many items it has, when this is a list.
+    fn list_len(self) -> Option<usize>;
     /// The date, when this is one as this format writes dates.
     fn as_date(self) -> Option<Date>;
     /// The value's type, for "found ..." labels.
@@ -62,6 +64,10 @@ impl<'n> CustomerValue<'n> for &'n Value {
             .is_some_and(|items| items.iter().all(Value::is_string))
     }
 
+    fn list_len(self) -> Option<usize> {
+        self.as_array().map(Vec::len)
+    }
+
     /// A `"YYYY-MM-DD"` string.
     fn as_date(self) -> Option<Date> {
         self.as_str()?.parse().ok()
@@ -78,6 +84,11 @@ impl<'n> CustomerValue<'n> for &'n Value {
         }
     }
 }
+
+/// Items a known list field (`products`) may hold: far more than any
+/// customer has, and a bound on the fuel a policy spends decoding a
+/// profile, whether it reads the list or not.
+pub const MAX_LIST_ITEMS: usize = 10_000;
 
 /// A customer that passed [`check_customer`].
 #[derive(Debug)]
@@ -175,6 +186,18 @@ fn check_fields<'n, N: CustomerValue<'n>>(
                     field: field_path(key),
                     message: format!("`{key}` in {what} must be {}", describe::<N>(shape)),
                     label: found(shape, value),
+                });
+            }
+            Some(value) if value.list_len().is_some_and(|n| n > MAX_LIST_ITEMS) => {
+                return Err(Problem {
+                    at: Some(value),
+                    field: field_path(key),
+                    message: format!(
+                        "`{key}` in {what} has {} items, more than the {MAX_LIST_ITEMS} a \
+                         profile may hold",
+                        value.list_len().unwrap_or_default()
+                    ),
+                    label: String::new(),
                 });
             }
             None if required => {

@@ -51,8 +51,9 @@ pub mod testing;
 
 pub use clock::{ClockError, today_utc};
 pub use customer::{
-    Checked, CustomerValue, InputError, Problem, UniqueIds, born_after_message, check_customer,
-    customer_from_json, customers_from_json, duplicate_message, shown_id, too_large,
+    Checked, CustomerValue, InputError, MAX_LIST_ITEMS, Problem, UniqueIds, born_after_message,
+    check_customer, customer_from_json, customers_from_json, duplicate_message, shown_id,
+    too_large,
 };
 pub use digest::{NotSha256, Sha256};
 pub use error::{EngineError, ParamAt, ParamError, PluginError, chain_text};
