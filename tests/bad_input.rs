@@ -32,52 +32,32 @@ fn an_os_error_is_told_once() {
     );
 }
 
+/// Ids are not trusted to be printable: a control character or a
+/// bidirectional override is shown escaped in the table, never sent to the
+/// terminal, then cut to the column width.
 #[test]
-fn bidirectional_overrides_in_ids_are_escaped_in_the_table() {
-    let data = Scratch::new();
-    let profiles = data.write(
-        "customers.toml",
-        "[[customer]]\nid = \"\\u202eC1\"\nbirth_date = 1990-01-01\n",
-    );
-    let out = run(&[
-        "eval",
-        "--profiles",
-        &profiles.display().to_string(),
-        "--as-of",
-        "2026-11-23",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(!out.stdout.contains('\u{202e}'), "{:?}", out.stdout);
-    let first_row = out.stdout.lines().nth(1).unwrap();
-    // Escaped, then cut to the column width.
-    assert!(
-        first_row.starts_with("\\u{202e…  loan-rates"),
-        "{first_row:?}"
-    );
-}
-
-#[test]
-fn control_characters_in_ids_are_escaped_in_the_table() {
-    let data = Scratch::new();
-    let profiles = data.write(
-        "customers.toml",
-        "[[customer]]\nid = \"C-\\u001b[2J\"\nbirth_date = 1990-01-01\n",
-    );
-    let out = run(&[
-        "eval",
-        "--profiles",
-        &profiles.display().to_string(),
-        "--as-of",
-        "2026-11-23",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(!out.stdout.contains('\u{1b}'), "{:?}", out.stdout);
-    let first_row = out.stdout.lines().nth(1).unwrap();
-    // Escaped, then cut to the column width.
-    assert!(
-        first_row.starts_with("C-\\u{1b…  loan-rates"),
-        "{first_row:?}"
-    );
+fn control_characters_and_bidi_overrides_in_ids_are_escaped_in_the_table() {
+    for (id, raw, shown) in [
+        ("C-\\u001b[2J", '\u{1b}', "C-\\u{1b…  loan-rates"),
+        ("\\u202eC1", '\u{202e}', "\\u{202e…  loan-rates"),
+    ] {
+        let data = Scratch::new();
+        let profiles = data.write(
+            "customers.toml",
+            &format!("[[customer]]\nid = \"{id}\"\nbirth_date = 1990-01-01\n"),
+        );
+        let out = run(&[
+            "eval",
+            "--profiles",
+            &profiles.display().to_string(),
+            "--as-of",
+            "2026-11-23",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(!out.stdout.contains(raw), "{:?}", out.stdout);
+        let first_row = out.stdout.lines().nth(1).unwrap();
+        assert!(first_row.starts_with(shown), "{first_row:?}");
+    }
 }
 
 #[test]
