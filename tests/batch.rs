@@ -14,7 +14,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema};
 use serde_json::{Value, json};
 
-use crate::util::{Scratch, json_lines, run};
+use crate::util::{Scratch, json_lines, listing, run};
 
 /// The evaluation date every test uses.
 const AS_OF: &str = "2026-11-23";
@@ -304,16 +304,6 @@ impl Inputs {
         let policies = self.scratch.path();
         run(&[&["eval", "--policies", &policies, "--as-of", AS_OF], more].concat())
     }
-}
-
-/// The names in a directory, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

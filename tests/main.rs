@@ -23,5 +23,6 @@ mod inspect;
 mod load_checks;
 mod outputs;
 mod planted;
+mod release;
 mod serve;
 mod serve_ops;

@@ -33,18 +33,21 @@ pub(crate) const REFERENCE: [&str; 3] = ["staff-allowance", "loan-rates", "produ
 /// Where `cargo plugins` puts the modules, below a target directory.
 const PLUGIN_OUT: &str = "wasm32-unknown-unknown/plugin";
 
-/// Builds the reference plugins to wasm once per test run (a no-op when
-/// `cargo plugins` already ran) and returns the directory holding them.
+/// The directory holding the reference plugins `cargo plugins` built.
+/// Tests build nothing: without the modules a test fails naming the
+/// command that builds them.
 pub(crate) fn plugins_dir() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .current_dir(root())
-            .args(["plugins", "--quiet"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the reference plugins failed");
         let built = target_dir().join(PLUGIN_OUT);
+        for name in REFERENCE {
+            let file = built.join(format!("{}.wasm", name.replace('-', "_")));
+            assert!(
+                file.is_file(),
+                "`{}` is missing: run `cargo plugins` first (the README's test command does)",
+                file.display()
+            );
+        }
         link_shipped_target(&built);
         built
     })
@@ -300,10 +303,25 @@ pub(crate) fn retarget(binding: &str, plugin: &Path) -> String {
         .join("\n")
 }
 
+/// SHA-256 of bytes, hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// SHA-256 of a file, hex.
 pub(crate) fn sha256_file(path: &Path) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+    sha256_hex(&std::fs::read(path).unwrap())
+}
+
+/// The names in a directory, sorted.
+pub(crate) fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// What varies between runs of the same command, replaced before a

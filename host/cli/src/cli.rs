@@ -48,6 +48,9 @@ pub(crate) enum Command {
     /// Switch a running service back to the previous version of a policy.
     #[command(after_help = ROLLBACK_EXAMPLES)]
     Rollback(RollbackArgs),
+    /// Signed releases in an OCI registry: keygen, push, sign, verify, pull.
+    #[command(subcommand, after_help = RELEASE_EXAMPLES)]
+    Release(ReleaseCommand),
     /// Create a plugin crate: an example policy with parameters, unit
     /// tests, test cases, a binding and sample customers.
     #[command(after_help = NEW_EXAMPLES)]
@@ -233,6 +236,109 @@ pub(crate) struct RollbackArgs {
     /// environment variable].
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+}
+
+const RELEASE_EXAMPLES: &str = "\
+Examples:
+  verdict release keygen --out ci                      # ci.key (secret) and ci.pub
+  verdict release push policies registry.example.com/risk/policies:v7 --key ci.key
+  verdict release verify registry.example.com/risk/policies:v7 --trust ci.pub
+  verdict release pull registry.example.com/risk/policies@sha256:3f1c... --trust ci.pub --to releases/7
+
+Credentials come from REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or
+~/.docker/config.json (`docker login`, `skopeo login`); plain HTTP is used
+only for a registry on this machine or with --insecure. The layout is in
+docs/release.md. Exit status: 0 done, 2 refused (nothing pushed, signed or
+written).";
+
+/// `verdict release` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReleaseCommand {
+    /// Write a new ECDSA P-256 key pair: PREFIX.key (PKCS#8, mode 0600) and
+    /// PREFIX.pub.
+    Keygen(KeygenArgs),
+    /// Pack a policies directory (its bindings and the modules they name)
+    /// and push it as an OCI artifact; prints its digest.
+    Push(PushArgs),
+    /// Sign a pushed release, beside the signatures it has.
+    Sign(SignArgs),
+    /// Check that a release is signed by one of the trusted keys.
+    Verify(ReleaseVerifyArgs),
+    /// Verify a release and write it to a new directory, whole or not at all.
+    Pull(PullArgs),
+}
+
+/// Arguments of `verdict release keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Where to write the pair: PREFIX.key and PREFIX.pub (neither may exist).
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+}
+
+/// How to reach the registry.
+#[derive(Debug, Args)]
+pub(crate) struct RegistryArgs {
+    /// Speak plain HTTP to a registry that is not on this machine.
+    #[arg(long)]
+    pub insecure: bool,
+    /// The longest one registry request may take.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = arg_values::duration)]
+    pub timeout: Duration,
+}
+
+/// Arguments of `verdict release push`.
+#[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    /// The policies directory: every binding in it must load.
+    pub dir: PathBuf,
+    /// Where to push: HOST[:PORT]/REPO:TAG (or …@sha256:HEX).
+    pub reference: String,
+    /// Sign the release once pushed, with this private key.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `verdict release sign`.
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The release: HOST[:PORT]/REPO:TAG or …@sha256:HEX.
+    pub reference: String,
+    /// The private key (PEM: PKCS#8 or SEC1, ECDSA P-256).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `verdict release verify`.
+#[derive(Debug, Args)]
+pub(crate) struct ReleaseVerifyArgs {
+    /// The release: HOST[:PORT]/REPO:TAG or …@sha256:HEX.
+    pub reference: String,
+    /// A public key to trust (PEM); repeat for several. One signature by
+    /// any of them suffices.
+    #[arg(long, alias = "key", value_name = "PUB", required = true)]
+    pub trust: Vec<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `verdict release pull`.
+#[derive(Debug, Args)]
+pub(crate) struct PullArgs {
+    /// The release: HOST[:PORT]/REPO:TAG or …@sha256:HEX.
+    pub reference: String,
+    /// A public key to trust (PEM); repeat for several.
+    #[arg(long, value_name = "PUB", required = true)]
+    pub trust: Vec<PathBuf>,
+    /// The directory to write the release to; it must not exist.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// `verdict log` subcommands.

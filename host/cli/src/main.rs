@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Rollback(args) => commands::rollback::run(&args),
+        Command::Release(command) => commands::release::run(&command),
         Command::New(args) => commands::new::run(&args),
         Command::Build(args) => commands::build::run(&args),
         Command::Test(args) => commands::test::run(&args),

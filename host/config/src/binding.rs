@@ -162,6 +162,18 @@ impl Binding {
         self.doc.path()
     }
 
+    /// The binding's text with its `plugin` value replaced by `plugin` (a
+    /// TOML string), everything else byte for byte: what a release stores,
+    /// its modules named inside the release.
+    #[must_use]
+    pub fn text_with_plugin(&self, plugin: &str) -> String {
+        let text = self.doc.text();
+        // A JSON string is a valid TOML basic string (the same escapes).
+        let value = Value::String(plugin.to_owned()).to_string();
+        let span = self.plugin_span.clone();
+        [&text[..span.start], value.as_str(), &text[span.end..]].concat()
+    }
+
     /// A problem with one part of the binding.
     #[must_use]
     pub(crate) fn error(

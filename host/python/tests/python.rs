@@ -2,7 +2,7 @@
 //! Python environment kept in the target directory (`tests/setup-env`
 //! makes it and installs the pinned `requirements.txt`),
 //! against the extension module cargo built for this test and the `verdict`
-//! binary of the same build (built here when there is none).
+//! binary of the same build.
 //!
 //! - `package_api.py`: loading, digests, the archive, deciding exactly as
 //!   `verdict eval`, the errors.
@@ -78,30 +78,29 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The reference plugins the shipped bindings name (`cargo plugins`, a
-/// no-op when they are built) and the `verdict` binary of this build's
-/// profile: the one `cargo test --workspace` built beside this test, or
-/// built here when there is none (`cargo test -p verdict-python` alone).
-/// Building it here always would make a second binary in a workspace run:
-/// a package built alone gets other features than the workspace unifies.
-fn build_cli(profile: &Path) -> PathBuf {
-    let cargo = |args: &[&str]| {
-        run(Command::new(env!("CARGO"))
-            .current_dir(workspace())
-            .args(args)
-            .arg("--quiet"));
-    };
-    cargo(&["plugins"]);
-    let verdict = profile.join("verdict");
-    if !verdict.is_file() {
-        let mut build = vec!["build", "-p", "verdict", "--bin", "verdict"];
-        if profile.file_name().is_some_and(|name| name == "release") {
-            build.push("--release");
-        }
-        cargo(&build);
+/// The `verdict` binary of this build's profile, which `cargo test
+/// --workspace` builds beside this test, after checking the reference
+/// plugins the shipped bindings name are built (`cargo plugins`). Tests
+/// build nothing: a missing one fails naming the README's test command.
+fn built_cli(profile: &Path) -> PathBuf {
+    let plugins = workspace().join("target/wasm32-unknown-unknown/plugin");
+    for name in ["staff_allowance", "loan_rates", "product_ladder"] {
+        let module = plugins.join(format!("{name}.wasm"));
+        require_built(module.is_file(), &module, "cargo plugins");
     }
-    assert!(verdict.is_file(), "cargo built no `{}`", verdict.display());
+    let verdict = profile.join("verdict");
+    require_built(verdict.is_file(), &verdict, "cargo test --workspace");
     verdict
+}
+
+/// Fails the test with one line naming the command that builds `what`.
+#[track_caller]
+fn require_built(ready: bool, what: &Path, command: &str) {
+    assert!(
+        ready,
+        "`{}` is missing: run `{command}` first (the README's test command does)",
+        what.display()
+    );
 }
 
 /// The Python environment, set up once per test run.
@@ -117,7 +116,7 @@ fn env() -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     ENV.get_or_init(|| {
         let profile = profile_dir();
-        let verdict = build_cli(&profile);
+        let verdict = built_cli(&profile);
         // tests/setup-env makes it, with requirements.txt installed.
         let root = profile.parent().unwrap().join("test-env/python");
         let python = root.join("bin/python");
