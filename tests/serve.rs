@@ -299,6 +299,22 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
         "`requested_by` in customer.stay must be a string",
     );
     assert_eq!(answer["field"], "stay.requested_by");
+    // A key given twice is refused where it is, never read as its last
+    // value.
+    let answer = check(
+        br#"{"customers": [{"id": "B-1", "birth_date": "1990-01-01"}, {"id": "B-2",
+            "birth_date": "1990-01-01", "stay": {"requested_by": "staff", "requested_by": "x"}}]}"#,
+        400,
+        "customer 2, field `stay.requested_by`: duplicate key `requested_by` in `stay`",
+    );
+    assert_eq!(answer["customer"], 2);
+    assert_eq!(answer["field"], "stay.requested_by");
+    let answer = check(
+        br#"{"customer": {"id": "B-1", "birth_date": "1990-01-01", "id": "B-2"}}"#,
+        400,
+        "customer 1, field `id`: duplicate key `id`",
+    );
+    assert_eq!(answer["field"], "id");
     check(
         &json(json!({"customers": [good, good]})),
         400,
