@@ -136,6 +136,17 @@ impl Archive {
     /// `sandbox`.
     pub fn plugin(&self, sandbox: &Sandbox, sha256: Sha256) -> Result<Plugin, AuditError> {
         let bytes = self.fetch(Kind::Module, sha256)?;
+        self.load(sandbox, sha256, bytes)
+    }
+
+    /// The module stored under `sha256`, whose checked `bytes` were read
+    /// from it, compiled in `sandbox`.
+    pub(crate) fn load(
+        &self,
+        sandbox: &Sandbox,
+        sha256: Sha256,
+        bytes: Vec<u8>,
+    ) -> Result<Plugin, AuditError> {
         let path = self.path(Kind::Module, sha256);
         Ok(Plugin::from_bytes(sandbox, &path, bytes.into())?)
     }
