@@ -105,6 +105,14 @@ impl Archive {
         Ok(sha256)
     }
 
+    /// Whether a regular file is there under an entry's name (its
+    /// content unchecked): how a writer that stored the entry earlier
+    /// tells that it is still there.
+    #[must_use]
+    pub(crate) fn holds(&self, kind: Kind, sha256: Sha256) -> bool {
+        std::fs::symlink_metadata(self.path(kind, sha256)).is_ok_and(|meta| meta.is_file())
+    }
+
     /// An entry's content, checked against its name.
     ///
     /// Only a regular file there itself is read (a link, a FIFO or a
