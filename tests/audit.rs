@@ -403,6 +403,61 @@ fn a_damaged_archive_entry_is_caught() {
 }
 
 #[test]
+fn a_resealed_record_naming_a_module_that_did_not_make_it_is_caught_at_its_line() {
+    let (_scratch, log) = sample_log();
+    let original = read_lines(&log);
+    let member = |line: &str, key: &str| -> String {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        record[key].as_str().unwrap().to_owned()
+    };
+    let staff = original
+        .iter()
+        .position(|l| l.contains("\"policy\":\"staff-allowance\""))
+        .unwrap();
+    let other = original
+        .iter()
+        .find(|l| !l.contains("\"policy\":\"staff-allowance\""))
+        .unwrap();
+    let staff_module = member(&original[staff], "module_sha256");
+    let other_module = member(other, "module_sha256");
+    let version = member(&original[staff], "plugin_version");
+
+    // The record names another archived module than its decision does.
+    let mut lines = original.clone();
+    lines[staff] = lines[staff].replacen(&staff_module, &other_module, 1);
+    reseal(&mut lines);
+    write_lines(&log, &lines);
+    let report = assert_fails_at(&log, staff + 1, "inconsistent").stdout;
+    assert!(
+        report.contains(&format!(
+            "the record's module_sha256 is `{other_module}` but its decision's is `{staff_module}`"
+        )),
+        "{report}"
+    );
+
+    // Record and decision agree on a version the archived module does not
+    // declare.
+    let mut lines = original.clone();
+    lines[staff] = lines[staff].replace(
+        &format!("\"plugin_version\":\"{version}\""),
+        "\"plugin_version\":\"9.9.9\"",
+    );
+    reseal(&mut lines);
+    write_lines(&log, &lines);
+    let report = assert_fails_at(&log, staff + 1, "contradicts-archive").stdout;
+    assert!(
+        report.contains(&format!(
+            "the record says plugin version `9.9.9`, but the module {staff_module} archived under \
+             its `module_sha256` is plugin `staff-allowance` version `{version}`"
+        )),
+        "{report}"
+    );
+
+    write_lines(&log, &original);
+    assert_eq!(verify(&log).code, 0);
+}
+
+#[test]
 fn unreadable_logs_exit_2_and_empty_ones_verify() {
     let scratch = Scratch::new();
     let missing = scratch.dir.path().join("nope.jsonl");

@@ -567,6 +567,44 @@ fn a_bad_row_is_named_by_file_row_and_column_and_nothing_is_written() {
 }
 
 #[test]
+fn a_key_given_twice_in_a_json_lines_row_is_refused_by_row_and_key() {
+    for (row, change, column, message) in [
+        (3, r#"{"id":"X-1","#, "id", "duplicate key `id`"),
+        (
+            5,
+            r#"{"stay":{"requested_by":"staff","requested_by":"x"},"#,
+            "stay.requested_by",
+            "duplicate key `requested_by` in `stay`",
+        ),
+    ] {
+        let (out, inputs) = refused(|inputs| {
+            let mut lines: Vec<String> = json_lines(&ndjson(&customers(5)))
+                .iter()
+                .map(|row| {
+                    let mut row = row.clone();
+                    row.as_object_mut().unwrap().remove("stay");
+                    row.to_string()
+                })
+                .collect();
+            lines[row - 1] = lines[row - 1].replacen('{', change, 1);
+            let text = lines.join("\n") + "\n";
+            inputs
+                .scratch
+                .write("twice.ndjson", &text)
+                .display()
+                .to_string()
+        });
+        assert_eq!(
+            out.stderr,
+            format!(
+                "error: {}: row {row}, column `{column}`: {message}\n",
+                inputs.arg("twice.ndjson")
+            )
+        );
+    }
+}
+
+#[test]
 fn a_nan_or_infinite_number_is_refused_by_row_and_column() {
     let mut people = customers(5);
     let with_loan = people.iter().position(|c| c.loan.is_some()).unwrap();

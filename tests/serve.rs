@@ -299,6 +299,22 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
         "`requested_by` in customer.stay must be a string",
     );
     assert_eq!(answer["field"], "stay.requested_by");
+    // A key given twice is refused where it is, never read as its last
+    // value.
+    let answer = check(
+        br#"{"customers": [{"id": "B-1", "birth_date": "1990-01-01"}, {"id": "B-2",
+            "birth_date": "1990-01-01", "stay": {"requested_by": "staff", "requested_by": "x"}}]}"#,
+        400,
+        "customer 2, field `stay.requested_by`: duplicate key `requested_by` in `stay`",
+    );
+    assert_eq!(answer["customer"], 2);
+    assert_eq!(answer["field"], "stay.requested_by");
+    let answer = check(
+        br#"{"customer": {"id": "B-1", "birth_date": "1990-01-01", "id": "B-2"}}"#,
+        400,
+        "customer 1, field `id`: duplicate key `id`",
+    );
+    assert_eq!(answer["field"], "id");
     check(
         &json(json!({"customers": [good, good]})),
         400,
@@ -1092,6 +1108,72 @@ fn concurrent_requests_with_the_log_each_get_their_own_logged_decisions() {
         "{}",
         verified.stdout
     );
+}
+
+/// Whether `/healthz` answers 503 with a reason naming `path` and why it
+/// cannot be written there, and the answer.
+fn unready_naming(service: &Service, path: &Path) -> (bool, String) {
+    let (status, body) = service.get("/healthz");
+    let named = serde_json::from_str::<Value>(&body)
+        .ok()
+        .is_some_and(|body| {
+            body["error"].as_str().is_some_and(|why| {
+                why.starts_with("decisions cannot be logged, so evaluations are refused: cannot ")
+                    && why.contains(&format!("`{}", path.display()))
+                    && why.ends_with("Not a directory (os error 20)")
+                    && !why.contains('\n')
+            })
+        });
+    (status == 503 && named, body)
+}
+
+#[test]
+fn an_archive_that_cannot_be_written_makes_the_service_unready_naming_it() {
+    // The archive's place is taken by a regular file, so nothing can be
+    // written under it (whoever runs the tests, root included).
+    let dir = Scratch::shipped();
+    let logs = Scratch::new();
+    let log = log_in(&logs);
+    let archive = logs.dir.path().join("decisions.archive");
+    std::fs::write(&archive, "not a directory").unwrap();
+    let service = Service::start(dir.dir.path(), true, &["--log", &log]);
+    let one = |id: &str| json!({"customer": staff_customer(id), "as_of": "2026-11-23"});
+
+    // Unready from the start, before any request fails on it.
+    let (unready, body) = unready_naming(&service, &archive);
+    assert!(unready, "{body}");
+    let (status, answer) = service.post("/v1/evaluate", &one("S-1"), None);
+    assert_eq!(status, 503, "{answer}");
+    assert!(log_records(&log).is_empty());
+
+    // The archive can be written again: the next request is logged, with
+    // its entries, and the service is ready.
+    std::fs::remove_file(&archive).unwrap();
+    assert_eq!(service.evaluate(&one("S-2")).len(), 3);
+    assert_eq!(service.get("/healthz").0, 200);
+
+    // The archive is replaced after its entries were written: the next
+    // append looks for them, cannot write them again, and fails.
+    let moved = logs.dir.path().join("moved.archive");
+    std::fs::rename(&archive, &moved).unwrap();
+    std::fs::write(&archive, "not a directory").unwrap();
+    let (status, answer) = service.post("/v1/evaluate", &one("S-3"), None);
+    assert_eq!(status, 503, "{answer}");
+    let (unready, body) = unready_naming(&service, &archive);
+    assert!(unready, "{body}");
+
+    // Put back: logged again, ready, and every record's entries are there.
+    std::fs::remove_file(&archive).unwrap();
+    std::fs::rename(&moved, &archive).unwrap();
+    assert_eq!(service.evaluate(&one("S-4")).len(), 3);
+    assert_eq!(service.get("/healthz").0, 200);
+    let ids: Vec<String> = log_records(&log)
+        .iter()
+        .map(|r| r["input"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["S-2", "S-2", "S-2", "S-4", "S-4", "S-4"]);
+    let verified = run(&["log", "verify", &log]);
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
 }
 
 #[test]

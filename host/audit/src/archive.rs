@@ -105,6 +105,14 @@ impl Archive {
         Ok(sha256)
     }
 
+    /// Whether a regular file is there under an entry's name (its
+    /// content unchecked): how a writer that stored the entry earlier
+    /// tells that it is still there.
+    #[must_use]
+    pub(crate) fn holds(&self, kind: Kind, sha256: Sha256) -> bool {
+        std::fs::symlink_metadata(self.path(kind, sha256)).is_ok_and(|meta| meta.is_file())
+    }
+
     /// An entry's content, checked against its name.
     ///
     /// Only a regular file there itself is read (a link, a FIFO or a
@@ -136,6 +144,17 @@ impl Archive {
     /// `sandbox`.
     pub fn plugin(&self, sandbox: &Sandbox, sha256: Sha256) -> Result<Plugin, AuditError> {
         let bytes = self.fetch(Kind::Module, sha256)?;
+        self.load(sandbox, sha256, bytes)
+    }
+
+    /// The module stored under `sha256`, whose checked `bytes` were read
+    /// from it, compiled in `sandbox`.
+    pub(crate) fn load(
+        &self,
+        sandbox: &Sandbox,
+        sha256: Sha256,
+        bytes: Vec<u8>,
+    ) -> Result<Plugin, AuditError> {
         let path = self.path(Kind::Module, sha256);
         Ok(Plugin::from_bytes(sandbox, &path, bytes.into())?)
     }

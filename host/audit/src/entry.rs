@@ -23,7 +23,7 @@ use verdict_sdk::Date;
 
 use verdict_engine::{DecisionRecord, Limits, Sha256};
 
-use crate::problem::RecordError;
+use crate::problem::{ProblemKind, RecordError};
 
 /// The `prev` of the first record: 64 zeros.
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -200,10 +200,6 @@ pub(crate) struct Record<'a> {
     pub policy: Cow<'a, str>,
     /// The plugin's version.
     #[serde(borrow)]
-    #[expect(
-        dead_code,
-        reason = "checked to be present and a string when a record is read; no tool reads it yet"
-    )]
     pub plugin_version: Cow<'a, str>,
     /// SHA-256 of the module bytes.
     #[serde(borrow)]
@@ -243,6 +239,50 @@ impl Record<'_> {
         serde_json::from_str::<Id<'_>>(self.input.get())
             .map(|input| input.id.into_owned())
             .map_err(|e| RecordError::NoCustomer(e.to_string()))
+    }
+}
+
+/// What the decision a record holds says of itself: the members it
+/// repeats from the record.
+#[derive(Debug, Deserialize)]
+struct Named<'a> {
+    #[serde(borrow)]
+    customer: Cow<'a, str>,
+    #[serde(borrow)]
+    policy: Cow<'a, str>,
+    #[serde(borrow)]
+    plugin_version: Cow<'a, str>,
+    #[serde(borrow)]
+    module_sha256: Cow<'a, str>,
+}
+
+impl Record<'_> {
+    /// The first member the decision repeats differently from the record
+    /// (`customer`, `policy`, `plugin_version`, `module_sha256`), if any,
+    /// as [`ProblemKind::Inconsistent`]: a decision a record did not make,
+    /// or a record edited without its decision.
+    pub(crate) fn disagreement(&self) -> Result<Option<ProblemKind>, RecordError> {
+        let named: Named<'_> = serde_json::from_str(self.decision.get())
+            .map_err(|e| RecordError::Decision(e.to_string()))?;
+        let customer = self.customer()?;
+        let pairs: [(&'static str, &str, &str); 4] = [
+            ("customer", &customer, &named.customer),
+            ("policy", &self.policy, &named.policy),
+            (
+                "plugin_version",
+                &self.plugin_version,
+                &named.plugin_version,
+            ),
+            ("module_sha256", &self.module_sha256, &named.module_sha256),
+        ];
+        Ok(pairs
+            .into_iter()
+            .find(|(_, record, decision)| record != decision)
+            .map(|(member, record, decision)| ProblemKind::Inconsistent {
+                member,
+                record: record.to_owned(),
+                decision: decision.to_owned(),
+            }))
     }
 }
 

@@ -153,6 +153,37 @@ impl GroupLog {
         }
     }
 
+    /// As [`DecisionLog::archive`], once no batch is being committed; the
+    /// outcome counts for [`GroupLog::health`] as a batch's does.
+    pub fn archive(&self, policies: &[Arc<Policy>]) -> Result<(), AuditError> {
+        let mut state = self.lock();
+        let mut log = loop {
+            match state.log.take() {
+                Some(log) => break log,
+                None => {
+                    state = self
+                        .committed
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        };
+        drop(state);
+        let archived = catch_unwind(AssertUnwindSafe(|| log.archive(policies)));
+        let mut state = self.lock();
+        state.log = Some(log);
+        self.committed.notify_all();
+        let result = match archived {
+            Ok(result) => result.map_err(Arc::new),
+            Err(panic) => {
+                drop(state);
+                resume_unwind(panic);
+            }
+        };
+        state.health.record(&self.path, &result);
+        result.map_err(AuditError::Shared)
+    }
+
     /// Commits every queued append as one batch, with the state unlocked
     /// meanwhile, then hands out the result and wakes the waiters. A panic
     /// while appending fails the batch and goes on up the committing

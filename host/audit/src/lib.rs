@@ -35,5 +35,5 @@ pub use error::AuditError;
 pub use group::{GroupLog, LogHealth};
 pub use log::DecisionLog;
 pub use pipeline::{Append, Chunk, Pipeline};
-pub use problem::{Flaw, Kind, Problem, ProblemKind, RecordError};
+pub use problem::{Contradiction, Flaw, Kind, Problem, ProblemKind, RecordError};
 pub use recorded::{LoggedLimits, Recorded};

@@ -231,24 +231,36 @@ impl DecisionLog {
         Ok(())
     }
 
-    /// Archives a policy's module and parameters (once per log handle) and
-    /// returns the parameters' SHA-256.
+    /// Archives the modules and parameters of `policies` ahead of their
+    /// first decision, as [`DecisionLog::append`] would: an archive that
+    /// cannot be written is then known before any decision waits on it.
+    pub fn archive(&mut self, policies: &[Arc<Policy>]) -> Result<(), AuditError> {
+        for policy in policies {
+            self.archive_policy(policy)?;
+        }
+        Ok(())
+    }
+
+    /// Archives a policy's module and parameters and returns the
+    /// parameters' SHA-256. Each entry is written (and read back) once per
+    /// log handle; after that it is only looked for, and one that went
+    /// away (a removed or replaced archive) is written again, so no record
+    /// is logged without its entries, or the append fails naming them.
     fn archive_policy(&mut self, policy: &Policy) -> Result<Sha256, AuditError> {
         let module = policy.plugin().sha256();
         let params = policy.params_sha256();
-        if self.archived.contains(&(module, params)) {
-            return Ok(params);
-        }
-        if !self
-            .archived
-            .iter()
-            .any(|&(archived, _)| archived == module)
-        {
+        let module_stored = self.archived.iter().any(|&(m, _)| m == module);
+        if !(module_stored && self.archive.holds(Kind::Module, module)) {
             self.archive.store(Kind::Module, policy.plugin().bytes())?;
         }
-        self.archive
-            .store(Kind::Params, policy.params_json().as_bytes())?;
-        self.archived.push((module, params));
+        let pair_stored = self.archived.contains(&(module, params));
+        if !(pair_stored && self.archive.holds(Kind::Params, params)) {
+            self.archive
+                .store(Kind::Params, policy.params_json().as_bytes())?;
+        }
+        if !pair_stored {
+            self.archived.push((module, params));
+        }
         Ok(params)
     }
 }

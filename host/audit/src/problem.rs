@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use verdict_engine::Sha256;
+use verdict_engine::{Sha256, shown_id};
 
 /// The two kinds of archived content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +39,9 @@ pub enum Flaw {
     },
     /// The entry could not be read.
     Unreadable(String),
+    /// The entry is intact, but this host does not load it as a module
+    /// (why).
+    Refused(String),
 }
 
 impl std::fmt::Display for Flaw {
@@ -52,6 +55,7 @@ impl std::fmt::Display for Flaw {
                 )
             }
             Flaw::Unreadable(why) => write!(f, "cannot be read: {why}"),
+            Flaw::Refused(why) => write!(f, "is not a module this host loads: {why}"),
         }
     }
 }
@@ -153,11 +157,41 @@ pub enum ProblemKind {
         /// What is wrong with the entry.
         flaw: Flaw,
     },
+    /// The record and the decision it holds name different customers,
+    /// policies, plugin versions or modules: the decision is not the one
+    /// the record says was made.
+    Inconsistent {
+        /// The record's member (`customer`: the input's `id`).
+        member: &'static str,
+        /// What the record says.
+        record: String,
+        /// What its decision says.
+        decision: String,
+    },
+    /// The module archived under the record's `module_sha256` declares
+    /// another plugin version than the record: the record names a module
+    /// that did not make it.
+    Contradicted(Box<Contradiction>),
+}
+
+/// A record's `plugin_version` against what the module archived under its
+/// `module_sha256` declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contradiction {
+    /// The module the record names.
+    pub sha256: Sha256,
+    /// The record's `plugin_version`.
+    pub record: String,
+    /// The archived module's plugin name.
+    pub plugin: String,
+    /// The archived module's version.
+    pub archived: String,
 }
 
 impl ProblemKind {
     /// A short stable label: `torn`, `malformed`, `edited`, `broken-link`,
-    /// `deleted`, `reordered`, `missing-archive-entry`, `bad-archive-entry`.
+    /// `deleted`, `reordered`, `missing-archive-entry`, `bad-archive-entry`,
+    /// `inconsistent`, `contradicts-archive`.
     #[must_use]
     pub fn label(&self) -> &'static str {
         match self {
@@ -172,6 +206,8 @@ impl ProblemKind {
                 ..
             } => "missing-archive-entry",
             ProblemKind::Archive { .. } => "bad-archive-entry",
+            ProblemKind::Inconsistent { .. } => "inconsistent",
+            ProblemKind::Contradicted(_) => "contradicts-archive",
         }
     }
 }
@@ -227,6 +263,37 @@ impl fmt::Display for ProblemKind {
             ),
             ProblemKind::Archive { kind, sha256, flaw } => {
                 write!(f, "{label}: the {} {sha256} {flaw}", kind.noun())
+            }
+            ProblemKind::Inconsistent {
+                member,
+                record,
+                decision,
+            } => write!(
+                f,
+                "{label}: the record's {} is `{}` but its decision's is `{}` (the decision is \
+                 not the one the record says was made)",
+                if *member == "customer" {
+                    "customer (its input's `id`)"
+                } else {
+                    member
+                },
+                shown_id(record),
+                shown_id(decision)
+            ),
+            ProblemKind::Contradicted(contradiction) => {
+                let Contradiction {
+                    sha256,
+                    record,
+                    plugin,
+                    archived,
+                } = &**contradiction;
+                write!(
+                    f,
+                    "{label}: the record says plugin version `{}`, but the module {sha256} archived \
+                 under its `module_sha256` is plugin `{plugin}` version `{archived}` (the record \
+                 names a module that did not make it)",
+                    shown_id(record)
+                )
             }
         }
     }

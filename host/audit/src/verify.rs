@@ -1,18 +1,20 @@
 //! Verifying a log: every line whole and well formed, every record matching
-//! its hash, every `prev` linking to the record before, and every module
-//! and parameter set it names present and intact in the archive.
+//! its hash and agreeing with the decision it holds, every `prev` linking
+//! to the record before, and every module and parameter set it names
+//! present and intact in the archive, each module being the plugin and
+//! version the record says.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
-use verdict_engine::Sha256;
+use verdict_engine::{Sandbox, Sha256};
 
 use crate::archive::Archive;
 use crate::entry::{self, GENESIS};
 use crate::error::AuditError;
 use crate::lines::Lines;
-pub use crate::problem::{Flaw, Kind, Problem, ProblemKind, RecordError};
+pub use crate::problem::{Contradiction, Flaw, Kind, Problem, ProblemKind, RecordError};
 
 /// What verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,13 +45,20 @@ impl Report {
 /// What one line says, as far as the chain is concerned.
 enum Checked {
     Bad(ProblemKind),
-    Good {
-        seq: u64,
-        prev: String,
-        hash: String,
-        module: Sha256,
-        params: Sha256,
-    },
+    Good(Sealed),
+}
+
+/// A record whose line matches its hash: what the chain and the archive
+/// checks need of it.
+struct Sealed {
+    seq: u64,
+    prev: String,
+    hash: String,
+    module: Sha256,
+    params: Sha256,
+    plugin_version: String,
+    /// How the record and its decision disagree, if they do.
+    inconsistent: Option<ProblemKind>,
 }
 
 fn check_line(line: &[u8]) -> Checked {
@@ -58,13 +67,19 @@ fn check_line(line: &[u8]) -> Checked {
         Ok(parsed) if !parsed.intact => Checked::Bad(ProblemKind::Edited),
         Ok(parsed) => {
             let record = parsed.record;
-            Checked::Good {
+            let inconsistent = match record.disagreement() {
+                Ok(inconsistent) => inconsistent,
+                Err(message) => return Checked::Bad(ProblemKind::Malformed(message)),
+            };
+            Checked::Good(Sealed {
                 seq: record.seq,
                 prev: record.prev.into_owned(),
                 hash: record.hash.into_owned(),
                 module: parsed.module_sha256,
                 params: parsed.params_sha256,
-            }
+                plugin_version: record.plugin_version.into_owned(),
+                inconsistent,
+            })
         }
     }
 }
@@ -77,11 +92,13 @@ struct Link {
 }
 
 /// Verifies the log at `path`, and the archive entries it names when an
-/// archive is given. `anchor` is a record hash noted earlier; the log must
-/// still hold it. Errors only when the log cannot be read.
+/// archive is given, with the sandbox its modules are loaded in: each
+/// module once, to check that it is the plugin version its records name.
+/// `anchor` is a record hash noted earlier; the log must still hold it.
+/// Errors only when the log cannot be read.
 pub fn verify(
     path: &Path,
-    archive: Option<&Archive>,
+    archive: Option<(&Archive, &Sandbox)>,
     anchor: Option<&str>,
 ) -> Result<Report, AuditError> {
     let mut lines = Lines::open(path)?;
@@ -103,14 +120,25 @@ pub fn verify(
     Ok(walk.finish())
 }
 
+/// What an archived module declares itself to be.
+#[derive(Debug, Clone)]
+struct Declared {
+    plugin: String,
+    version: String,
+}
+
+/// What the archive holds under a digest (`None` for a parameter set, or
+/// without an archive), or what is wrong with it.
+type Entry = Result<Option<Declared>, Flaw>;
+
 /// The chain walked line by line, in order: what is known so far.
 struct Walk<'a> {
-    archive: Option<&'a Archive>,
+    archive: Option<(&'a Archive, &'a Sandbox)>,
     anchor: Option<&'a str>,
     report: Report,
-    /// Each digest the records name, with what is wrong with its archive
-    /// entry (checked once per digest).
-    entries: HashMap<(Kind, Sha256), Option<Flaw>>,
+    /// Each digest the records name, with what its archive entry is
+    /// (checked once per digest).
+    entries: HashMap<(Kind, Sha256), Entry>,
     /// Every line's sequence number (0: unreadable), to classify a break.
     seqs: Vec<u64>,
     /// The first broken link, classified once every line is read.
@@ -120,7 +148,7 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn new(archive: Option<&'a Archive>, anchor: Option<&'a str>) -> Walk<'a> {
+    fn new(archive: Option<(&'a Archive, &'a Sandbox)>, anchor: Option<&'a str>) -> Walk<'a> {
         Walk {
             archive,
             anchor,
@@ -144,25 +172,20 @@ impl<'a> Walk<'a> {
     /// last line of a log whose writer stopped mid-line).
     fn line(&mut self, line: usize, checked: Option<Checked>) {
         self.report.lines += 1;
-        let (seq, prev, hash, module, params) = match checked {
+        let sealed = match checked {
             None => return self.unreadable(line, ProblemKind::Torn),
             Some(Checked::Bad(kind)) => return self.unreadable(line, kind),
-            Some(Checked::Good {
-                seq,
-                prev,
-                hash,
-                module,
-                params,
-            }) => (seq, prev, hash, module, params),
+            Some(Checked::Good(sealed)) => sealed,
         };
+        let seq = sealed.seq;
         self.seqs.push(seq);
-        if self.anchor == Some(hash.as_str()) {
+        if self.anchor == Some(sealed.hash.as_str()) {
             self.report.anchor_found = Some(true);
         }
         if self.report.problem.is_some() {
             return;
         }
-        if prev != self.last_hash || seq != self.expected {
+        if sealed.prev != self.last_hash || seq != self.expected {
             self.link = Some(Link {
                 line,
                 expected: self.expected,
@@ -175,8 +198,11 @@ impl<'a> Walk<'a> {
             });
             return;
         }
-        self.archived(line, module, params);
-        self.last_hash = hash;
+        match sealed.inconsistent {
+            Some(kind) => self.report.problem = Some(Problem { line, kind }),
+            None => self.archived(line, sealed.module, sealed.params, &sealed.plugin_version),
+        }
+        self.last_hash = sealed.hash;
         self.expected = seq + 1;
     }
 
@@ -187,29 +213,37 @@ impl<'a> Walk<'a> {
     }
 
     /// Counts the record's module and parameters, and with an archive
-    /// checks that it holds them intact.
-    fn archived(&mut self, line: usize, module: Sha256, params: Sha256) {
-        let Some(archive) = self.archive else {
-            self.entries.insert((Kind::Module, module), None);
-            self.entries.insert((Kind::Params, params), None);
+    /// checks that it holds them intact and that the module is the plugin
+    /// version the record names.
+    fn archived(&mut self, line: usize, module: Sha256, params: Sha256, plugin_version: &str) {
+        let Some((archive, sandbox)) = self.archive else {
+            self.entries.insert((Kind::Module, module), Ok(None));
+            self.entries.insert((Kind::Params, params), Ok(None));
             return;
         };
         for (kind, sha256) in [(Kind::Module, module), (Kind::Params, params)] {
-            let flaw = self
+            let entry = self
                 .entries
                 .entry((kind, sha256))
-                .or_insert_with(|| archive.read(kind, sha256).err());
-            if let Some(flaw) = flaw {
-                self.report.problem = Some(Problem {
-                    line,
-                    kind: ProblemKind::Archive {
-                        kind,
+                .or_insert_with(|| entry(archive, sandbox, kind, sha256));
+            let kind = match entry {
+                Err(flaw) => ProblemKind::Archive {
+                    kind,
+                    sha256,
+                    flaw: flaw.clone(),
+                },
+                Ok(Some(declared)) if declared.version != plugin_version => {
+                    ProblemKind::Contradicted(Box::new(Contradiction {
                         sha256,
-                        flaw: flaw.clone(),
-                    },
-                });
-                return;
-            }
+                        record: plugin_version.to_owned(),
+                        plugin: declared.plugin.clone(),
+                        archived: declared.version.clone(),
+                    }))
+                }
+                Ok(_) => continue,
+            };
+            self.report.problem = Some(Problem { line, kind });
+            return;
         }
     }
 
@@ -227,6 +261,22 @@ impl<'a> Walk<'a> {
         }
         self.report
     }
+}
+
+/// What `archive` holds under `sha256`: intact, and for a module, loaded
+/// in `sandbox` to read what it declares.
+fn entry(archive: &Archive, sandbox: &Sandbox, kind: Kind, sha256: Sha256) -> Entry {
+    let bytes = archive.read(kind, sha256)?;
+    if kind == Kind::Params {
+        return Ok(None);
+    }
+    let plugin = archive
+        .load(sandbox, sha256, bytes)
+        .map_err(|error| Flaw::Refused(verdict_engine::chain_text(&error)))?;
+    Ok(Some(Declared {
+        plugin: plugin.name().to_owned(),
+        version: plugin.manifest().version.clone(),
+    }))
 }
 
 /// Names a broken link by where the expected record went.

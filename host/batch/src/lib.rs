@@ -25,6 +25,7 @@ pub mod columns;
 mod decisions;
 mod error;
 pub mod format;
+mod keys;
 mod profiles;
 pub mod read;
 pub mod write;

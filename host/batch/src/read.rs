@@ -17,6 +17,7 @@ use crate::columns::{self, field_path, known_field};
 use crate::decisions::decisions_schema;
 use crate::error::BatchError;
 use crate::format::Format;
+use crate::keys::KeyCheck;
 
 /// Rows per record batch read: large enough that every core has work,
 /// small enough that memory stays a few megabytes per batch.
@@ -32,6 +33,8 @@ pub struct Batches {
     inner: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
     /// CSV only: the known list fields, written as `a;b;c` text.
     text_lists: Vec<usize>,
+    /// JSON Lines customers only: the rows walked for keys given twice.
+    keys: Option<KeyCheck>,
 }
 
 impl std::fmt::Debug for Batches {
@@ -62,14 +65,18 @@ impl Iterator for Batches {
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.inner.next()?;
-        Some(
-            batch
-                .and_then(|batch| split_text_lists(batch, &self.text_lists))
-                .map_err(|e| BatchError::Format {
-                    path: self.path.clone(),
-                    message: e.to_string(),
-                }),
-        )
+        let batch = batch
+            .and_then(|batch| split_text_lists(batch, &self.text_lists))
+            .map_err(|e| BatchError::Format {
+                path: self.path.clone(),
+                message: e.to_string(),
+            });
+        Some(batch.and_then(|batch| {
+            if let Some(keys) = self.keys.as_mut() {
+                keys.check(batch.num_rows())?;
+            }
+            Ok(batch)
+        }))
     }
 }
 
@@ -86,6 +93,9 @@ fn open(path: &Path) -> Result<File, BatchError> {
 /// except the known fields', which are read as what they are (text, dates
 /// as text, numbers as floating point); a known list field such as
 /// `products` is written as its items separated by `;`.
+///
+/// A JSON Lines row whose objects give a key twice is an error of the
+/// batch it is in, naming the row and the key.
 pub fn profiles(path: &Path, batch_rows: usize) -> Result<Batches, BatchError> {
     let format = Format::require(path)?;
     let batches = match format {
@@ -96,7 +106,9 @@ pub fn profiles(path: &Path, batch_rows: usize) -> Result<Batches, BatchError> {
             let (schema, _) =
                 arrow_json::reader::infer_json_schema_from_seekable(&mut file, Some(INFER_ROWS))
                     .map_err(|e| BatchError::format(path)(e.to_string()))?;
-            json_lines(path, file, Arc::new(schema), batch_rows)?
+            let mut batches = json_lines(path, file, Arc::new(schema), batch_rows)?;
+            batches.keys = Some(KeyCheck::open(path)?);
+            batches
         }
         Format::ArrowIpc => ipc(path)?,
     };
@@ -141,6 +153,7 @@ fn parquet(path: &Path, batch_rows: usize) -> Result<Batches, BatchError> {
         schema: reader.schema(),
         inner: Box::new(reader),
         text_lists: Vec::new(),
+        keys: None,
     })
 }
 
@@ -152,6 +165,7 @@ fn ipc(path: &Path) -> Result<Batches, BatchError> {
         schema: reader.schema(),
         inner: Box::new(reader),
         text_lists: Vec::new(),
+        keys: None,
     })
 }
 
@@ -170,6 +184,7 @@ fn json_lines<R: BufRead + Send + 'static>(
         schema,
         inner: Box::new(reader),
         text_lists: Vec::new(),
+        keys: None,
     })
 }
 
@@ -224,6 +239,7 @@ fn csv(path: &Path, batch_rows: usize) -> Result<Batches, BatchError> {
         schema,
         inner: Box::new(reader),
         text_lists,
+        keys: None,
     })
 }
 

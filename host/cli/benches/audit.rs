@@ -204,7 +204,7 @@ fn main() {
     });
 
     // The logs are sound: verified and replayed identically.
-    let report = verify(&log, Some(&Archive::beside(&log)), None).unwrap();
+    let report = verify(&log, Some((&Archive::beside(&log), &sandbox)), None).unwrap();
     assert!(report.intact() && report.lines == decisions, "{report:?}");
     let replay_report = replay(
         &lib_log(0),

@@ -12,6 +12,7 @@ use verdict_sdk::Date;
 use verdict_sdk::schema::{self, Field, Shape};
 
 use crate::profile::Profile;
+use crate::unique_keys::FirstDuplicate;
 
 /// A customer's fields as validation sees them, whichever format they came
 /// in: a reference to a value of the format (a JSON value here, a TOML
@@ -275,20 +276,22 @@ pub fn shown_id(id: &str) -> std::borrow::Cow<'_, str> {
     format!("{}… ({} bytes)", &id[..cut], id.len()).into()
 }
 
-/// Validates customers given as JSON objects (an HTTP request body) with
-/// the same checks as a profiles file, plus the evaluation date: ids
-/// unique, no one born after `as_of`. A problem names the customer's number
-/// (counting from 1) and the field.
-pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>, InputError> {
+/// Validates customers given as the text of JSON objects (an HTTP request
+/// body's) with the same checks as a profiles file, plus the evaluation
+/// date: no key given twice in one object (see [`FirstDuplicate`]), ids
+/// unique, no one born after `as_of`. A problem names the customer's
+/// number (counting from 1) and the field.
+pub fn customers_from_json(texts: &[&str], as_of: Date) -> Result<Vec<Profile>, InputError> {
     let mut ids = UniqueIds::default();
-    let mut customers = Vec::with_capacity(values.len());
+    let mut customers = Vec::with_capacity(texts.len());
     // Counted from 1, as rows and lines are everywhere else.
-    for (index, value) in (1..).zip(values) {
+    for (index, text) in (1..).zip(texts) {
         let at_index = |error: InputError| InputError {
             customer: Some(index),
             ..error
         };
-        let profile = customer_from_json(value, as_of).map_err(at_index)?;
+        let value = json_value(text).map_err(at_index)?;
+        let profile = customer_from_json(&value, as_of).map_err(at_index)?;
         if let Err(first) = ids.insert(profile.id(), index) {
             return Err(at_index(InputError {
                 customer: None,
@@ -302,6 +305,24 @@ pub fn customers_from_json(values: &[Value], as_of: Date) -> Result<Vec<Profile>
         customers.push(profile);
     }
     Ok(customers)
+}
+
+/// The JSON value of `text`, refused when one of its objects gives a key
+/// twice (where JSON parsers would keep the last one without a word).
+fn json_value(text: &str) -> Result<Value, InputError> {
+    let not_json = |error: serde_json::Error| InputError {
+        customer: None,
+        field: None,
+        message: format!("not JSON: {error}"),
+    };
+    if let Some(twice) = FirstDuplicate::in_text(text).map_err(not_json)? {
+        return Err(InputError {
+            customer: None,
+            field: Some(twice.field()),
+            message: twice.to_string(),
+        });
+    }
+    serde_json::from_str(text).map_err(not_json)
 }
 
 /// Validates one customer given as a JSON object (a request body's
@@ -490,14 +511,28 @@ mod tests {
     #[test]
     fn ids_are_unique_across_customers() {
         let customers = [
-            json!({"id": "A", "birth_date": "1990-01-01"}),
-            json!({"id": "A", "birth_date": "1991-01-01"}),
+            r#"{"id": "A", "birth_date": "1990-01-01"}"#,
+            r#"{"id": "A", "birth_date": "1991-01-01"}"#,
         ];
         let as_of = "2026-11-23".parse().unwrap_or_else(|e| unreachable!("{e}"));
         let error = customers_from_json(&customers, as_of).err();
         assert_eq!(
             error.map(|e| e.to_string()).as_deref(),
             Some("customer 2, field `id`: duplicate customer id `A` (also customer 1)")
+        );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_its_field() {
+        let customers = [
+            r#"{"id": "A", "birth_date": "1990-01-01"}"#,
+            r#"{"id": "B", "birth_date": "1991-01-01", "stay": {"nights": 1, "nights": 2}}"#,
+        ];
+        let as_of = "2026-11-23".parse().unwrap_or_else(|e| unreachable!("{e}"));
+        let error = customers_from_json(&customers, as_of).err();
+        assert_eq!(
+            error.map(|e| e.to_string()).as_deref(),
+            Some("customer 2, field `stay.nights`: duplicate key `nights` in `stay`")
         );
     }
 }

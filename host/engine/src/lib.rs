@@ -48,6 +48,7 @@ mod reuse;
 mod sandbox;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod unique_keys;
 
 pub use clock::{ClockError, today_utc};
 pub use customer::{
@@ -69,3 +70,4 @@ pub use policy::{Policy, PolicySet};
 pub use profile::{Profile, Unlaid};
 pub use record::{DecisionRecord, Outcome};
 pub use sandbox::Sandbox;
+pub use unique_keys::{DuplicateKey, FirstDuplicate};

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use verdict_config::ConfigError;
@@ -17,12 +18,13 @@ use verdict_engine::{EngineError, Policy, Sha256};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EvaluateRequest {
-    /// One customer, as in a profiles file.
+    /// One customer, as in a profiles file (kept as its text: see
+    /// `customers_from_json`).
     #[serde(default)]
-    pub customer: Option<Value>,
+    pub customer: Option<Box<RawValue>>,
     /// Several customers, answered in this order.
     #[serde(default)]
-    pub customers: Option<Vec<Value>>,
+    pub customers: Option<Vec<Box<RawValue>>>,
     /// The evaluation date, `YYYY-MM-DD` [default: today, UTC].
     #[serde(default)]
     pub as_of: Option<String>,

@@ -78,13 +78,25 @@ impl App {
         let metrics = Metrics::new();
         let snapshot = live.snapshot();
         metrics.set_active(snapshot.generation, &snapshot.set);
-        App {
+        let app = App {
             live,
             metrics,
             token,
             log: log.map(GroupLog::new),
             slots: Arc::new(Semaphore::new(slots)),
             log_queue: LogQueue::new(LOG_QUEUE_BYTES),
+        };
+        app.archive_active();
+        app
+    }
+
+    /// Archives the active policies' modules and parameters before any of
+    /// them decides (blocking), so that an archive that cannot be written
+    /// makes the service unready at once rather than at its first request.
+    /// A failure is in the log's health, and logged there.
+    fn archive_active(&self) {
+        if let Some(log) = &self.log {
+            let _unready = log.archive(self.live.snapshot().set.policies());
         }
     }
 
@@ -113,6 +125,7 @@ impl App {
                     );
                 }
                 if report.swapped() {
+                    self.archive_active();
                     let snapshot = self.live.snapshot();
                     self.metrics.record_swap(snapshot.generation, &snapshot.set);
                     tracing::info!(

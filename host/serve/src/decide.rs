@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::OwnedSemaphorePermit;
 use verdict_sdk::Date;
@@ -124,11 +124,12 @@ type Decided = (Vec<DecisionRecord>, Vec<String>);
 fn decide_blocking(
     app: &App,
     slot: OwnedSemaphorePermit,
-    customers: &[Value],
+    customers: &[Box<RawValue>],
     as_of: Date,
     policies: &[Arc<Policy>],
 ) -> Result<Decided, ApiError> {
-    let profiles = customers_from_json(customers, as_of).map_err(ConfigError::Input)?;
+    let texts: Vec<&str> = customers.iter().map(|customer| customer.get()).collect();
+    let profiles = customers_from_json(&texts, as_of).map_err(ConfigError::Input)?;
     let work: Vec<Job<'_>> = profiles
         .iter()
         .map(|profile| Job { as_of, profile })

@@ -178,8 +178,10 @@ async fn policies(State(app): State<Arc<App>>) -> Response {
     .into_response()
 }
 
-/// Ready (200) unless the last append to the decision log failed: then
-/// 503, saying why, until an append succeeds again.
+/// Ready (200) unless the last write to the decision log or its archive
+/// failed (an append, or archiving the active policies at start or after a
+/// swap): then 503, saying why and naming the file, until one succeeds
+/// again.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let snapshot = app.live.snapshot();
     let broken = app.log.as_ref().and_then(|log| log.health().broken);

@@ -10,6 +10,7 @@ use verdict_audit::{Archive, AuditError, DecisionLog};
 use verdict_engine::{Limits, Sha256};
 
 use crate::cli::{LogCommand, VerifyArgs};
+use crate::commands;
 use crate::exit::Status;
 
 /// Runs `verdict log ...`.
@@ -59,7 +60,9 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Status> {
     }
     let archive = archive_for(&args.log, args.archive.as_ref());
     let anchor = args.anchor.as_deref().map(str::to_ascii_lowercase);
-    let report = verify(&args.log, Some(&archive), anchor.as_deref())?;
+    // The archived modules are loaded to read what they declare.
+    let sandbox = commands::sandbox(Limits::default())?;
+    let report = verify(&args.log, Some((&archive, &sandbox)), anchor.as_deref())?;
     let mut out = std::io::stdout().lock();
     let log = args.log.display();
     if let Some(problem) = &report.problem {
