@@ -232,7 +232,7 @@ impl DecisionLog {
     }
 
     /// Archives the modules and parameters of `policies` ahead of their
-    /// first decision, as [`DecisionLog::append`] would: an archive that
+    /// first decision, as appending their decisions would: an archive that
     /// cannot be written is then known before any decision waits on it.
     pub fn archive(&mut self, policies: &[Arc<Policy>]) -> Result<(), AuditError> {
         for policy in policies {
