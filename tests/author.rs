@@ -44,7 +44,9 @@ fn assert_ok(what: &str, out: &Run) {
     );
 }
 
-/// The ```sh blocks of a Markdown file, in order.
+/// The ```sh blocks of a Markdown file, in order. A ```sh setup block
+/// (adding the wasm target) installs something: the README's test command
+/// does that before the tests, which install nothing.
 fn sh_blocks(markdown: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
@@ -100,6 +102,7 @@ fn the_guide_runs_as_written_and_failures_explain_themselves() {
             .current_dir(home.path())
             .env("PATH", path_with_verdict())
             .env("CARGO_TARGET_DIR", scaffold_target())
+            .env("CARGO_NET_OFFLINE", "true")
             .env_remove("RUST_LOG"),
     );
     assert_ok("the guide's commands", &out);
@@ -232,6 +235,7 @@ fn inside_a_checkout_the_scaffold_joins_the_workspace() {
         Command::new(env!("CARGO"))
             .args(["test", "-p", "repo-policy"])
             .current_dir(copy.path())
+            .env("CARGO_NET_OFFLINE", "true")
             .env("CARGO_TARGET_DIR", scaffold_target()),
     );
     assert_ok("cargo test -p repo-policy", &out);

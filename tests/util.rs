@@ -105,9 +105,12 @@ pub(crate) fn verdict() -> Command {
     plugins_dir();
     let mut command = Command::cargo_bin("verdict").unwrap();
     // Compiled plugins are cached inside the build tree, not in $HOME.
+    // `verdict build` runs cargo: offline, so a test never fetches a
+    // crate (what the workspace build fetched is all a scaffold needs).
     command
         .current_dir(root())
         .env_remove("RUST_LOG")
+        .env("CARGO_NET_OFFLINE", "true")
         .env("VERDICT_CACHE_DIR", target_dir().join("test-module-cache"));
     command
 }
