@@ -105,7 +105,7 @@ impl Registry {
             return Ok(None);
         }
         self.expect_success(&mut response, &what)?;
-        let bytes = self.read_body(response, &what, limit)?;
+        let bytes = self.read_body(&mut response, &what, limit)?;
         let digest = Sha256::of(&bytes);
         if let Some(expected) = target.strip_prefix("sha256:") {
             self.check_digest(&what, expected, digest)?;
@@ -123,7 +123,7 @@ impl Registry {
         let url = format!("{}/blobs/sha256:{digest}", self.base);
         let mut response = self.send(Method::GET, &url, &[], Body::None)?;
         self.expect_success(&mut response, what)?;
-        let bytes = self.read_body(response, what, limit)?;
+        let bytes = self.read_body(&mut response, what, limit)?;
         self.check_digest(what, &digest.to_string(), Sha256::of(&bytes))?;
         Ok(bytes)
     }
@@ -297,25 +297,14 @@ impl Registry {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let query: Vec<String> = query
-            .iter()
-            .map(|(key, value)| format!("{key}={}", percent_encode(value)))
-            .collect();
-        let separator = if realm.contains('?') { '&' } else { '?' };
-        let url = format!("{realm}{separator}{}", query.join("&"));
-        let headers: Vec<(&str, String)> = self
-            .credentials
-            .iter()
-            .map(|credentials| ("Authorization", credentials.header()))
-            .collect();
-        let mut request = http::Request::builder().method(Method::GET).uri(&url);
-        for (name, value) in &headers {
-            request = request.header(*name, value);
+        let mut request = self
+            .agent
+            .get(realm)
+            .query_pairs(query.iter().map(|(key, value)| (*key, value.as_str())));
+        if let Some(credentials) = &self.credentials {
+            request = request.header("Authorization", &credentials.header());
         }
-        let request = request
-            .body(())
-            .map_err(|e| self.problem(format!("bad token request {url}: {e}")))?;
-        let mut response = self.agent.run(request).map_err(|e| self.unreachable(&e))?;
+        let mut response = request.call().map_err(|e| self.unreachable(&e))?;
         if !response.status().is_success() {
             return Err(self.problem(format!(
                 "its token service refused ({}): {}",
@@ -323,7 +312,7 @@ impl Registry {
                 self.refused_credentials()
             )));
         }
-        let bytes = self.read_body_mut(&mut response, "token", 1 << 20)?;
+        let bytes = self.read_body(&mut response, "token", 1 << 20)?;
         let token: Token = serde_json::from_slice(&bytes)
             .map_err(|e| self.problem(format!("its token service answered no token: {e}")))?;
         token
@@ -355,7 +344,7 @@ impl Registry {
             return Ok(());
         }
         let text = self
-            .read_body_mut(response, what, 64 * 1024)
+            .read_body(response, what, 64 * 1024)
             .map(|bytes| {
                 String::from_utf8_lossy(&bytes)
                     .trim()
@@ -372,18 +361,9 @@ impl Registry {
         Err(self.problem(format!("{what}: answered {status}{detail}")))
     }
 
-    fn read_body(
-        &self,
-        mut response: http::Response<ureq::Body>,
-        what: &str,
-        limit: u64,
-    ) -> Result<Vec<u8>, ReleaseError> {
-        self.read_body_mut(&mut response, what, limit)
-    }
-
     /// The body, refused once it passes `limit` bytes (by its declared
     /// length before anything is read, and again as it arrives).
-    fn read_body_mut(
+    fn read_body(
         &self,
         response: &mut http::Response<ureq::Body>,
         what: &str,
@@ -444,17 +424,4 @@ impl Registry {
         };
         self.problem(problem)
     }
-}
-
-/// A query value with everything but unreserved characters percent-encoded.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
