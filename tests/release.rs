@@ -3,13 +3,18 @@
 //! loopback with its own storage), read back by an independent client
 //! (`skopeo`): push, sign, verify, pull, and the refusals.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use crate::service::Service;
 use crate::util::{REFERENCE, Run, listing, plugin_wasm, root, run, sha256_file, sha256_hex};
 
 /// A distribution registry on 127.0.0.1, stopped when dropped.
@@ -581,4 +586,255 @@ fn bad_references_and_keys_are_refused_with_what_is_wrong() {
         let mode = std::fs::metadata(&key).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the private key is the owner's alone");
     }
+}
+
+/// `copied_policies` with staff-allowance's staff limit set to `limit`.
+fn policies_with_staff_limit(limit: u32) -> TempDir {
+    copied_policies(|text| {
+        text.replace(
+            "staff_limit_usd = 2000",
+            &format!("staff_limit_usd = {limit}"),
+        )
+    })
+}
+
+/// Pushes `dir` to `reference`, signed with `key` when given; the digest.
+fn push_dir(dir: &Path, reference: &str, key: Option<&str>) -> String {
+    let dir = dir.display().to_string();
+    let mut args = vec!["push", &dir, reference];
+    args.extend(key.iter().flat_map(|key| ["--key", key]));
+    let out = release(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let pinned = out.stdout.lines().last().unwrap().to_owned();
+    pinned.rsplit_once("@").unwrap().1.to_owned()
+}
+
+/// `verdict serve` of the release `reference`, trusting `public`, polling
+/// every 100 ms, keeping releases in `cache`.
+fn serve_release(reference: &str, public: &str, cache: &Path) -> Service {
+    Service::start(
+        Path::new(&format!("oci://{reference}")),
+        true,
+        &[
+            "--trust",
+            public,
+            "--poll",
+            "100ms",
+            "--release-cache",
+            &cache.display().to_string(),
+        ],
+    )
+}
+
+/// The staff limit the response's staff-allowance records decided with,
+/// refusing a response that mixes two.
+fn staff_limit(records: &[Value]) -> Result<u64, String> {
+    let limits: BTreeSet<u64> = records
+        .iter()
+        .filter(|r| r["policy"] == "staff-allowance")
+        .map(|r| r["value"]["limit_usd"].as_f64().unwrap_or(-1.0) as u64)
+        .collect();
+    match limits.len() {
+        1 => Ok(limits.into_iter().next().unwrap_or_default()),
+        _ => Err(format!("one response decided with limits {limits:?}")),
+    }
+}
+
+fn staff_customers(n: usize) -> Value {
+    json!({
+        "customers": (0..n).map(|i| json!({
+            "id": format!("S-{i}"),
+            "birth_date": "1980-02-29",
+            "stay": {"recovery_spent_usd": 100.0, "requested_recovery_usd": 50.0, "requested_by": "staff"},
+        })).collect::<Vec<_>>(),
+        "as_of": "2026-11-23",
+    })
+}
+
+#[test]
+fn a_service_follows_a_signed_tag_under_load_and_refuses_an_unsigned_one() {
+    const CLIENTS: usize = 4;
+    const CUSTOMERS: usize = 6;
+    let registry = LocalRegistry::start();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = keygen(keys.path(), "ci");
+    let reference = registry.reference("verdict/policies:prod");
+    let states = [
+        policies_with_staff_limit(2000),
+        policies_with_staff_limit(2500),
+    ];
+    let limits = [2000, 2500];
+    let first = push_dir(states[0].path(), &reference, Some(&key));
+    let cache = tempfile::tempdir().unwrap();
+    let service = Arc::new(serve_release(&reference, &public, cache.path()));
+
+    let policies = service.get_json("/v1/policies");
+    assert_eq!(policies["release"]["digest"], first.as_str(), "{policies}");
+    assert_eq!(policies["release"]["reference"], reference.as_str());
+    assert_eq!(policies["release"]["signer"], public.as_str());
+    assert_eq!(policies["policies"].as_array().unwrap().len(), 3);
+
+    let body = Arc::new(staff_customers(CUSTOMERS));
+    assert_eq!(staff_limit(&service.evaluate(&body)), Ok(2000));
+    let last_served: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (service, body, stop, last_served) = (
+                Arc::clone(&service),
+                Arc::clone(&body),
+                Arc::clone(&stop),
+                Arc::clone(&last_served),
+            );
+            std::thread::spawn(move || {
+                let (mut requests, mut failures, mut seen) = (0, Vec::new(), BTreeSet::new());
+                while !stop.load(Ordering::Relaxed) {
+                    requests += 1;
+                    let (status, answer) = service.post("/v1/evaluate", &body, None);
+                    let Some(records) = answer.as_array().filter(|_| status == 200) else {
+                        failures.push(format!("{status}: {answer}"));
+                        continue;
+                    };
+                    if records.len() != CUSTOMERS * 3 {
+                        failures.push(format!("{} records", records.len()));
+                    }
+                    match staff_limit(records) {
+                        Ok(limit) => {
+                            seen.insert(limit);
+                            last_served.lock().unwrap().insert(limit);
+                        }
+                        Err(problem) => failures.push(problem),
+                    }
+                }
+                (requests, seen, failures)
+            })
+        })
+        .collect();
+
+    // Each push moves the tag; the service polls it and swaps the release
+    // in while the clients keep asking. The releases come back (2000,
+    // 2500, 2000...): the second time, from the release cache.
+    let mut digests = BTreeSet::from([first]);
+    for round in 1..=4 {
+        let digest = push_dir(states[round % 2].path(), &reference, Some(&key));
+        digests.insert(digest.clone());
+        last_served.lock().unwrap().clear();
+        service.wait_for(&format!("round {round} served"), || {
+            last_served.lock().unwrap().contains(&limits[round % 2])
+        });
+        assert_eq!(
+            service.get_json("/v1/policies")["release"]["digest"],
+            digest.as_str()
+        );
+    }
+    assert_eq!(digests.len(), 2, "the same files give the same release");
+    assert_eq!(service.metric("verdict_policy_set_generation"), 4.0);
+
+    // A release nobody trusted signed is refused; the signed one keeps
+    // serving, and the refusal is counted.
+    let serving = service.get_json("/v1/policies")["release"]["digest"].clone();
+    // A signed push signs before it moves the tag: polling never met one
+    // of them unsigned.
+    assert_eq!(service.metric("verdict_rejected_swaps_total"), 0.0);
+    let unsigned = push_dir(policies_with_staff_limit(3000).path(), &reference, None);
+    service.wait_for("the unsigned release refused", || {
+        service.metric("verdict_rejected_swaps_total") >= 1.0
+    });
+    stop.store(true, Ordering::Relaxed);
+    let mut all_seen = BTreeSet::new();
+    for client in clients {
+        let (requests, seen, failures) = client.join().unwrap();
+        assert!(requests > 0);
+        assert!(failures.is_empty(), "{failures:?}");
+        all_seen.extend(seen);
+    }
+    assert_eq!(all_seen, BTreeSet::from([2000, 2500]));
+    assert_eq!(
+        service.get_json("/v1/policies")["release"]["digest"],
+        serving
+    );
+    let log = service.log();
+    assert!(
+        log.contains(&format!("{unsigned} is not signed by any trusted key")),
+        "{log}"
+    );
+    assert!(
+        log.contains("the reference names another release now, verified"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_restart_while_the_registry_is_down_serves_the_kept_release_verified_again() {
+    let registry = LocalRegistry::start();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = keygen(keys.path(), "ci");
+    let reference = registry.reference("verdict/policies:prod");
+    let digest = push_dir(Path::new("policies"), &reference, Some(&key));
+    let cache = tempfile::tempdir().unwrap();
+    let body = staff_customers(3);
+    let decided = {
+        let service = serve_release(&reference, &public, cache.path());
+        service.evaluate(&body)
+    };
+    let kept = cache.path().join(digest.replace(':', "-"));
+    assert!(kept.join("release.oci.json").is_file());
+
+    // A kept copy changed on disk is refused and pulled again.
+    let binding = kept.join("staff-allowance.toml");
+    let text = std::fs::read_to_string(&binding).unwrap();
+    std::fs::write(&binding, text.replace("2000", "9000")).unwrap();
+    {
+        let service = serve_release(&reference, &public, cache.path());
+        assert_eq!(service.evaluate(&body), decided);
+        let log = service.log();
+        assert!(log.contains("is refused and pulled again"), "{log}");
+        assert!(log.contains("the pulled copy was changed"), "{log}");
+    }
+
+    drop(registry);
+    let service = serve_release(&reference, &public, cache.path());
+    assert_eq!(service.evaluate(&body), decided);
+    assert_eq!(
+        service.get_json("/v1/policies")["release"]["digest"],
+        digest.as_str()
+    );
+    let log = service.log();
+    assert!(
+        log.contains(
+            "the registry cannot be reached: serving the release it last named, from the cache"
+        ),
+        "{log}"
+    );
+    drop(service);
+
+    // A service that cannot start: its exit status and stderr.
+    let refused = |public: &str, cache: &Path| {
+        let out = run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--policies",
+            &format!("oci://{reference}"),
+            "--trust",
+            public,
+            "--release-cache",
+            &cache.display().to_string(),
+        ]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        out
+    };
+    // Without a kept copy there is nothing to serve.
+    let empty = tempfile::tempdir().unwrap();
+    let out = refused(&public, empty.path());
+    assert!(out.stderr.contains("cannot be reached"), "{}", out.stderr);
+
+    // Nor with a key that did not sign the kept one.
+    let (_, other) = keygen(keys.path(), "other");
+    let out = refused(&other, cache.path());
+    assert!(
+        out.stderr.contains("cannot be used either"),
+        "{}",
+        out.stderr
+    );
 }

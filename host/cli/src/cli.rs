@@ -161,12 +161,16 @@ Examples:
   VERDICT_TOKEN=$(cat token) verdict serve --listen 127.0.0.1:9000 --log decisions.jsonl
   curl -s localhost:8080/v1/evaluate -d '{\"customer\":{\"id\":\"C-1\",\"birth_date\":\"1990-01-01\"}}'
   curl -s -X POST -H \"Authorization: Bearer $(cat token)\" localhost:8080/v1/reload
+  verdict serve --policies oci://registry.example.com/risk/policies:prod --trust risk.pub
 
 Routes: POST /v1/evaluate, GET /v1/policies, GET /healthz, GET /metrics;
 with the token: POST /v1/reload, POST /v1/policies/NAME/rollback.
 Changes under --policies are loaded after 200 ms of quiet; a set that fails
 to load is refused and the previous one keeps serving. --policies may be a
 link switched to each new release: it is resolved again at every load.
+With --policies oci://REF the policies are a signed release (docs/release.md):
+a tag is resolved again every --poll and the release it names then is pulled,
+verified and swapped in; a release by digest never changes.
 SIGTERM or Ctrl-C stops taking connections, finishes the requests in flight
 (answered with `Connection: close`) and closes idle connections.
 
@@ -178,9 +182,26 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (port 0: any free port, printed at start).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
-    /// Directory of policy bindings, watched for changes.
-    #[arg(long, default_value = "policies", value_name = "DIR")]
+    /// Directory of policy bindings, watched for changes; or
+    /// oci://HOST[:PORT]/REPO:TAG (or …@sha256:HEX), a signed release
+    /// pulled from a registry, its tag polled (see --trust, --poll).
+    #[arg(long, default_value = "policies", value_name = "DIR|oci://REF")]
     pub policies: PathBuf,
+    /// With an oci:// release: a public key to trust (PEM); repeat for
+    /// several. A release is served only when one of them signed it.
+    #[arg(long, value_name = "PUB")]
+    pub trust: Vec<PathBuf>,
+    /// With an oci:// tag: how often it is resolved again; when it names
+    /// another release, that one is pulled, verified and swapped in.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = arg_values::duration)]
+    pub poll: Duration,
+    /// With an oci:// release: where pulled releases are kept [default:
+    /// releases/ in the cache directory]. A restart while the registry is
+    /// down serves the release the tag last named from here.
+    #[arg(long, value_name = "DIR")]
+    pub release_cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Append every decision to this decision log (synced before the
     /// response; modules and parameters archived beside it). One log per
     /// running service.
@@ -212,8 +233,6 @@ pub(crate) struct ServeArgs {
     pub max_connections: u32,
 }
 
-/// A duration (`serve`'s timeouts, replay's bound per decision): a whole number and a unit, `ms`, `s`
-/// or `m`; more than zero.
 const ROLLBACK_EXAMPLES: &str = "\
 Examples:
   VERDICT_TOKEN=$(cat token) verdict rollback staff-allowance

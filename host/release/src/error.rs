@@ -37,6 +37,14 @@ pub enum ReleaseError {
         /// What happened.
         problem: String,
     },
+    /// The registry could not be reached, or did not answer in time.
+    #[error("registry {host}: {problem}")]
+    Unreachable {
+        /// The registry's host (and port).
+        host: String,
+        /// What happened.
+        problem: String,
+    },
     /// A manifest or blob larger than its bound.
     #[error("registry {host}: {what} is larger than its bound of {limit} bytes")]
     TooLarge {

@@ -422,6 +422,9 @@ impl Registry {
             ureq::Error::Timeout(_) => "did not answer in time (see --timeout)".to_owned(),
             other => format!("cannot be reached: {other}"),
         };
-        self.problem(problem)
+        ReleaseError::Unreachable {
+            host: self.host.clone(),
+            problem,
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! `dev.cosignproject.cosign/signature` annotation (base64 of DER).
 
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use verdict_engine::Sha256;
@@ -110,7 +111,7 @@ pub fn sign(
         },
         optional: None,
     });
-    let signature = base64::engine::general_purpose::STANDARD.encode(key.sign(&payload));
+    let signature = BASE64.encode(key.sign(&payload));
     let layer =
         Descriptor::of(SIMPLE_SIGNING, &payload).annotated(SIGNATURE_ANNOTATION, &signature);
     let mut layers = signatures(registry, digest)?.map_or_else(Vec::new, |m| m.layers);
@@ -134,6 +135,48 @@ pub fn sign(
     Ok(true)
 }
 
+/// One signature as a registry keeps it: the payload's bytes and the
+/// signature annotation's text (base64 of DER), both as found. A pulled
+/// release keeps its signatures so, to be verified again offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoredSignature {
+    /// The simple-signing payload, base64.
+    payload: String,
+    /// The signature annotation, as found.
+    signature: String,
+}
+
+/// The signatures kept for the release at `digest` (at most
+/// [`MAX_SIGNATURES`]), or `None` when it has no signature manifest. Only
+/// signature material is read, never the release's own blobs.
+pub(crate) fn stored_signatures(
+    registry: &Registry,
+    digest: Sha256,
+) -> Result<Option<Vec<StoredSignature>>, ReleaseError> {
+    let Some(manifest) = signatures(registry, digest)? else {
+        return Ok(None);
+    };
+    let mut stored = Vec::new();
+    for layer in manifest
+        .layers
+        .iter()
+        .filter(|layer| layer.media_type == SIMPLE_SIGNING)
+        .take(MAX_SIGNATURES)
+    {
+        let payload = registry.blob(layer.sha256()?, "a signature payload", MAX_PAYLOAD_BYTES)?;
+        stored.push(StoredSignature {
+            payload: BASE64.encode(payload),
+            signature: layer
+                .annotations
+                .get(SIGNATURE_ANNOTATION)
+                .cloned()
+                .unwrap_or_default(),
+        });
+    }
+    Ok(Some(stored))
+}
+
 /// The first of `trusted` that signed the release at `digest`; refused
 /// unless one did. Only signature material is read, never the release's
 /// own blobs.
@@ -143,27 +186,40 @@ pub fn verify(
     digest: Sha256,
     trusted: &[TrustedKey],
 ) -> Result<Signer, ReleaseError> {
+    let stored = stored_signatures(registry, digest)?;
+    check(
+        &reference.repository_path(),
+        digest,
+        stored.as_deref(),
+        trusted,
+    )
+}
+
+/// The first of `trusted` that made one of the signatures `stored` (`None`:
+/// the release has no signature manifest) of the release at `digest` in
+/// `repository`; refused unless one did.
+pub(crate) fn check(
+    repository: &str,
+    digest: Sha256,
+    stored: Option<&[StoredSignature]>,
+    trusted: &[TrustedKey],
+) -> Result<Signer, ReleaseError> {
     let unsigned = |why: String| ReleaseError::Unsigned {
-        reference: reference.repository_path(),
+        reference: repository.to_owned(),
         digest: digest.to_string(),
         why,
     };
-    let Some(manifest) = signatures(registry, digest)? else {
+    let Some(stored) = stored else {
         return Err(unsigned(format!(
             "it has no signature (no tag {})",
             signature_tag(digest)
         )));
     };
-    let mut seen = 0;
     let mut other_digests = Vec::new();
-    for layer in manifest
-        .layers
-        .iter()
-        .filter(|layer| layer.media_type == SIMPLE_SIGNING)
-        .take(MAX_SIGNATURES)
-    {
-        seen += 1;
-        let payload = registry.blob(layer.sha256()?, "a signature payload", MAX_PAYLOAD_BYTES)?;
+    for one in stored.iter().take(MAX_SIGNATURES) {
+        let Ok(payload) = BASE64.decode(&one.payload) else {
+            continue;
+        };
         let Ok(parsed) = serde_json::from_slice::<Payload>(&payload) else {
             continue;
         };
@@ -172,11 +228,7 @@ pub fn verify(
             other_digests.push(named);
             continue;
         }
-        let Some(signature) = layer
-            .annotations
-            .get(SIGNATURE_ANNOTATION)
-            .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
-        else {
+        let Ok(signature) = BASE64.decode(&one.signature) else {
             continue;
         };
         if let Some(key) = trusted
@@ -189,6 +241,7 @@ pub fn verify(
             });
         }
     }
+    let seen = stored.len().min(MAX_SIGNATURES);
     let why = match (seen, other_digests.first()) {
         (0, _) => "its signature manifest holds no signature".to_owned(),
         (_, Some(other)) if other_digests.len() == seen => {

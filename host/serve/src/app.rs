@@ -11,8 +11,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::auth::Token;
 use crate::live::{Live, Reload, Rollback, RollbackError};
 use crate::metrics::Metrics;
+use crate::source::{LoadError, Source};
 use verdict_audit::{DecisionLog, GroupLog};
-use verdict_config::ConfigError;
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -109,20 +109,29 @@ impl App {
         Arc::clone(&self.slots).acquire_owned().await.ok()
     }
 
-    /// Reloads the policies directory (blocking: call it off the request
+    /// Reads the policies' source again (blocking: call it off the request
     /// path), logs and counts the outcome. `cause` says what asked for it.
-    pub fn reload(&self, cause: &str) -> Result<Reload, ConfigError> {
+    pub fn reload(&self, cause: &str) -> Result<Reload, LoadError> {
         let started = Instant::now();
         match self.live.reload() {
             Ok(report) => {
-                if let Some(previous) = &report.previous_dir {
-                    tracing::info!(
+                match (&report.previous_dir, &report.release, self.live.source()) {
+                    (Some(_), Some(release), _) => tracing::info!(
                         cause,
-                        path = %self.live.dir().given().display(),
+                        reference = %release.reference,
+                        digest = %release.digest,
+                        signer = %release.signer.key_file.display(),
+                        key_sha256 = %release.signer.fingerprint,
+                        "the reference names another release now, verified"
+                    ),
+                    (Some(previous), None, Source::Dir(dir)) => tracing::info!(
+                        cause,
+                        path = %dir.given().display(),
                         from = %previous.display(),
                         to = %report.dir.display(),
                         "the policies path leads to another directory now"
-                    );
+                    ),
+                    _ => {}
                 }
                 if report.swapped() {
                     self.archive_active();
@@ -153,6 +162,14 @@ impl App {
                     tracing::debug!(cause, "policies unchanged");
                 }
                 Ok(report)
+            }
+            Err(error) if error.is_unreachable() => {
+                tracing::warn!(
+                    cause,
+                    "the previous policies keep serving: {}",
+                    verdict_engine::chain_text(&error)
+                );
+                Err(error)
             }
             Err(error) => {
                 self.metrics.record_rejected_swap();

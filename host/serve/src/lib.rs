@@ -3,11 +3,14 @@
 //!
 //! The service holds the active policies in [`live::Live`]: an atomic
 //! pointer to a [`live::Snapshot`] that each request loads once and keeps
-//! to its end, so no request sees two versions of a policy. A reload (a
-//! file change seen by `watch`, or `POST /v1/reload`) resolves the
-//! policies path again (`policies_dir`: a switched link or a replaced
-//! directory is followed), loads and checks the whole directory off the
-//! request path and swaps it in only when all of it loads; a rollback
+//! to its end, so no request sees two versions of a policy. The policies
+//! come from a [`Source`]: a directory or a signed release. A reload (a
+//! file change seen by `watch`, a tick of `poll` for a release tag, or
+//! `POST /v1/reload`) reads the source again — resolves the policies path
+//! again (`policies_dir`: a switched link or a replaced directory is
+//! followed), or the release tag, pulling and verifying the release it
+//! names now into the release cache — loads and checks the whole set off
+//! the request path and swaps it in only when all of it loads; a rollback
 //! switches one policy back to its previous version. Evaluations run on
 //! threads allowed to block, at most a fixed number at once
 //! ([`app::App::evaluation_slot`]), so request load can never exhaust the
@@ -23,8 +26,8 @@
 //! | route | does |
 //! | --- | --- |
 //! | `POST /v1/evaluate` | decide `{"customer": {...}}` or `{"customers": [...]}` (optional `as_of`, `policies`) |
-//! | `GET /v1/policies` | the active policies: version, module SHA-256, params, history depth |
-//! | `POST /v1/reload` | reload the policies directory now (token) |
+//! | `GET /v1/policies` | the active policies: version, module SHA-256, params, history depth; the release |
+//! | `POST /v1/reload` | read the policies' source again now (token) |
 //! | `POST /v1/policies/{name}/rollback` | switch a policy back to its previous version (token) |
 //! | `GET /healthz` | readiness: 503 while decisions cannot be logged |
 //! | `GET /metrics` | Prometheus metrics (`metrics`) |
@@ -40,7 +43,9 @@ mod decide;
 mod live;
 mod metrics;
 mod policies_dir;
+mod poll;
 mod routes;
+mod source;
 mod watch;
 mod watched;
 
@@ -55,12 +60,14 @@ use tokio::net::TcpListener;
 use verdict_audit::DecisionLog;
 use verdict_config::ConfigError;
 use verdict_engine::{EngineError, Limits, ModuleCache, Sandbox};
+use verdict_release::ReleaseError;
 
 pub use crate::app::App;
 pub use crate::auth::{TOKEN_ENV, Token, TokenError};
 pub use crate::connection::ConnectionLimits;
 pub use crate::live::{Live, Loaded, Snapshot};
 pub use crate::policies_dir::PoliciesDir;
+pub use crate::source::{LoadError, ReleaseId, ReleaseSource, Source};
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 4 << 20;
@@ -68,18 +75,33 @@ pub const BODY_LIMIT: usize = 4 << 20;
 /// How long the policy files must be quiet before a change is loaded.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
 
+/// How often a release tag is resolved again, unless told.
+pub const POLL: Duration = Duration::from_secs(30);
+
+/// Where the service reads its policies.
+#[derive(Debug)]
+pub enum Policies {
+    /// A policies directory, watched for changes. Kept as given (made
+    /// absolute) and resolved again at every load, so a link switched to
+    /// another release, or a replaced directory, is followed.
+    Dir(PathBuf),
+    /// A signed release in a registry; a tag is polled.
+    Release(Box<ReleaseSource>),
+}
+
 /// How the service runs.
 #[derive(Debug)]
 pub struct Config {
     /// Address to listen on (port 0: any free port).
     pub listen: SocketAddr,
-    /// The policies directory, watched for changes. Kept as given (made
-    /// absolute) and resolved again at every load, so a link switched to
-    /// another release, or a replaced directory, is followed.
-    pub policies: PathBuf,
-    /// Whether changes under `policies` are watched and loaded (else only
-    /// `POST /v1/reload` loads them).
+    /// Where the policies are read.
+    pub policies: Policies,
+    /// Whether a policies directory is watched and changes loaded (else
+    /// only `POST /v1/reload` loads them).
     pub watch: bool,
+    /// How often a release tag is resolved again (a release by digest
+    /// never changes and is not polled).
+    pub poll: Duration,
     /// The token state-changing endpoints require (none: they are off).
     pub token: Option<Token>,
     /// Bounds of each plugin call.
@@ -100,11 +122,12 @@ pub struct Config {
 impl Config {
     /// The defaults, for `policies` on `listen`.
     #[must_use]
-    pub fn new(listen: SocketAddr, policies: PathBuf) -> Config {
+    pub fn new(listen: SocketAddr, policies: Policies) -> Config {
         Config {
             listen,
             policies,
             watch: true,
+            poll: POLL,
             token: None,
             limits: Limits::default(),
             cache: ModuleCache::disabled(),
@@ -122,6 +145,9 @@ pub enum ServeError {
     /// The policies did not load at start.
     #[error(transparent)]
     Policies(#[from] ConfigError),
+    /// The release could not be read at start.
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
     /// The engine could not be set up.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -150,6 +176,7 @@ pub struct Server {
     listener: TcpListener,
     app: Arc<App>,
     watch: Option<watch::Watch>,
+    poll: Option<poll::Poll>,
     body_limit: usize,
     connections: ConnectionLimits,
 }
@@ -161,11 +188,18 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Server, ServeError> {
         // Absolute paths make file events and log lines unambiguous; links
         // are resolved at each load, not here.
-        let dir = PoliciesDir::new(&config.policies)?;
+        let source = match config.policies {
+            Policies::Dir(path) => Source::Dir(PoliciesDir::new(&path)?),
+            Policies::Release(release) => Source::Release(release),
+        };
         let sandbox = Sandbox::new(config.limits, config.cache)?;
-        let live = tokio::task::spawn_blocking(move || Live::load(sandbox, dir))
+        let live = tokio::task::spawn_blocking(move || Live::load(sandbox, source))
             .await
-            .map_err(|e| ServeError::Task(e.to_string()))??;
+            .map_err(|e| ServeError::Task(e.to_string()))?
+            .map_err(|error| match error {
+                LoadError::Config(error) => ServeError::Policies(error),
+                LoadError::Release(error) => ServeError::Release(error),
+            })?;
         let app = Arc::new(App::new(
             live,
             config.token,
@@ -179,15 +213,24 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
-        let watch = if config.watch {
-            Some(watch::spawn(Arc::clone(&app), config.debounce)?)
-        } else {
-            None
+        let watch = match app.live.source() {
+            Source::Dir(dir) if config.watch => Some(watch::spawn(
+                Arc::clone(&app),
+                dir.clone(),
+                config.debounce,
+            )?),
+            _ => None,
         };
+        let poll = app
+            .live
+            .source()
+            .follows_tag()
+            .then(|| poll::spawn(Arc::clone(&app), config.poll));
         Ok(Server {
             listener,
             app,
             watch,
+            poll,
             body_limit: config.body_limit,
             connections: config.connections,
         })
@@ -223,6 +266,7 @@ impl Server {
         )
         .await;
         drop(self.watch);
+        drop(self.poll);
         Ok(())
     }
 }

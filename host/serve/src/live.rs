@@ -1,11 +1,12 @@
 //! The live policy set: the snapshot every request reads, the bounded
 //! version history of each policy, and the two ways the snapshot changes —
-//! a reload from the policies directory and a rollback of one policy.
+//! a reload from the policies' [`Source`] and a rollback of one policy.
 //!
-//! Every load resolves the policies path again ([`PoliciesDir`]) and reads
-//! the whole set from the one directory it leads to then, so a release
-//! published by switching a link or replacing the directory is read whole,
-//! and the release it replaced is no longer read at all.
+//! Every load reads the whole set from one place: the directory the
+//! policies path leads to then (so a release published by switching a link
+//! or replacing the directory is read whole, and the release it replaced
+//! is no longer read at all), or the signed release the reference names
+//! then.
 //!
 //! Requests never lock: they load the current [`Snapshot`] (one atomic
 //! pointer read) and keep it to the end, so a request sees exactly one
@@ -18,10 +19,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 
-use verdict_config::{ConfigError, load_policies};
 use verdict_engine::{Plugin, Policy, PolicySet, Sandbox, Sha256};
 
-use crate::policies_dir::PoliciesDir;
+use crate::source::{Found, LoadError, ReleaseId, Source};
 
 /// Versions kept per policy, the active one included.
 pub(crate) const HISTORY: usize = 10;
@@ -52,8 +52,10 @@ pub struct Reload {
     /// resolved.
     pub dir: PathBuf,
     /// The directory the previous load read, when this one found the path
-    /// leading to another (a switched link).
+    /// leading to another (a switched link, another release).
     pub previous_dir: Option<PathBuf>,
+    /// The release read, when the policies come in releases.
+    pub release: Option<ReleaseId>,
 }
 
 impl Reload {
@@ -119,17 +121,22 @@ struct History {
 /// What the last successful load read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
-    /// The directory the policies path led to.
+    /// The directory the policies were read from: the one the policies
+    /// path led to, or the release's in the release cache.
     pub dir: PathBuf,
     /// Every binding and module file of the set, as the bindings name them.
     pub files: Vec<PathBuf>,
+    /// The release read, when the policies come in releases.
+    pub release: Option<ReleaseId>,
 }
 
 impl Loaded {
-    fn of(dir: PathBuf, set: &PolicySet) -> Loaded {
+    fn of(found: &Found) -> Loaded {
         Loaded {
-            dir,
-            files: set
+            dir: found.dir.clone(),
+            release: found.release.clone(),
+            files: found
+                .set
                 .policies()
                 .iter()
                 .flat_map(|policy| {
@@ -153,7 +160,7 @@ struct State {
 #[derive(Debug)]
 pub struct Live {
     sandbox: Sandbox,
-    dir: PoliciesDir,
+    source: Source,
     current: ArcSwap<Snapshot>,
     state: Mutex<State>,
     /// Written under `state`'s lock; read without it (the watcher reads
@@ -162,12 +169,12 @@ pub struct Live {
 }
 
 impl Live {
-    /// Loads every binding of the directory `dir` leads to; fails when
-    /// any does not load.
-    pub fn load(sandbox: Sandbox, dir: PoliciesDir) -> Result<Live, ConfigError> {
-        let resolved = dir.resolve()?;
-        let set = load_policies(&sandbox, &resolved, &[])?;
-        let histories = set
+    /// Loads every binding `source` holds now; fails when any does not
+    /// load.
+    pub fn load(sandbox: Sandbox, source: Source) -> Result<Live, LoadError> {
+        let found = source.first(&sandbox)?;
+        let histories = found
+            .set
             .policies()
             .iter()
             .map(|policy| {
@@ -187,16 +194,16 @@ impl Live {
         Ok(Live {
             current: ArcSwap::from_pointee(snapshot(&state)),
             state: Mutex::new(state),
-            loaded: ArcSwap::from_pointee(Loaded::of(resolved, &set)),
+            loaded: ArcSwap::from_pointee(Loaded::of(&found)),
             sandbox,
-            dir,
+            source,
         })
     }
 
-    /// The policies directory, as given.
+    /// Where the policies come from.
     #[must_use]
-    pub fn dir(&self) -> &PoliciesDir {
-        &self.dir
+    pub fn source(&self) -> &Source {
+        &self.source
     }
 
     /// What the last successful load read.
@@ -217,25 +224,36 @@ impl Live {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Resolves the policies path again, loads the directory it leads to
+    /// Reads the source again — resolves the policies path again and
+    /// loads the directory it leads to, or resolves the release reference
+    /// again and, when it names another release, fetches and verifies it —
     /// and, when the whole set loads, swaps it in. Only policies whose
-    /// module or parameters changed on disk get a new version; the others
-    /// keep theirs (a rolled-back one included). On error nothing changes.
-    /// Blocks while it compiles new modules: call it off the request path.
-    pub fn reload(&self) -> Result<Reload, ConfigError> {
+    /// module or parameters changed get a new version; the others keep
+    /// theirs (a rolled-back one included). On error nothing changes.
+    /// Blocks while it reads and compiles: call it off the request path.
+    pub fn reload(&self) -> Result<Reload, LoadError> {
         let mut state = self.lock();
-        let resolved = self.dir.resolve()?;
+        let previous = self.loaded.load_full();
         // Every module kept in a history is compiled already; reuse them.
         let known: Vec<&Plugin> = state
             .histories
             .values()
             .flat_map(|history| history.versions.iter().map(|policy| policy.plugin()))
             .collect();
-        let loaded = load_policies(&self.sandbox, &resolved, &known)?;
-        let previous = self.loaded.load();
+        let current = previous.release.as_ref().map(|release| release.digest);
+        let Some(found) = self.source.read(&self.sandbox, &known, current)? else {
+            return Ok(Reload {
+                generation: state.generation,
+                dir: previous.dir.clone(),
+                release: previous.release.clone(),
+                ..Reload::default()
+            });
+        };
+        let loaded = &found.set;
         let mut report = Reload {
-            previous_dir: (previous.dir != resolved).then(|| previous.dir.clone()),
-            dir: resolved.clone(),
+            previous_dir: (previous.dir != found.dir).then(|| previous.dir.clone()),
+            dir: found.dir.clone(),
+            release: found.release.clone(),
             ..Reload::default()
         };
         // Unchanged policies read from new places (another release): the
@@ -289,7 +307,7 @@ impl Live {
         }
         report.removed = old.into_keys().collect();
         state.histories = histories;
-        self.loaded.store(Arc::new(Loaded::of(resolved, &loaded)));
+        self.loaded.store(Arc::new(Loaded::of(&found)));
         if report.swapped() {
             state.generation += 1;
         }
@@ -355,6 +373,7 @@ mod tests {
 
     use super::{HISTORY, Live, RollbackError};
     use crate::policies_dir::PoliciesDir;
+    use crate::source::Source;
     use verdict_engine::{Limits, ModuleCache, Sandbox};
 
     /// A directory with `hello.toml` bound to the hand-written plugin at
@@ -390,7 +409,7 @@ mod tests {
         bind_hello(dir.path(), "1.0.0");
         let live = Live::load(
             Sandbox::new(Limits::default(), ModuleCache::disabled()).unwrap(),
-            PoliciesDir::new(dir.path()).unwrap(),
+            Source::Dir(PoliciesDir::new(dir.path()).unwrap()),
         )
         .unwrap();
         assert_eq!(live.snapshot().generation, 0);

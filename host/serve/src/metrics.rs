@@ -167,7 +167,7 @@ impl Metrics {
         );
         registry.register(
             "rejected_swaps",
-            "Reloads refused because a binding or plugin failed to load",
+            "Reloads refused because a binding or plugin failed to load, or a release was not signed by a trusted key or did not verify",
             self.rejected_swaps.clone(),
         );
         registry.register(

@@ -19,6 +19,7 @@ use crate::app::App;
 use crate::decide::decide;
 use crate::live::RollbackError;
 use crate::metrics::{self, Timeout};
+use crate::source::ReleaseId;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 /// Every route of the service. Request bodies larger than `body_limit`
@@ -173,9 +174,20 @@ async fn policies(State(app): State<Arc<App>>) -> Response {
         .collect();
     Json(json!({
         "generation": snapshot.generation,
+        "release": app.live.loaded().release.as_ref().map(release_json),
         "policies": policies,
     }))
     .into_response()
+}
+
+/// What the API says of a release: its reference, digest and signer.
+fn release_json(release: &ReleaseId) -> serde_json::Value {
+    json!({
+        "reference": release.reference,
+        "digest": format!("sha256:{}", release.digest),
+        "signer": release.signer.key_file,
+        "signer_sha256": release.signer.fingerprint.to_string(),
+    })
 }
 
 /// Ready (200) unless the last write to the decision log or its archive
@@ -249,6 +261,7 @@ async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respo
             "changed": report.changed,
             "removed": report.removed,
             "dir": report.dir,
+            "release": report.release.as_ref().map(release_json),
         }))
         .into_response()),
         Err(error) => Err(ApiError::new(

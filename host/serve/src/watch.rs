@@ -19,6 +19,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::policies_dir::PoliciesDir;
 use crate::watched::WatchedDirs;
 
 /// A running watch; stops when dropped.
@@ -43,12 +44,16 @@ enum Change {
     Rescan,
 }
 
-/// Starts watching `app`'s policies: after a change, once the files have
+/// Starts watching `app`'s policies directory `dir`: after a change, once the files have
 /// been quiet for `debounce` (an editor's save or a copy of several files
 /// is one change), the policies are reloaded off the async workers. Fails
 /// when the policies directory cannot be watched. Must be called inside
 /// the runtime.
-pub(crate) fn spawn(app: Arc<App>, debounce: Duration) -> Result<Watch, notify::Error> {
+pub(crate) fn spawn(
+    app: Arc<App>,
+    dir: PoliciesDir,
+    debounce: Duration,
+) -> Result<Watch, notify::Error> {
     let (sender, events) = unbounded_channel();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         match event {
@@ -71,6 +76,7 @@ pub(crate) fn spawn(app: Arc<App>, debounce: Duration) -> Result<Watch, notify::
         }
     })?;
     let mut watching = Watching {
+        dir,
         dirs: WatchedDirs::new(watcher),
         targets: Targets::default(),
     };
@@ -95,6 +101,8 @@ struct Targets {
 }
 
 struct Watching {
+    /// The policies directory watched.
+    dir: PoliciesDir,
     dirs: WatchedDirs,
     targets: Targets,
 }
@@ -207,14 +215,13 @@ impl Watching {
     /// watcher reports events under the directory as it was watched: one
     /// spelling per directory, so no directory is watched twice.
     fn rearm(&mut self, app: &App) -> bool {
-        let chain: BTreeSet<PathBuf> = app
-            .live
-            .dir()
+        let chain: BTreeSet<PathBuf> = self
+            .dir
             .chain()
             .iter()
             .filter_map(|link| in_resolved_dir(link))
             .collect();
-        let dir = app.live.dir().resolve().ok();
+        let dir = self.dir.resolve().ok();
         let files: BTreeSet<PathBuf> = app
             .live
             .loaded()

@@ -37,6 +37,22 @@ pub(crate) fn module_cache() -> ModuleCache {
     })
 }
 
+/// Where releases pulled to be served are kept: `given`, else `releases/`
+/// in the cache directory the environment names.
+pub(crate) fn release_cache(given: Option<&Path>) -> anyhow::Result<verdict_release::Cache> {
+    let root = match given {
+        Some(dir) => dir.to_path_buf(),
+        None => cache_dir(|name| std::env::var_os(name))
+            .map(|dir| dir.join("releases"))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "a release is kept on disk once pulled, and caching is off (VERDICT_CACHE_DIR=off): give --release-cache DIR"
+                )
+            })?,
+    };
+    Ok(verdict_release::Cache::new(root))
+}
+
 /// The cache directory the environment names, or `None` for no cache:
 /// `$VERDICT_CACHE_DIR` (`off` disables caching), else
 /// `$XDG_CACHE_HOME/verdict`, else `$HOME/.cache/verdict`; empty variables

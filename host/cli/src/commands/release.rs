@@ -65,7 +65,10 @@ fn write_new(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
 }
 
 /// The reference and a client for its registry.
-fn connect(reference: &str, registry: &RegistryArgs) -> anyhow::Result<(Reference, Registry)> {
+pub(crate) fn connect(
+    reference: &str,
+    registry: &RegistryArgs,
+) -> anyhow::Result<(Reference, Registry)> {
     let reference: Reference = reference.parse()?;
     let connection = Connection {
         insecure: registry.insecure,
@@ -80,12 +83,22 @@ fn push(args: &PushArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
     let release = Release::pack(&sandbox, &args.dir)?;
     let (reference, registry) = connect(&args.reference, &args.registry)?;
+    // Signed before the tag moves, so that a service polling the tag never
+    // meets the new release unsigned.
+    let signed = match (&key, &args.key) {
+        (Some(key), Some(file)) => {
+            let pinned = reference.at(release.digest());
+            let digest = release.push(&registry, &pinned)?;
+            sign(&registry, &reference, digest, key)?;
+            Some(file)
+        }
+        _ => None,
+    };
     let digest = release.push(&registry, &reference)?;
     let mut out = std::io::stdout().lock();
     let policies: Vec<&str> = release.policies().collect();
     writeln!(out, "pushed {} to {reference}", policies.join(", "))?;
-    if let (Some(key), Some(file)) = (&key, &args.key) {
-        sign(&registry, &reference, digest, key)?;
+    if let Some(file) = signed {
         writeln!(out, "signed with {}", file.display())?;
     }
     writeln!(out, "{}", reference.at(digest))?;
@@ -111,8 +124,8 @@ fn sign_release(args: &SignArgs) -> anyhow::Result<Status> {
     Ok(Status::Success)
 }
 
-/// The keys named by `--trust` (clap requires one at least).
-fn trusted(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<TrustedKey>> {
+/// The keys named by `--trust`.
+pub(crate) fn trusted(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<TrustedKey>> {
     Ok(files
         .iter()
         .map(|file| TrustedKey::load(file))
@@ -138,13 +151,14 @@ fn pull_release(args: &PullArgs) -> anyhow::Result<Status> {
     let trusted = trusted(&args.trust)?;
     let (reference, registry) = connect(&args.reference, &args.registry)?;
     let sandbox = commands::sandbox(Limits::default())?;
-    let pulled = pull(&registry, &reference, &trusted, &sandbox, &args.to)?;
+    let pulled = pull(&registry, &reference, &trusted, &sandbox, &[], &args.to)?;
+    let policies: Vec<&str> = pulled.set.policies().iter().map(|p| p.name()).collect();
     writeln!(
         std::io::stdout().lock(),
         "pulled {} to {}: {}; signed by {} (key sha256:{})",
         reference.at(pulled.digest),
         args.to.display(),
-        pulled.policies.join(", "),
+        policies.join(", "),
         pulled.signer.key_file.display(),
         pulled.signer.fingerprint
     )?;

@@ -5,9 +5,12 @@ use std::io::Write;
 use anyhow::Context;
 use verdict_audit::log::Wait;
 use verdict_audit::{Archive, AuditError, DecisionLog};
-use verdict_serve::{Config, ConnectionLimits, ServeError, Server, Token, shutdown_signal};
+use verdict_serve::{
+    Config, ConnectionLimits, Policies, ReleaseSource, ServeError, Server, Token, shutdown_signal,
+};
 
 use crate::commands;
+use crate::commands::release::{connect, trusted};
 
 use crate::cli::ServeArgs;
 use crate::exit::Status;
@@ -20,7 +23,8 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
             "no token (--token-file or VERDICT_TOKEN): reload and rollback requests will be refused"
         );
     }
-    let mut config = Config::new(args.listen, args.policies.clone());
+    let mut config = Config::new(args.listen, policies(args)?);
+    config.poll = args.poll;
     config.token = token;
     config.cache = commands::module_cache();
     config.watch = !args.no_watch;
@@ -56,8 +60,8 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
         tracing::info!(
             %addr,
             policies = snapshot.set.policies().len(),
-            dir = %live.dir().given().display(),
-            resolved = %live.loaded().dir.display(),
+            source = %live.source().describe(),
+            dir = %live.loaded().dir.display(),
             watch = !args.no_watch,
             header_timeout = ?args.header_timeout,
             idle_timeout = ?args.idle_timeout,
@@ -76,11 +80,42 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
     })
 }
 
+/// Where `--policies` says the policies are: `oci://REF`, a release
+/// (which needs `--trust`), else a directory.
+fn policies(args: &ServeArgs) -> anyhow::Result<Policies> {
+    let Some(reference) = args
+        .policies
+        .to_str()
+        .and_then(|text| text.strip_prefix("oci://"))
+    else {
+        if !args.trust.is_empty() {
+            anyhow::bail!(
+                "--trust applies to a release (--policies oci://REF), not to the directory {}",
+                args.policies.display()
+            );
+        }
+        return Ok(Policies::Dir(args.policies.clone()));
+    };
+    if args.trust.is_empty() {
+        anyhow::bail!(
+            "--policies oci://{reference}: give the public key(s) a release must be signed by, with --trust PUB"
+        );
+    }
+    let (reference, registry) = connect(reference, &args.registry)?;
+    Ok(Policies::Release(Box::new(ReleaseSource {
+        reference,
+        registry,
+        trusted: trusted(&args.trust)?,
+        cache: commands::release_cache(args.release_cache.as_deref())?,
+    })))
+}
+
 /// A policy that fails to load at start is bad configuration: show its
 /// diagnostic like `verdict eval` does.
 fn startup_error(error: ServeError) -> anyhow::Error {
     match error {
         ServeError::Policies(error) => error.into(),
+        ServeError::Release(error) => error.into(),
         other => other.into(),
     }
 }
