@@ -773,10 +773,50 @@ fn a_restart_while_the_registry_is_down_serves_the_kept_release_verified_again()
     let digest = push_dir(Path::new("policies"), &reference, Some(&key));
     let cache = tempfile::tempdir().unwrap();
     let body = staff_customers(3);
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("decisions.jsonl").display().to_string();
     let decided = {
-        let service = serve_release(&reference, &public, cache.path());
-        service.evaluate(&body)
+        let service = Service::start(
+            Path::new(&format!("oci://{reference}")),
+            false,
+            &[
+                "--trust",
+                &public,
+                "--release-cache",
+                &cache.path().display().to_string(),
+                "--log",
+                &log,
+            ],
+        );
+        let records = service.evaluate(&body);
+        assert_eq!(
+            service.get_json("/v1/policies")["policies"][0]["release"],
+            digest.as_str()
+        );
+        records
     };
+    // Every record names the release; the log keeps it, verifies and
+    // replays bit for bit.
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    assert_eq!(decided.len(), 9);
+    assert!(decided.iter().all(|r| r["release"] == hex), "{decided:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text.matches(&format!("\"release\":\"{hex}\",\"input\""))
+            .count(),
+        9
+    );
+    let verified = run(&["log", "verify", &log]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let replayed = run(&["replay", &log]);
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    assert!(
+        replayed
+            .stdout
+            .contains("replayed 9: 9 identical, 0 mismatched"),
+        "{}",
+        replayed.stdout
+    );
     let kept = cache.path().join(digest.replace(':', "-"));
     assert!(kept.join("release.oci.json").is_file());
 

@@ -6,7 +6,7 @@
 //! ```text
 //! {"v":1,"seq":1,"time":"…","host":"1.0.0","limits":{…},"as_of":"2026-11-23",
 //!  "policy":"…","plugin_version":"…","module_sha256":"…","params_sha256":"…",
-//!  "input":{…},"decision":{…},"prev":"…","hash":"…"}
+//!  ["release":"…",] "input":{…},"decision":{…},"prev":"…","hash":"…"}
 //! ```
 //!
 //! `hash` is the SHA-256 of the line's own bytes with the `,"hash":"…"`
@@ -94,6 +94,8 @@ pub(crate) struct Fields<'a> {
     pub module_sha256: Sha256,
     /// SHA-256 of the parameter JSON the plugin received.
     pub params_sha256: Sha256,
+    /// The digest of the signed release the policy came in, if any.
+    pub release: Option<Sha256>,
     /// The customer profile as given, a JSON object.
     pub input: &'a str,
     /// The decision as reported.
@@ -153,6 +155,9 @@ fn write_canonical(out: &mut Vec<u8>, fields: &Fields<'_>, prev: &str) -> serde_
         ",\"module_sha256\":\"{}\",\"params_sha256\":\"{}\"",
         fields.module_sha256, fields.params_sha256
     );
+    if let Some(release) = fields.release {
+        let _ = write!(out, ",\"release\":\"{release}\"");
+    }
     out.extend_from_slice(b",\"input\":");
     out.extend_from_slice(fields.input.as_bytes());
     out.extend_from_slice(b",\"decision\":");
@@ -207,6 +212,10 @@ pub(crate) struct Record<'a> {
     /// SHA-256 of the parameter JSON.
     #[serde(borrow)]
     pub params_sha256: Cow<'a, str>,
+    /// The digest of the signed release the policy came in (absent when
+    /// it came in none, and in logs written before releases).
+    #[serde(borrow, default)]
+    pub release: Option<Cow<'a, str>>,
     /// The customer profile as given.
     #[serde(borrow)]
     pub input: &'a RawValue,
@@ -254,18 +263,21 @@ struct Named<'a> {
     plugin_version: Cow<'a, str>,
     #[serde(borrow)]
     module_sha256: Cow<'a, str>,
+    #[serde(borrow, default)]
+    release: Option<Cow<'a, str>>,
 }
 
 impl Record<'_> {
     /// The first member the decision repeats differently from the record
-    /// (`customer`, `policy`, `plugin_version`, `module_sha256`), if any,
+    /// (`customer`, `policy`, `plugin_version`, `module_sha256`,
+    /// `release`), if any,
     /// as [`ProblemKind::Inconsistent`]: a decision a record did not make,
     /// or a record edited without its decision.
     pub(crate) fn disagreement(&self) -> Result<Option<ProblemKind>, RecordError> {
         let named: Named<'_> = serde_json::from_str(self.decision.get())
             .map_err(|e| RecordError::Decision(e.to_string()))?;
         let customer = self.customer()?;
-        let pairs: [(&'static str, &str, &str); 4] = [
+        let pairs: [(&'static str, &str, &str); 5] = [
             ("customer", &customer, &named.customer),
             ("policy", &self.policy, &named.policy),
             (
@@ -274,6 +286,11 @@ impl Record<'_> {
                 &named.plugin_version,
             ),
             ("module_sha256", &self.module_sha256, &named.module_sha256),
+            (
+                "release",
+                self.release.as_deref().unwrap_or("none"),
+                named.release.as_deref().unwrap_or("none"),
+            ),
         ];
         Ok(pairs
             .into_iter()
@@ -296,6 +313,8 @@ pub(crate) struct Parsed<'a> {
     pub module_sha256: Sha256,
     /// Its `params_sha256`.
     pub params_sha256: Sha256,
+    /// Its `release`, if it names one.
+    pub release: Option<Sha256>,
     /// Whether the line's bytes hash to its `hash`.
     pub intact: bool,
 }
@@ -327,11 +346,17 @@ pub(crate) fn parse(line: &[u8]) -> Result<Parsed<'_>, RecordError> {
     logged_digest("prev", &record.prev)?;
     let module_sha256 = logged_digest("module_sha256", &record.module_sha256)?;
     let params_sha256 = logged_digest("params_sha256", &record.params_sha256)?;
+    let release = record
+        .release
+        .as_deref()
+        .map(|text| logged_digest("release", text))
+        .transpose()?;
     let intact = content_hash(line).is_some_and(|hash| hash == record.hash);
     Ok(Parsed {
         record,
         module_sha256,
         params_sha256,
+        release,
         intact,
     })
 }
@@ -372,7 +397,15 @@ mod tests {
     }
 
     fn line(prev: &str) -> (Vec<u8>, String) {
-        let decision = decision();
+        line_of(prev, &decision(), None)
+    }
+
+    /// The line of `decision`, its record naming `release`.
+    fn line_of(
+        prev: &str,
+        decision: &DecisionRecord,
+        release: Option<Sha256>,
+    ) -> (Vec<u8>, String) {
         let module: Sha256 = "a".repeat(64).parse().unwrap();
         let params: Sha256 = "b".repeat(64).parse().unwrap();
         let fields = Fields {
@@ -385,8 +418,9 @@ mod tests {
             plugin_version: "1.0.0",
             module_sha256: module,
             params_sha256: params,
+            release,
             input: r#"{"id":"C-1","x":1.5}"#,
-            decision: &decision,
+            decision,
             decision_json: None,
         };
         let mut out = b"earlier bytes stay\n".to_vec();
@@ -423,6 +457,53 @@ mod tests {
         let at = out.windows(3).position(|w| w == b"1.5").unwrap();
         out[at + 2] = b'6';
         assert!(!parse(&out).unwrap().intact);
+    }
+
+    #[test]
+    fn a_release_is_an_optional_member_the_decision_must_repeat() {
+        let (plain, _) = line(GENESIS);
+        assert!(parse(&plain[..plain.len() - 1]).unwrap().release.is_none());
+
+        let release: Sha256 = "c".repeat(64).parse().unwrap();
+        let decided = |text: &str| -> DecisionRecord { serde_json::from_str(text).unwrap() };
+        let with = serde_json::to_string(&decision()).unwrap().replace(
+            ",\"outcome\"",
+            &format!(",\"release\":\"{release}\",\"outcome\""),
+        );
+        let (out, _) = line_of(GENESIS, &decided(&with), Some(release));
+        let text = String::from_utf8(out[..out.len() - 1].to_vec()).unwrap();
+        assert!(
+            text.contains(&format!(
+                "\"params_sha256\":\"{}\",\"release\":\"{release}\",\"input\"",
+                "b".repeat(64)
+            )),
+            "{text}"
+        );
+        let parsed = parse(text.as_bytes()).unwrap();
+        assert!(parsed.intact);
+        assert_eq!(parsed.release, Some(release));
+        assert_eq!(parsed.record.disagreement().unwrap(), None);
+
+        // A record naming a release its decision does not (or the other
+        // way round) is inconsistent.
+        let (out, _) = line_of(GENESIS, &decision(), Some(release));
+        let parsed = parse(&out[..out.len() - 1]).unwrap();
+        assert!(matches!(
+            parsed.record.disagreement().unwrap(),
+            Some(ProblemKind::Inconsistent {
+                member: "release",
+                ..
+            })
+        ));
+        let (out, _) = line_of(GENESIS, &decided(&with), None);
+        let parsed = parse(&out[..out.len() - 1]).unwrap();
+        assert!(matches!(
+            parsed.record.disagreement().unwrap(),
+            Some(ProblemKind::Inconsistent {
+                member: "release",
+                ..
+            })
+        ));
     }
 
     #[test]

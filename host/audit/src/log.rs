@@ -197,6 +197,7 @@ impl DecisionLog {
                 plugin_version: &entry.policy.plugin().manifest().version,
                 module_sha256: entry.policy.plugin().sha256(),
                 params_sha256,
+                release: entry.policy.release(),
                 input: entry.input,
                 decision: entry.decision,
                 decision_json: entry.decision_json,

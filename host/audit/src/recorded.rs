@@ -30,6 +30,8 @@ pub struct Recorded<'a> {
     pub module_sha256: Sha256,
     /// SHA-256 of the parameter JSON (the archive's key).
     pub params_sha256: Sha256,
+    /// The signed release the policy came in, if the record names one.
+    pub release: Option<Sha256>,
     /// The profile JSON exactly as the plugin received it.
     pub input: Cow<'a, str>,
     /// The decision record's JSON, as `verdict eval --format jsonl` prints
@@ -67,6 +69,7 @@ impl<'a> Recorded<'a> {
             limits: record.limits,
             module_sha256: parsed.module_sha256,
             params_sha256: parsed.params_sha256,
+            release: parsed.release,
             input: record.input.get().into(),
             decision: record.decision.get().into(),
         }))

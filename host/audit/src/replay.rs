@@ -205,9 +205,9 @@ impl std::fmt::Display for Refused {
     }
 }
 
-/// What a policy of a record is made from: its limits, module, parameters
-/// and name.
-type PolicyKey = (LoggedLimits, Sha256, Sha256, String);
+/// What a policy of a record is made from: its limits, module, parameters,
+/// name and release.
+type PolicyKey = (LoggedLimits, Sha256, Sha256, String, Option<Sha256>);
 
 /// Sandboxes, compiled modules and the recorded policies made of them, each
 /// once.
@@ -227,6 +227,7 @@ impl Resources<'_> {
             job.module_sha256,
             job.params_sha256,
             job.policy.clone(),
+            job.release,
         )
     }
 
@@ -238,6 +239,7 @@ impl Resources<'_> {
         let policy = self.plugin(job).and_then(|plugin| {
             self.archive
                 .recorded_policy(&job.policy, plugin, job.params_sha256)
+                .map(|policy| policy.in_release(job.release))
                 .map_err(|error| Refused::Load(Arc::new(error)))
         });
         self.policies.insert(key, policy);

@@ -473,6 +473,9 @@ impl RowReader<'_, '_> {
             },
             module_sha256,
             params_sha256: self.digest(name::PARAMS_SHA256)?,
+            // Decisions files keep no release: the record re-made from the
+            // row names none either.
+            release: None,
             input: self.text(name::PROFILE)?.into(),
             decision: decision.into(),
         })

@@ -65,6 +65,7 @@ impl Policy {
             self.record_name(),
             plugin.record_version(),
             plugin.sha256(),
+            self.release(),
             answer,
         )
     }

@@ -21,6 +21,8 @@ pub struct Policy {
     plugin: Plugin,
     params: Map<String, Value>,
     params_json: Arc<str>,
+    /// The digest of the signed release the policy came in, if any.
+    release: Option<Sha256>,
 }
 
 impl Policy {
@@ -41,6 +43,7 @@ impl Policy {
             params_json: Value::Object(params.clone()).to_string().into(),
             params,
             plugin,
+            release: None,
         })
     }
 
@@ -77,6 +80,7 @@ impl Policy {
             plugin,
             params,
             params_json,
+            release: None,
         })
     }
 
@@ -89,6 +93,22 @@ impl Policy {
             params,
             ..self.clone()
         })
+    }
+
+    /// This policy as part of the signed release `digest`: every record it
+    /// makes names that release.
+    #[must_use]
+    pub fn in_release(self, digest: Option<Sha256>) -> Policy {
+        Policy {
+            release: digest,
+            ..self
+        }
+    }
+
+    /// The digest of the signed release the policy came in, if any.
+    #[must_use]
+    pub fn release(&self) -> Option<Sha256> {
+        self.release
     }
 
     /// The policy's name.

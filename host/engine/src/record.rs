@@ -77,6 +77,9 @@ pub struct DecisionRecord {
     #[serde(with = "shared_text")]
     plugin_version: Arc<str>,
     module_sha256: Sha256,
+    /// The signed release the policy came in, when it came in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    release: Option<Sha256>,
     outcome: Outcome,
     value: Map<String, Value>,
     reasons: Vec<Reason>,
@@ -104,6 +107,7 @@ impl DecisionRecord {
             policy,
             plugin_version,
             module_sha256,
+            release: None,
             outcome: Outcome::from_word(decision.outcome),
             value: decision.value,
             reasons: decision.reasons,
@@ -112,13 +116,15 @@ impl DecisionRecord {
     }
 
     /// The record of a plugin's answer for `customer` under the policy
-    /// name `policy`: its decision, or an `error` decision naming the fault.
+    /// name `policy` (of the signed release `release`, if any): its
+    /// decision, or an `error` decision naming the fault.
     #[must_use]
     pub(crate) fn from_answer(
         customer: &str,
         policy: &Arc<str>,
         plugin_version: &Arc<str>,
         module_sha256: Sha256,
+        release: Option<Sha256>,
         answer: Result<Decision, Fault>,
     ) -> DecisionRecord {
         let (outcome, value, reasons, cut_by_deadline) = match answer {
@@ -144,6 +150,7 @@ impl DecisionRecord {
             policy: Arc::clone(policy),
             plugin_version: Arc::clone(plugin_version),
             module_sha256,
+            release,
             outcome,
             value,
             reasons,
@@ -173,6 +180,12 @@ impl DecisionRecord {
     #[must_use]
     pub fn module_sha256(&self) -> Sha256 {
         self.module_sha256
+    }
+
+    /// The digest of the signed release the policy came in, if any.
+    #[must_use]
+    pub fn release(&self) -> Option<Sha256> {
+        self.release
     }
 
     /// The outcome.
@@ -241,6 +254,7 @@ mod tests {
             &"p".into(),
             &"1.0.0".into(),
             Sha256::of(b"m"),
+            None,
             answer,
         )
     }

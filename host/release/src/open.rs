@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use verdict_config::load_policies;
-use verdict_engine::{Links, Plugin, PolicySet, Sandbox, Sha256, read_bounded};
+use verdict_engine::{Links, Plugin, Policy, PolicySet, Sandbox, Sha256, read_bounded};
 
 use crate::artifact::MAX_MANIFEST_BYTES;
 use crate::error::ReleaseError;
@@ -31,7 +32,8 @@ pub const SIGNATURES_FILE: &str = "signatures.json";
 /// The largest signatures file read: 64 signatures of 64 KiB, in base64.
 const MAX_SIGNATURES_FILE_BYTES: u64 = 8 << 20;
 
-/// A verified release in a directory, its policies loaded.
+/// A verified release in a directory, its policies loaded (each naming
+/// the release, so that every record it makes does).
 #[derive(Debug)]
 pub struct Opened {
     /// The release's digest.
@@ -135,6 +137,13 @@ pub fn open(
             dir.display()
         )));
     }
+    // Every record these policies make names the release.
+    let set = PolicySet::from_policies(
+        set.policies()
+            .iter()
+            .map(|policy| Arc::new(Policy::clone(policy).in_release(Some(digest))))
+            .collect(),
+    );
     Ok(Opened {
         digest,
         signer,

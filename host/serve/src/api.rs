@@ -55,6 +55,9 @@ pub(crate) struct PolicyInfo {
     /// Versions kept, the active one included (`history - 1` rollbacks
     /// are possible).
     pub history: usize,
+    /// The digest of the signed release this version came in, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 impl PolicyInfo {
@@ -70,6 +73,7 @@ impl PolicyInfo {
             binding: policy.binding().to_path_buf(),
             params: policy.params().clone(),
             history,
+            release: policy.release().map(|digest| format!("sha256:{digest}")),
         }
     }
 }

@@ -292,6 +292,7 @@ async fn rollback(
             "plugin_version": policy.plugin().manifest().version,
             "module_sha256": policy.plugin().sha256(),
             "params": policy.params(),
+            "release": policy.release().map(|digest| format!("sha256:{digest}")),
         })
     };
     Ok(Json(json!({
