@@ -313,6 +313,62 @@ fn a_pulled_release_decides_exactly_as_its_source() {
     assert_eq!(pulled.code, 0, "{}", pulled.stderr);
     assert_eq!(pulled.stdout, shipped.stdout);
 
+    // Taken straight from the registry, the release decides the same, and
+    // each record names it.
+    let cache = tempfile::tempdir().unwrap();
+    let cache_text = cache.path().display().to_string();
+    let oci = format!("oci://{reference}");
+    let direct = |trust: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--policies",
+            &oci,
+            "--profiles",
+            "policies/profiles/customers.toml",
+            "--format",
+            "jsonl",
+            "--as-of",
+            "2026-01-15",
+            "--release-cache",
+            &cache_text,
+        ];
+        args.extend_from_slice(trust);
+        run(&args)
+    };
+    let from_registry = direct(&["--trust", &public]);
+    assert_eq!(from_registry.code, 0, "{}", from_registry.stderr);
+    let records: Vec<Value> = from_registry
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let expected: Vec<Value> = shipped
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), expected.len());
+    for (mut record, expected) in records.into_iter().zip(expected) {
+        assert_eq!(record["release"], digest.as_str());
+        record.as_object_mut().unwrap().remove("release");
+        assert_eq!(record, expected);
+    }
+    let untrusted = keygen(keys.path(), "other").1;
+    let refused = direct(&["--trust", &untrusted]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("is not signed by any trusted key"),
+        "{}",
+        refused.stderr
+    );
+    let refused = direct(&[]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("with --trust PUB"),
+        "{}",
+        refused.stderr
+    );
+
     // A release is pulled to a new directory only.
     let again = release(&["pull", &pinned, "--trust", &public, "--to", &to_text]);
     assert_eq!(again.code, 2);

@@ -88,12 +88,30 @@ pub(crate) enum Format {
     Jsonl,
 }
 
+/// How to take policies from a signed release (`--policies oci://REF`).
+#[derive(Debug, Args)]
+pub(crate) struct ReleaseArgs {
+    /// With an oci:// release: a public key to trust (PEM); repeat for
+    /// several. A release is used only when one of them signed it.
+    #[arg(long, value_name = "PUB")]
+    pub trust: Vec<PathBuf>,
+    /// With an oci:// release: where pulled releases are kept, verified
+    /// again at each use [default: releases/ in the cache directory].
+    #[arg(long, value_name = "DIR")]
+    pub release_cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
 /// Arguments of `verdict eval`.
 #[derive(Debug, Args)]
 pub(crate) struct EvalArgs {
-    /// Directory of policy bindings.
-    #[arg(long, default_value = "policies", value_name = "DIR")]
+    /// Directory of policy bindings; or oci://HOST[:PORT]/REPO:TAG (or
+    /// …@sha256:HEX), a signed release (see --trust).
+    #[arg(long, default_value = "policies", value_name = "DIR|oci://REF")]
     pub policies: PathBuf,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
     /// Profiles file(s) to evaluate [default: DIR/profiles/*.toml]: TOML,
     /// or batch files of one customer per row (.parquet, .csv, .ndjson,
     /// .jsonl, .arrow), streamed a record batch at a time.
@@ -187,21 +205,12 @@ pub(crate) struct ServeArgs {
     /// pulled from a registry, its tag polled (see --trust, --poll).
     #[arg(long, default_value = "policies", value_name = "DIR|oci://REF")]
     pub policies: PathBuf,
-    /// With an oci:// release: a public key to trust (PEM); repeat for
-    /// several. A release is served only when one of them signed it.
-    #[arg(long, value_name = "PUB")]
-    pub trust: Vec<PathBuf>,
     /// With an oci:// tag: how often it is resolved again; when it names
     /// another release, that one is pulled, verified and swapped in.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = arg_values::duration)]
     pub poll: Duration,
-    /// With an oci:// release: where pulled releases are kept [default:
-    /// releases/ in the cache directory]. A restart while the registry is
-    /// down serves the release the tag last named from here.
-    #[arg(long, value_name = "DIR")]
-    pub release_cache: Option<PathBuf>,
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub release: ReleaseArgs,
     /// Append every decision to this decision log (synced before the
     /// response; modules and parameters archived beside it). One log per
     /// running service.
@@ -466,9 +475,12 @@ pub(crate) enum ReportFormat {
 pub(crate) struct DiffArgs {
     /// The decision log, or decisions file, whose inputs to re-decide.
     pub log: PathBuf,
-    /// Directory of the policy bindings to try.
-    #[arg(long, value_name = "DIR")]
+    /// Directory of the policy bindings to try; or oci://REF, a signed
+    /// release (see --trust).
+    #[arg(long, value_name = "DIR|oci://REF")]
     pub policies: PathBuf,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,

@@ -27,6 +27,12 @@ create_exception!(
 );
 create_exception!(
     verdict,
+    ReleaseError,
+    VerdictError,
+    "A signed release that cannot be fetched, or is not signed by a trusted key, or does not verify."
+);
+create_exception!(
+    verdict,
     InputError,
     VerdictError,
     "A batch of customers that cannot be decided: a missing column, a wrong type, a bad row."
@@ -39,6 +45,7 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("PolicyError", py.get_type::<PolicyError>())?;
     module.add("ArchiveError", py.get_type::<ArchiveError>())?;
     module.add("InputError", py.get_type::<InputError>())?;
+    module.add("ReleaseError", py.get_type::<ReleaseError>())?;
     Ok(())
 }
 

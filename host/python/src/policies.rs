@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -15,9 +16,10 @@ use verdict_engine::{
     Decider, EngineError, Job, Limits, ModuleCache, Plugin, Policy, PolicySet, Sandbox, Sha256,
     chain_text,
 };
+use verdict_release::{Cache, Connection, Reference, Registry, TrustedKey};
 use verdict_sdk::Date;
 
-use crate::errors::{ArchiveError, InputError, VerdictError, policy_error};
+use crate::errors::{ArchiveError, InputError, ReleaseError, VerdictError, policy_error};
 use crate::manifest::Digest;
 
 /// A loaded, checked set of policies, ready to decide customers.
@@ -35,20 +37,58 @@ pub(crate) struct Policies {
 
 #[pymethods]
 impl Policies {
-    /// Loads every binding (`*.toml`) of `policies_dir` and the modules
-    /// they name, exactly as `verdict eval --policies DIR` does.
+    /// Loads every binding (`*.toml`) of the directory `policies` and the
+    /// modules they name, exactly as `verdict eval --policies DIR` does; or,
+    /// when `policies` is `oci://HOST[:PORT]/REPO:TAG` (or `…@sha256:HEX`),
+    /// the signed release it names, as `verdict eval --policies oci://REF`
+    /// takes it: pulled into `release_cache` (a directory; a release kept
+    /// there is verified again, not fetched again), refused unless one of
+    /// the public keys `trust` (PEM files) signed it. Plain HTTP is spoken
+    /// to a registry on this machine, or elsewhere with `insecure`;
+    /// `timeout` (seconds) bounds each registry request.
     ///
-    /// Raises `PolicyError` with the file, line and column of a problem.
+    /// Raises `PolicyError` with the file, line and column of a problem,
+    /// `ReleaseError` for a release that cannot be fetched or verified.
     #[staticmethod]
-    fn load(py: Python<'_>, policies_dir: PathBuf) -> PyResult<Policies> {
+    #[pyo3(signature = (policies, *, trust = Vec::new(), release_cache = None, insecure = false, timeout = 60.0))]
+    fn load(
+        py: Python<'_>,
+        policies: PathBuf,
+        trust: Vec<PathBuf>,
+        release_cache: Option<PathBuf>,
+        insecure: bool,
+        timeout: f64,
+    ) -> PyResult<Policies> {
         let sandbox = sandbox()?;
-        let set = py
-            .detach(|| {
-                let known = compiled();
-                let known: Vec<&Plugin> = known.values().collect();
-                load_policies(sandbox, &policies_dir, &known)
-            })
-            .map_err(|error| policy_error(&error))?;
+        let release = match policies
+            .to_str()
+            .and_then(|text| text.strip_prefix("oci://"))
+        {
+            Some(reference) => Some(Release::new(
+                reference,
+                &trust,
+                release_cache,
+                insecure,
+                timeout,
+            )?),
+            None if trust.is_empty() && release_cache.is_none() => None,
+            None => {
+                return Err(ReleaseError::new_err(format!(
+                    "trust and release_cache apply to a release (oci://REF), not to the directory {}",
+                    policies.display()
+                )));
+            }
+        };
+        let set = py.detach(|| {
+            let known = compiled();
+            let known: Vec<&Plugin> = known.values().collect();
+            match &release {
+                Some(release) => release.open(sandbox, &known),
+                None => {
+                    load_policies(sandbox, &policies, &known).map_err(|error| policy_error(&error))
+                }
+            }
+        })?;
         for policy in set.policies() {
             keep(policy.plugin());
         }
@@ -196,6 +236,72 @@ impl Policies {
             set,
             limits: Limits::default(),
         }
+    }
+}
+
+/// A signed release to load, and how.
+struct Release {
+    reference: Reference,
+    registry: Registry,
+    trusted: Vec<TrustedKey>,
+    cache: Cache,
+}
+
+impl Release {
+    fn new(
+        reference: &str,
+        trust: &[PathBuf],
+        cache: Option<PathBuf>,
+        insecure: bool,
+        timeout: f64,
+    ) -> PyResult<Release> {
+        let refused =
+            |error: verdict_release::ReleaseError| ReleaseError::new_err(chain_text(&error));
+        if trust.is_empty() {
+            return Err(ReleaseError::new_err(format!(
+                "oci://{reference}: give the public key(s) a release must be signed by, as trust=[PATH, ...]"
+            )));
+        }
+        let Some(cache) = cache else {
+            return Err(ReleaseError::new_err(format!(
+                "oci://{reference}: give release_cache=DIR, where the release is kept once pulled"
+            )));
+        };
+        let timeout = Duration::try_from_secs_f64(timeout)
+            .ok()
+            .filter(|timeout| !timeout.is_zero())
+            .ok_or_else(|| ReleaseError::new_err("timeout must be a number of seconds above 0"))?;
+        let reference: Reference = reference.parse().map_err(refused)?;
+        let registry =
+            Registry::connect(&reference, Connection { insecure, timeout }).map_err(refused)?;
+        let trusted = trust
+            .iter()
+            .map(|file| TrustedKey::load(file))
+            .collect::<Result<_, _>>()
+            .map_err(refused)?;
+        Ok(Release {
+            reference,
+            registry,
+            trusted,
+            cache: Cache::new(cache),
+        })
+    }
+
+    /// The release's policies, verified.
+    fn open(&self, sandbox: &Sandbox, known: &[&Plugin]) -> PyResult<PolicySet> {
+        self.cache
+            .open_reference(
+                &self.registry,
+                &self.reference,
+                &self.trusted,
+                sandbox,
+                known,
+            )
+            .map(|opened| opened.set)
+            .map_err(|error| match error {
+                verdict_release::ReleaseError::Config(error) => policy_error(&error),
+                other => ReleaseError::new_err(chain_text(&other)),
+            })
     }
 }
 

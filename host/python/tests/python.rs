@@ -6,6 +6,9 @@
 //!
 //! - `package_api.py`: loading, digests, the archive, deciding exactly as
 //!   `verdict eval`, the errors.
+//! - `release_load.py`: a signed release taken from a registry (Debian's
+//!   `docker-registry`, started by the script on loopback) decides as its
+//!   directory; untrusted and keyless loads refused.
 //! - `sql_duckdb.py`: the DuckDB recipe, aggregates checked against the CLI.
 //! - `spark_cluster.py`: the Spark recipe on a local cluster of two executor
 //!   JVMs, equal to the CLI, and a job whose executor is killed mid-task
@@ -227,6 +230,11 @@ fn java() {
 #[test]
 fn package_decides_as_the_cli() {
     script("package_api.py", Duration::from_secs(300), &[]);
+}
+
+#[test]
+fn a_signed_release_loads_from_a_registry() {
+    script("release_load.py", Duration::from_secs(300), &[]);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use verdict_engine::{Links, Plugin, Sandbox, Sha256, read_bounded};
 use crate::error::ReleaseError;
 use crate::keys::TrustedKey;
 use crate::open::{Opened, open};
-use crate::pull::pull;
+use crate::pull::{pull, resolve};
 use crate::reference::Reference;
 use crate::registry::Registry;
 
@@ -79,6 +79,20 @@ impl Cache {
             Err(ReleaseError::Exists { .. }) => open(&dir, trusted, sandbox, known),
             other => other,
         }
+    }
+
+    /// The release `reference` names now (a tag resolved now), as
+    /// [`Cache::open_or_pull`] gives it.
+    pub fn open_reference(
+        &self,
+        registry: &Registry,
+        reference: &Reference,
+        trusted: &[TrustedKey],
+        sandbox: &Sandbox,
+        known: &[&Plugin],
+    ) -> Result<Opened, ReleaseError> {
+        let digest = resolve(registry, reference)?;
+        self.open_or_pull(registry, reference, digest, trusted, sandbox, known)
     }
 
     /// The kept release `digest`, verified, without the registry.

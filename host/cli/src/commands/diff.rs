@@ -6,17 +6,16 @@ use std::io::Write;
 use verdict_audit::verify::verify;
 use verdict_audit::whatif::{Differ, WhatIf, what_if};
 use verdict_batch::read::{RecordedRows, is_decisions_file};
-use verdict_config::load_policies;
 use verdict_engine::Limits;
 
 use crate::cli::{DiffArgs, ReportFormat};
-use crate::commands;
+use crate::commands::{self, policies};
 use crate::exit::Status;
 
 /// Runs `verdict diff`.
 pub(crate) fn run(args: &DiffArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
-    let set = load_policies(&sandbox, &args.policies, &[])?;
+    let set = policies::load(&sandbox, &args.policies, &args.release)?;
     let (report, source) = if is_decisions_file(&args.log)? {
         let mut differ = Differ::new(&args.log, &set);
         for recorded in RecordedRows::open(&args.log)? {

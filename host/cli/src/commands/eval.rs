@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use verdict_batch::Format as BatchFormat;
-use verdict_config::{Profiles, load_policies};
+use verdict_config::Profiles;
 use verdict_engine::{Job, Limits, today_utc};
 
 use crate::cli::EvalArgs;
-use crate::commands::{self, eval_batch};
+use crate::commands::{self, eval_batch, policies};
 use crate::exit::{PartWay, Status};
 use crate::output;
 use crate::sink::{Sink, open_log};
@@ -17,7 +17,7 @@ use crate::written;
 /// Runs `verdict eval`.
 pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
-    let set = load_policies(&sandbox, &args.policies, &[])?;
+    let set = policies::load(&sandbox, &args.policies, &args.release)?;
     let policies = set.select(&args.policy)?;
     let files = profile_files(&args.policies, &args.profiles)?;
     written::check(args, &files)?;
@@ -78,6 +78,11 @@ pub(crate) fn run(args: &EvalArgs) -> anyhow::Result<Status> {
 fn profile_files(policies: &Path, given: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     if !given.is_empty() {
         return Ok(given.to_vec());
+    }
+    if let Some(reference) = policies::release_reference(policies) {
+        anyhow::bail!(
+            "a release holds no sample profiles (oci://{reference}): pass --profiles FILE"
+        );
     }
     let dir = policies.join("profiles");
     let mut files = Vec::new();

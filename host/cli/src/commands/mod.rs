@@ -7,6 +7,7 @@ pub(crate) mod eval_batch;
 pub(crate) mod inspect;
 pub(crate) mod log;
 pub(crate) mod new;
+pub(crate) mod policies;
 pub(crate) mod release;
 pub(crate) mod replay;
 pub(crate) mod rollback;

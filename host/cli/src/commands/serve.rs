@@ -6,11 +6,10 @@ use anyhow::Context;
 use verdict_audit::log::Wait;
 use verdict_audit::{Archive, AuditError, DecisionLog};
 use verdict_serve::{
-    Config, ConnectionLimits, Policies, ReleaseSource, ServeError, Server, Token, shutdown_signal,
+    Config, ConnectionLimits, Policies, ServeError, Server, Token, shutdown_signal,
 };
 
-use crate::commands;
-use crate::commands::release::{connect, trusted};
+use crate::commands::{self, policies};
 
 use crate::cli::ServeArgs;
 use crate::exit::Status;
@@ -83,31 +82,16 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
 /// Where `--policies` says the policies are: `oci://REF`, a release
 /// (which needs `--trust`), else a directory.
 fn policies(args: &ServeArgs) -> anyhow::Result<Policies> {
-    let Some(reference) = args
-        .policies
-        .to_str()
-        .and_then(|text| text.strip_prefix("oci://"))
-    else {
-        if !args.trust.is_empty() {
-            anyhow::bail!(
-                "--trust applies to a release (--policies oci://REF), not to the directory {}",
-                args.policies.display()
-            );
+    match policies::release_reference(&args.policies) {
+        Some(reference) => Ok(Policies::Release(Box::new(policies::release_source(
+            reference,
+            &args.release,
+        )?))),
+        None => {
+            policies::check_dir(&args.policies, &args.release)?;
+            Ok(Policies::Dir(args.policies.clone()))
         }
-        return Ok(Policies::Dir(args.policies.clone()));
-    };
-    if args.trust.is_empty() {
-        anyhow::bail!(
-            "--policies oci://{reference}: give the public key(s) a release must be signed by, with --trust PUB"
-        );
     }
-    let (reference, registry) = connect(reference, &args.registry)?;
-    Ok(Policies::Release(Box::new(ReleaseSource {
-        reference,
-        registry,
-        trusted: trusted(&args.trust)?,
-        cache: commands::release_cache(args.release_cache.as_deref())?,
-    })))
 }
 
 /// A policy that fails to load at start is bad configuration: show its
