@@ -295,8 +295,9 @@ fn a_pulled_release_decides_exactly_as_its_source() {
             std::fs::read(plugin_wasm(name)).unwrap()
         );
     }
-    let eval = |policies: &str| {
-        run(&[
+    // `verdict eval` of the sample customers with `policies` and `extra`.
+    let eval = |policies: &str, extra: &[&str]| {
+        let mut args = vec![
             "eval",
             "--policies",
             policies,
@@ -306,10 +307,12 @@ fn a_pulled_release_decides_exactly_as_its_source() {
             "jsonl",
             "--as-of",
             "2026-01-15",
-        ])
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
     };
-    let pulled = eval(&to_text);
-    let shipped = eval("policies");
+    let pulled = eval(&to_text, &[]);
+    let shipped = eval("policies", &[]);
     assert_eq!(pulled.code, 0, "{}", pulled.stderr);
     assert_eq!(pulled.stdout, shipped.stdout);
 
@@ -319,21 +322,9 @@ fn a_pulled_release_decides_exactly_as_its_source() {
     let cache_text = cache.path().display().to_string();
     let oci = format!("oci://{reference}");
     let direct = |trust: &[&str]| {
-        let mut args = vec![
-            "eval",
-            "--policies",
-            &oci,
-            "--profiles",
-            "policies/profiles/customers.toml",
-            "--format",
-            "jsonl",
-            "--as-of",
-            "2026-01-15",
-            "--release-cache",
-            &cache_text,
-        ];
-        args.extend_from_slice(trust);
-        run(&args)
+        let mut extra = vec!["--release-cache", &cache_text];
+        extra.extend_from_slice(trust);
+        eval(&oci, &extra)
     };
     let from_registry = direct(&["--trust", &public]);
     assert_eq!(from_registry.code, 0, "{}", from_registry.stderr);
@@ -367,6 +358,41 @@ fn a_pulled_release_decides_exactly_as_its_source() {
         refused.stderr.contains("with --trust PUB"),
         "{}",
         refused.stderr
+    );
+
+    // inspect shows the pulled release verified: digest, signer, policies.
+    let shown = run(&["inspect", &to_text, "--trust", &public]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let lines: Vec<&str> = shown.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "release      {digest_ref}",
+            digest_ref = pinned.rsplit_once('@').unwrap().1
+        )
+    );
+    assert!(
+        lines[1].starts_with(&format!("signed by    {public} (key sha256:")),
+        "{}",
+        shown.stdout
+    );
+    assert_eq!(lines[2], "policies");
+    assert_eq!(lines.len(), 6, "{}", shown.stdout);
+    let staff = format!(
+        "  staff-allowance  staff-allowance 1.0.0  module {}  params ",
+        sha256_file(&plugin_wasm("staff-allowance"))
+    );
+    assert!(lines[5].starts_with(&staff), "{}", shown.stdout);
+    let json = run(&["inspect", &to_text, "--trust", &public, "--format", "json"]);
+    let info: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(info["release"], pinned.rsplit_once('@').unwrap().1);
+    assert_eq!(info["policies"][1]["policy"], "product-ladder");
+    let unverified = run(&["inspect", &to_text]);
+    assert_eq!(unverified.code, 2);
+    assert!(
+        unverified.stderr.contains("give the public key(s)"),
+        "{}",
+        unverified.stderr
     );
 
     // A release is pulled to a new directory only.

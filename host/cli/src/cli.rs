@@ -166,8 +166,14 @@ pub(crate) enum InfoFormat {
 /// Arguments of `verdict inspect`.
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
-    /// The plugin module (.wasm, or .wat text).
+    /// The plugin module (.wasm, or .wat text); or the directory of a
+    /// pulled release (`verdict release pull`, the release cache), shown
+    /// verified with --trust.
     pub plugin: PathBuf,
+    /// With a pulled release: a public key to trust (PEM); repeat for
+    /// several.
+    #[arg(long, value_name = "PUB")]
+    pub trust: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = InfoFormat::Human)]
     pub format: InfoFormat,

@@ -1,18 +1,28 @@
-//! `verdict inspect`: what a plugin module declares and contains.
+//! `verdict inspect`: what a plugin module declares and contains, or what
+//! a pulled release holds and who signed it.
 
 use std::io::Write;
 
 use serde_json::json;
-use verdict_engine::{Isolation, Limits, Plugin, Policy};
+use verdict_engine::{Isolation, Limits, Plugin, Policy, Sandbox};
+use verdict_release::{OCI_MANIFEST_FILE, open};
 use verdict_sdk::ParamSpec;
 
 use crate::cli::{InfoFormat, InspectArgs};
-use crate::commands;
+use crate::commands::{self, release};
 use crate::exit::Status;
 
 /// Runs `verdict inspect`.
 pub(crate) fn run(args: &InspectArgs) -> anyhow::Result<Status> {
     let sandbox = commands::sandbox(Limits::default())?;
+    if args.plugin.is_dir() {
+        return release(args, &sandbox);
+    }
+    anyhow::ensure!(
+        args.trust.is_empty(),
+        "--trust applies to a pulled release's directory, not to the module {}",
+        args.plugin.display()
+    );
     let plugin = Plugin::load(&sandbox, &args.plugin)?;
     let manifest = &plugin.manifest();
     // Under the declared defaults: `verdict_init` may grow memory past what
@@ -73,6 +83,65 @@ pub(crate) fn run(args: &InspectArgs) -> anyhow::Result<Status> {
             writeln!(out, "exports")?;
             for export in plugin.exports() {
                 writeln!(out, "  {export}")?;
+            }
+        }
+    }
+    Ok(Status::Success)
+}
+
+/// Shows the pulled release `args.plugin`, verified again offline against
+/// the `--trust` keys: its digest, its signer and every policy in it.
+fn release(args: &InspectArgs, sandbox: &Sandbox) -> anyhow::Result<Status> {
+    let dir = &args.plugin;
+    anyhow::ensure!(
+        dir.join(OCI_MANIFEST_FILE).is_file(),
+        "{} is no pulled release (it has no {OCI_MANIFEST_FILE}); inspect shows a plugin module or a pulled release",
+        dir.display()
+    );
+    anyhow::ensure!(
+        !args.trust.is_empty(),
+        "{}: a release is shown verified: give the public key(s) it must be signed by, with --trust PUB",
+        dir.display()
+    );
+    let opened = open(dir, &release::trusted(&args.trust)?, sandbox, &[])?;
+    let mut out = std::io::stdout().lock();
+    let policies = opened.set.policies();
+    match args.format {
+        InfoFormat::Json => {
+            let info = json!({
+                "release": format!("sha256:{}", opened.digest),
+                "signer": opened.signer.key_file,
+                "signer_sha256": opened.signer.fingerprint.to_string(),
+                "policies": policies.iter().map(|policy| json!({
+                    "policy": policy.name(),
+                    "plugin": policy.plugin().name(),
+                    "version": policy.plugin().version().to_string(),
+                    "module_sha256": policy.plugin().sha256(),
+                    "params_sha256": policy.params_sha256(),
+                    "params": policy.params(),
+                })).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&info)?)?;
+        }
+        InfoFormat::Human => {
+            writeln!(out, "release      sha256:{}", opened.digest)?;
+            writeln!(
+                out,
+                "signed by    {} (key sha256:{})",
+                opened.signer.key_file.display(),
+                opened.signer.fingerprint
+            )?;
+            writeln!(out, "policies")?;
+            for policy in policies {
+                writeln!(
+                    out,
+                    "  {}  {} {}  module {}  params {}",
+                    policy.name(),
+                    policy.plugin().name(),
+                    policy.plugin().version(),
+                    policy.plugin().sha256(),
+                    policy.params_sha256()
+                )?;
             }
         }
     }
