@@ -899,6 +899,43 @@ fn a_restart_while_the_registry_is_down_serves_the_kept_release_verified_again()
         "{}",
         replayed.stdout
     );
+    // With its archive lost, the log replays from the releases it names,
+    // taken by digest from the registry and verified.
+    std::fs::remove_dir_all(logs.path().join("decisions.archive")).unwrap();
+    assert_eq!(run(&["replay", &log]).code, 1);
+    let repository = reference.rsplit_once(':').unwrap().0;
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh = fresh.path().display().to_string();
+    let from_release = |trust: &str| {
+        run(&[
+            "replay",
+            &log,
+            "--release-from",
+            repository,
+            "--trust",
+            trust,
+            "--release-cache",
+            &fresh,
+        ])
+    };
+    let (_, stranger) = keygen(keys.path(), "stranger");
+    let refused = from_release(&stranger);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is not signed by any trusted key"),
+        "{}",
+        refused.stderr
+    );
+    let restored = from_release(&public);
+    assert_eq!(restored.code, 0, "{}{}", restored.stdout, restored.stderr);
+    assert!(
+        restored
+            .stdout
+            .contains("replayed 9: 9 identical, 0 mismatched"),
+        "{}",
+        restored.stdout
+    );
+    assert_eq!(run(&["log", "verify", &log]).code, 0);
     let kept = cache.path().join(digest.replace(':', "-"));
     assert!(kept.join("release.oci.json").is_file());
 

@@ -8,7 +8,7 @@ use std::fmt;
 use verdict_engine::{Sha256, shown_id};
 
 /// The two kinds of archived content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// Module bytes (`modules/<sha>.wasm`).
     Module,

@@ -4,7 +4,7 @@
 //! present and intact in the archive, each module being the plugin and
 //! version the record says.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -40,6 +40,45 @@ impl Report {
     pub fn intact(&self) -> bool {
         self.problem.is_none() && self.anchor_found != Some(false)
     }
+}
+
+/// Archive entries a signed release should supply: the release's digest,
+/// and the kind and digest of each entry.
+pub type MissingFromRelease = (Sha256, Vec<(Kind, Sha256)>);
+
+/// The signed releases whose modules or parameter sets records of the log
+/// at `path` name but `archive` lacks, each with the digests it should
+/// supply, in digest order: where the archive can be completed from (the
+/// release by digest, from its registry). Lines that do not parse, and
+/// records that name no release, are left to [`verify`].
+pub fn missing_by_release(
+    path: &Path,
+    archive: &Archive,
+) -> Result<Vec<MissingFromRelease>, AuditError> {
+    let mut missing: BTreeMap<Sha256, BTreeSet<(Kind, Sha256)>> = BTreeMap::new();
+    let mut lines = Lines::open(path)?;
+    while let Some(batch) = lines.next_batch()? {
+        for i in 0..batch.len() {
+            let Ok(parsed) = entry::parse(batch.line(i)) else {
+                continue;
+            };
+            let Some(release) = parsed.release else {
+                continue;
+            };
+            for (kind, sha256) in [
+                (Kind::Module, parsed.module_sha256),
+                (Kind::Params, parsed.params_sha256),
+            ] {
+                if !archive.holds(kind, sha256) {
+                    missing.entry(release).or_default().insert((kind, sha256));
+                }
+            }
+        }
+    }
+    Ok(missing
+        .into_iter()
+        .map(|(release, wanted)| (release, wanted.into_iter().collect()))
+        .collect())
 }
 
 /// What one line says, as far as the chain is concerned.

@@ -432,6 +432,14 @@ pub(crate) struct ReplayArgs {
     /// The module archive [default: beside the log, LOG.jsonl -> LOG.archive].
     #[arg(long, value_name = "DIR")]
     pub archive: Option<PathBuf>,
+    /// Where the signed releases the log's records name are kept
+    /// (HOST[:PORT]/REPO): modules and parameter sets the archive lacks are
+    /// taken from those releases, by digest, verified (see --trust), and
+    /// stored in the archive before anything is checked.
+    #[arg(long, value_name = "HOST/REPO")]
+    pub release_from: Option<String>,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
     /// Replay only this customer's decisions (repeatable).
     #[arg(long, value_name = "ID")]
     pub customer: Vec<String>,

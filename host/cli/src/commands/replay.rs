@@ -4,15 +4,16 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use verdict_audit::Recorded;
+use anyhow::Context;
 use verdict_audit::replay::{Caps, Replayer, Report, Selection, replay};
-use verdict_audit::verify::verify;
+use verdict_audit::verify::{missing_by_release, verify};
+use verdict_audit::{Archive, Kind, Recorded};
 use verdict_batch::read::{RecordedRows, is_decisions_file};
-use verdict_engine::Sha256;
+use verdict_engine::{Limits, Sha256};
 
-use crate::cli::ReplayArgs;
-use crate::commands;
+use crate::cli::{ReleaseArgs, ReplayArgs};
 use crate::commands::log::archive_for;
+use crate::commands::{self, policies};
 use crate::exit::Status;
 
 /// Runs `verdict replay`.
@@ -51,6 +52,9 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
         "--sample is for decisions files (.parquet, .arrow, or .jsonl from `verdict eval \
          --output`); select log records with --lines, --customer or --policy"
     );
+    if let Some(repository) = &args.release_from {
+        restore(&args.log, &archive, repository, &args.release)?;
+    }
     // A replay proves nothing about records that were tampered with, so the
     // chain is checked first; archive entries are checked as they are read.
     let check = verify(&args.log, None, None)?;
@@ -70,6 +74,63 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Status> {
         caps,
     )?;
     finish(&mut out, report, &selection, &args.log, "line")
+}
+
+/// Completes `archive` from the signed releases in `repository` that the
+/// log's records name: each release the archive lacks a module or
+/// parameter set of is taken by digest (through the release cache,
+/// verified against `--trust`), and what it holds of those is stored.
+fn restore(
+    log: &std::path::Path,
+    archive: &Archive,
+    repository: &str,
+    args: &ReleaseArgs,
+) -> anyhow::Result<()> {
+    let missing = missing_by_release(log, archive)?;
+    let Some((first, _)) = missing.first() else {
+        return Ok(());
+    };
+    let sandbox = commands::sandbox(Limits::default())?;
+    let source = policies::release_source(&format!("{repository}@sha256:{first}"), args)?;
+    for (digest, wanted) in &missing {
+        let reference = source.reference.at(*digest);
+        let opened = source
+            .cache
+            .open_or_pull(
+                &source.registry,
+                &reference,
+                *digest,
+                &source.trusted,
+                &sandbox,
+                &[],
+            )
+            .with_context(|| {
+                format!("cannot take the archive's missing entries from {reference}")
+            })?;
+        let mut stored = 0;
+        for (kind, sha256) in wanted {
+            let found = opened.set.policies().iter().find_map(|policy| match kind {
+                Kind::Module if policy.plugin().sha256() == *sha256 => {
+                    Some(policy.plugin().bytes().to_vec())
+                }
+                Kind::Params if policy.params_sha256() == *sha256 => {
+                    Some(policy.params_json().as_bytes().to_vec())
+                }
+                _ => None,
+            });
+            if let Some(bytes) = found {
+                archive.store(*kind, &bytes)?;
+                stored += 1;
+            }
+        }
+        tracing::info!(
+            release = %reference,
+            stored,
+            missing = wanted.len() - stored,
+            "archive entries taken from the release"
+        );
+    }
+    Ok(())
 }
 
 /// Prints the report; the status is success only when every decision came
