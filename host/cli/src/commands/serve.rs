@@ -6,7 +6,7 @@ use anyhow::Context;
 use verdict_audit::log::Wait;
 use verdict_audit::{Archive, AuditError, DecisionLog};
 use verdict_serve::{
-    Config, ConnectionLimits, Policies, ServeError, Server, Token, shutdown_signal,
+    Config, ConnectionLimits, Policies, ServeError, Server, Source, Token, shutdown_signal,
 };
 
 use crate::commands::{self, policies};
@@ -61,7 +61,8 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
             policies = snapshot.set.policies().len(),
             source = %live.source().describe(),
             dir = %live.loaded().dir.display(),
-            watch = !args.no_watch,
+            watch = !args.no_watch && matches!(live.source(), Source::Dir(_)),
+            poll = ?live.source().follows_tag().then_some(args.poll),
             header_timeout = ?args.header_timeout,
             idle_timeout = ?args.idle_timeout,
             max_connections = args.max_connections,
