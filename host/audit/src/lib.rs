@@ -26,6 +26,8 @@ mod pipeline;
 mod problem;
 mod recorded;
 pub mod replay;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod timestamp;
 pub mod verify;
 pub mod whatif;

@@ -417,7 +417,7 @@ pub fn replay(
 }
 
 /// The selected records of a batch, read.
-fn select<'a>(
+pub(crate) fn select<'a>(
     path: &Path,
     batch: &'a Batch,
     selection: &Selection,

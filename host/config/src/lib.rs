@@ -23,6 +23,8 @@ mod document;
 mod error;
 mod policies;
 mod profile;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use binding::Binding;
 pub use case_file::{Case, CaseFile, Expect, Subject, Suite, ValueExpect};

@@ -74,8 +74,12 @@ impl Profiles {
         Profiles::parse_in_parts(doc, PART_BYTES)
     }
 
-    /// [`parse`](Profiles::parse) with parts of about `part_bytes`.
-    fn parse_in_parts(doc: Document, part_bytes: usize) -> Result<Profiles, ConfigError> {
+    /// [`parse`](Profiles::parse) with parts of about `part_bytes`
+    /// (`usize::MAX`: in one piece).
+    pub(crate) fn parse_in_parts(
+        doc: Document,
+        part_bytes: usize,
+    ) -> Result<Profiles, ConfigError> {
         let parts = split_at_customers(doc.text(), part_bytes);
         let in_parts = (parts.len() > 1)
             .then(|| {
@@ -132,6 +136,15 @@ impl Profiles {
             customers,
             spans,
         })
+    }
+
+    /// Where each customer's `id` and `birth_date` are, and the birth date.
+    #[cfg(feature = "testing")]
+    pub(crate) fn spans(&self) -> Vec<(Range<usize>, Range<usize>, Date)> {
+        self.spans
+            .iter()
+            .map(|spans| (spans.id.clone(), spans.birth_date.clone(), spans.born))
+            .collect()
     }
 
     /// The file the profiles came from.

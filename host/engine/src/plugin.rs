@@ -209,28 +209,11 @@ impl Plugin {
             .map(|e| format!("{}: {}", e.name(), describe(&e.ty())))
             .collect();
         let guest = Guest::prepare(sandbox, &module, layout)?;
-        let manifest: Manifest = guest
+        let (manifest, version) = guest
             .call(Export::Manifest, &[], |answer| {
-                Ok(serde_json::from_slice(answer))
+                Ok(read_manifest(answer, guest.abi()))
             })
-            .map_err(PluginError::ManifestCall)?
-            .map_err(PluginError::ManifestJson)?;
-        let marker = guest.abi().number();
-        if manifest.abi != marker {
-            return Err(PluginError::Abi {
-                found: manifest.abi,
-                marker,
-            });
-        }
-        if !is_kebab_case(&manifest.name) {
-            return Err(PluginError::Name(manifest.name));
-        }
-        check_declared_params(&manifest.params)?;
-        let version =
-            semver::Version::parse(&manifest.version).map_err(|source| PluginError::Version {
-                version: manifest.version.clone(),
-                source,
-            })?;
+            .map_err(PluginError::ManifestCall)??;
         Ok(Plugin {
             path: path.to_path_buf(),
             sha256: Sha256::of(&bytes),
@@ -320,10 +303,8 @@ impl Plugin {
         params: &Map<String, Value>,
     ) -> Result<Vec<ParamError>, Fault> {
         let input = serde_json::to_vec(params).map_err(|e| Fault::Malformed(e.to_string()))?;
-        self.guest.call(Export::CheckParams, &input, |answer| {
-            serde_json::from_slice(answer)
-                .map_err(|e| Fault::Malformed(format!("parameter check answer: {e}")))
-        })
+        self.guest
+            .call(Export::CheckParams, &input, read_param_problems)
     }
 
     /// Whether the module was instrumented for reused, restored instances
@@ -403,11 +384,50 @@ impl Plugin {
 
     /// How an answer of this plugin's ABI is read.
     pub(crate) fn decoder(&self) -> fn(&[u8]) -> Result<Decision, Fault> {
-        match self.guest.abi() {
-            Abi::V1 => decode_v1,
-            Abi::V2 => decode_v2,
-        }
+        decoder(self.guest.abi())
     }
+}
+
+/// Reads the answer of `verdict_manifest` of a module built for `abi` and
+/// checks what it declares: its ABI, a kebab-case name, parameters that hold
+/// together, a semantic version.
+pub(crate) fn read_manifest(
+    answer: &[u8],
+    abi: Abi,
+) -> Result<(Manifest, semver::Version), PluginError> {
+    let manifest: Manifest = serde_json::from_slice(answer).map_err(PluginError::ManifestJson)?;
+    let marker = abi.number();
+    if manifest.abi != marker {
+        return Err(PluginError::Abi {
+            found: manifest.abi,
+            marker,
+        });
+    }
+    if !is_kebab_case(&manifest.name) {
+        return Err(PluginError::Name(manifest.name));
+    }
+    check_declared_params(&manifest.params)?;
+    let version =
+        semver::Version::parse(&manifest.version).map_err(|source| PluginError::Version {
+            version: manifest.version.clone(),
+            source,
+        })?;
+    Ok((manifest, version))
+}
+
+/// How an answer of `verdict_evaluate` in `abi` is read and checked.
+pub(crate) fn decoder(abi: Abi) -> fn(&[u8]) -> Result<Decision, Fault> {
+    match abi {
+        Abi::V1 => decode_v1,
+        Abi::V2 => decode_v2,
+    }
+}
+
+/// Reads the answer of `verdict_check_params`: the problems the plugin
+/// found in a parameter set (none when it accepts it).
+pub(crate) fn read_param_problems(answer: &[u8]) -> Result<Vec<ParamError>, Fault> {
+    serde_json::from_slice(answer)
+        .map_err(|e| Fault::Malformed(format!("parameter check answer: {e}")))
 }
 
 /// Reads a v1 answer (JSON) in place and checks the decision.

@@ -1,14 +1,15 @@
-//! Hooks for benchmarks and tests that look beneath the decision API (the
-//! `testing` feature): the raw input encodings, one call on an encoded
-//! input, the fresh-instance baseline, the restore alone, and loading a
-//! module for reused instances whatever its ABI marker.
+//! Hooks for benchmarks, tests and fuzz targets that look beneath the
+//! decision API (the `testing` feature): the raw input encodings, the
+//! readers of what a plugin answers, one call on an encoded input, the
+//! fresh-instance baseline, the restore alone, and loading a module for
+//! reused instances whatever its ABI marker.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use verdict_sdk::{Date, Decision};
+use verdict_sdk::{Date, Decision, Manifest, ParamError};
 
-use crate::error::EngineError;
+use crate::error::{EngineError, PluginError};
 use crate::exports::Abi;
 use crate::fault::Fault;
 use crate::plugin::Plugin;
@@ -29,6 +30,25 @@ pub fn encode_for(
     profile: &Profile,
 ) -> Result<(), Fault> {
     crate::evaluate::encode(abi, buffer, as_of, params_json, profile)
+}
+
+/// Reads an answer of `verdict_evaluate` from a module built for `abi`,
+/// exactly as the host does after a call: a checked decision, or the fault
+/// the answer stands for (the plugin's own error, or a malformed answer).
+pub fn decode_answer(abi: Abi, answer: &[u8]) -> Result<Decision, Fault> {
+    crate::plugin::decoder(abi)(answer)
+}
+
+/// Reads and checks the answer of `verdict_manifest` from a module built
+/// for `abi`, exactly as loading a plugin does.
+pub fn read_manifest(abi: Abi, answer: &[u8]) -> Result<(Manifest, semver::Version), PluginError> {
+    crate::plugin::read_manifest(answer, abi)
+}
+
+/// Reads the answer of `verdict_check_params`, exactly as binding a
+/// plugin does.
+pub fn read_param_problems(answer: &[u8]) -> Result<Vec<ParamError>, Fault> {
+    crate::plugin::read_param_problems(answer)
 }
 
 /// One call of `plugin` on an encoded input, on the path it normally
