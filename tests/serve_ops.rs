@@ -91,8 +91,16 @@ impl Conn {
 
     /// Reads one response (its body has a `Content-Length`).
     fn answer(&mut self) -> Answer {
+        self.try_answer().unwrap()
+    }
+
+    /// Reads one response, or the error that ended the connection first
+    /// (an end of stream before the response is `UnexpectedEof`).
+    fn try_answer(&mut self) -> std::io::Result<Answer> {
         let mut status_line = String::new();
-        self.reader.read_line(&mut status_line).unwrap();
+        if self.reader.read_line(&mut status_line)? == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
         let status = status_line
             .split(' ')
             .nth(1)
@@ -102,7 +110,7 @@ impl Conn {
         let mut headers = Vec::new();
         loop {
             let mut line = String::new();
-            self.reader.read_line(&mut line).unwrap();
+            self.reader.read_line(&mut line)?;
             let line = line.trim_end();
             if line.is_empty() {
                 break;
@@ -115,12 +123,12 @@ impl Conn {
             .find(|(n, _)| n == "content-length")
             .map_or(0, |(_, v)| v.parse().unwrap());
         let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).unwrap();
-        Answer {
+        self.reader.read_exact(&mut body)?;
+        Ok(Answer {
             status,
             headers,
             body: String::from_utf8(body).unwrap(),
-        }
+        })
     }
 
     fn get(&mut self, path: &str) -> Answer {
@@ -503,7 +511,7 @@ fn sigterm_closes_idle_connections_and_answers_the_one_in_flight_with_connection
         .status()
         .unwrap();
     assert!(kill.success());
-    // The idle connection is closed, cleanly and at once; the slow request
+    // The idle connection is closed, cleanly, after the drain time; the slow request
     // is answered whole, telling the client not to reuse the connection.
     idle.assert_closed_by_server("an idle connection at shutdown");
     let answer = slow.answer();
@@ -519,6 +527,103 @@ fn sigterm_closes_idle_connections_and_answers_the_one_in_flight_with_connection
     assert_eq!(answer.header("connection"), Some("close"), "{answer:?}");
     slow.assert_closed_by_server("the answered connection at shutdown");
 
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the service did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}\n{}", service.log());
+}
+
+/// How one kept-alive client fared while the service stopped.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Fared {
+    answered: usize,
+    /// Requests sent whose connection ended without an answer.
+    lost: Vec<String>,
+    /// Whether the client ended on a refused connection.
+    refused: bool,
+}
+
+/// Sends requests back to back on one kept-alive connection, opening a new
+/// one when an answer says `Connection: close`, until a connection is
+/// refused. `sent` counts the answered requests of every client.
+fn keep_alive_client(addr: &str, sent: &std::sync::atomic::AtomicUsize) -> Fared {
+    use std::sync::atomic::Ordering;
+    let body = json!({"customer": {"id": "K-1", "birth_date": "1990-01-01"}}).to_string();
+    let request = format!(
+        "POST /v1/evaluate HTTP/1.1\r\nHost: verdict\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut fared = Fared::default();
+    loop {
+        let stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream,
+            Err(error) if error.kind() == ErrorKind::ConnectionRefused => {
+                fared.refused = true;
+                return fared;
+            }
+            Err(error) => panic!("cannot connect: {error}"),
+        };
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut conn = Conn {
+            reader: BufReader::new(stream),
+        };
+        loop {
+            let answer = conn
+                .reader
+                .get_mut()
+                .write_all(request.as_bytes())
+                .and_then(|()| conn.try_answer());
+            match answer {
+                Ok(answer) => {
+                    assert_eq!(answer.status, 200, "{}", answer.body);
+                    fared.answered += 1;
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    if answer.header("connection") == Some("close") {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    fared.lost.push(error.to_string());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sigterm_answers_every_request_kept_alive_clients_send_while_it_stops() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = Scratch::shipped();
+    // Idle connections stay open while stopping for longer than any client
+    // here takes between two requests.
+    let mut service = Service::start(dir.dir.path(), false, &["--drain-timeout", "1m"]);
+    let addr = service.addr().to_owned();
+    let sent = AtomicUsize::new(0);
+    let fared: Vec<Fared> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| keep_alive_client(&addr, &sent)))
+            .collect();
+        service.wait_for("the clients to get going", || {
+            sent.load(Ordering::Relaxed) >= 400
+        });
+        let kill = std::process::Command::new("kill")
+            .args(["-TERM", &service.pid()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    for client in &fared {
+        assert!(client.lost.is_empty(), "requests lost: {fared:?}");
+        assert!(client.refused && client.answered > 0, "{fared:?}");
+    }
     let deadline = Instant::now() + PATIENCE;
     let status = loop {
         if let Some(status) = service.child.try_wait().unwrap() {

@@ -195,8 +195,10 @@ link switched to each new release: it is resolved again at every load.
 With --policies oci://REF the policies are a signed release (docs/release.md):
 a tag is resolved again every --poll and the release it names then is pulled,
 verified and swapped in; a release by digest never changes.
-SIGTERM or Ctrl-C stops taking connections, finishes the requests in flight
-(answered with `Connection: close`) and closes idle connections.
+SIGTERM or Ctrl-C stops taking connections and answers the requests in
+flight with `Connection: close`; an idle kept-alive connection stays open for
+--drain-timeout (a request its client sent just then is answered the same
+way), then is closed.
 
 Durations: a number and a unit, ms, s or m (`10s`, `500ms`, `2m`).";
 
@@ -246,6 +248,11 @@ pub(crate) struct ServeArgs {
     /// accepted until one closes (keep it below the open-file limit).
     #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Once stopping (SIGTERM, Ctrl-C), time an idle kept-alive connection
+    /// stays open for a request already on its way, answered with
+    /// `Connection: close`; then it is closed.
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = arg_values::duration)]
+    pub drain_timeout: Duration,
 }
 
 const ROLLBACK_EXAMPLES: &str = "\

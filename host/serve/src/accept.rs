@@ -7,7 +7,9 @@
 //! refused, so a burst only waits; the header and idle timeouts make sure
 //! silent clients do not hold their places for long.
 //!
-//! On stop the listener is closed, every connection is told to finish
+//! On stop the connections already waiting in the listen queue are taken
+//! (as far as the bound allows: their clients connected before the stop),
+//! then the listener is closed, every connection is told to finish
 //! ([`connection::serve`]), and the loop returns once all have closed.
 
 use std::future::Future;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -72,12 +74,36 @@ pub(crate) async fn serve(
                 }
             },
         };
-        let (router, app, stopping) = (router.clone(), Arc::clone(&app), stopping.clone());
-        connections.spawn(async move {
-            let _open = app.metrics.open_connection();
-            connection::serve(stream, router, limits, stopping, &app.metrics).await;
-            drop(slot);
-        });
+        serve_one(
+            &mut connections,
+            stream,
+            slot,
+            &router,
+            &app,
+            limits,
+            &stopping,
+        );
+    }
+    // Take what is already queued, without waiting for more.
+    while let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
+        let stream = tokio::select! {
+            biased;
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) if is_connection_error(&error) => continue,
+                Err(_) => break,
+            },
+            () = std::future::ready(()) => break,
+        };
+        serve_one(
+            &mut connections,
+            stream,
+            slot,
+            &router,
+            &app,
+            limits,
+            &stopping,
+        );
     }
     // Connections not yet accepted are refused from here on.
     drop(listener);
@@ -85,6 +111,25 @@ pub(crate) async fn serve(
     let _ = stop.send(true);
     tracing::debug!("waiting for {} connections to close", connections.len());
     while connections.join_next().await.is_some() {}
+}
+
+/// Serves an accepted connection in `connections`, holding `slot` until
+/// it closes.
+fn serve_one(
+    connections: &mut JoinSet<()>,
+    stream: TcpStream,
+    slot: OwnedSemaphorePermit,
+    router: &Router,
+    app: &Arc<App>,
+    limits: ConnectionLimits,
+    stopping: &watch::Receiver<bool>,
+) {
+    let (router, app, stopping) = (router.clone(), Arc::clone(app), stopping.clone());
+    connections.spawn(async move {
+        let _open = app.metrics.open_connection();
+        connection::serve(stream, router, limits, stopping, &app.metrics).await;
+        drop(slot);
+    });
 }
 
 /// A place for one more connection, waiting for one when all are taken

@@ -1,14 +1,17 @@
 //! One HTTP/1 connection: served by hyper, closed when its client takes too
 //! long to send a request head or stays idle too long between requests,
-//! and shut down gracefully when the service stops (the request in flight
-//! is answered, with `Connection: close`; an idle connection is closed at
-//! once).
+//! and wound down when the service stops.
 //!
-//! hyper's graceful shutdown closes a connection after the response in
-//! flight without saying so in it, so a client that keeps connections
-//! alive could send its next request into the closing connection. Every
-//! response completed once the service is stopping therefore carries
-//! `Connection: close`: the client knows not to reuse the connection.
+//! Once the service is stopping, every response completed carries
+//! `Connection: close`, so the client knows not to reuse the connection
+//! and hyper closes it after the response. A connection idle at that
+//! moment is not closed at once: its client may have sent its next request
+//! just before it saw anything of the stop (the bytes may be on the wire,
+//! or in the socket unread), and closing would lose that request. It stays
+//! open for the drain time ([`ConnectionLimits::drain_timeout`]); a request
+//! arriving meanwhile is answered (with `Connection: close`), and one still
+//! idle at the end is closed. A request head being received is never cut
+//! off by the stop, only by its header timeout.
 //!
 //! hyper's own header timeout starts when the connection waits for a
 //! request, so on a kept-alive connection it would also end the idle time
@@ -53,6 +56,9 @@ pub struct ConnectionLimits {
     pub body_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// Once the service is stopping, time an idle kept-alive connection
+    /// stays open for a request its client may already have sent.
+    pub drain_timeout: Duration,
 }
 
 impl ConnectionLimits {
@@ -64,6 +70,8 @@ impl ConnectionLimits {
     pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
     /// The default bound on open connections.
     pub const MAX_CONNECTIONS: usize = 1024;
+    /// The default drain time.
+    pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 }
 
 impl Default for ConnectionLimits {
@@ -73,6 +81,7 @@ impl Default for ConnectionLimits {
             idle_timeout: ConnectionLimits::IDLE_TIMEOUT,
             body_timeout: ConnectionLimits::BODY_TIMEOUT,
             max_connections: ConnectionLimits::MAX_CONNECTIONS,
+            drain_timeout: ConnectionLimits::DRAIN_TIMEOUT,
         }
     }
 }
@@ -135,14 +144,36 @@ impl Activity {
         Busy(Arc::clone(self))
     }
 
-    /// When the running timeout (if any) expires, and which one it is.
-    fn deadline(&self, limits: &ConnectionLimits) -> Option<(Instant, Timeout)> {
+    /// When the running timer (if any) expires, and which one it is; an
+    /// idle connection's ends at `drained` if that comes first.
+    fn deadline(
+        &self,
+        limits: &ConnectionLimits,
+        drained: Option<Instant>,
+    ) -> Option<(Instant, Expiry)> {
         match *self.phase.lock().unwrap_or_else(PoisonError::into_inner) {
-            Phase::Head(since) => Some((since + limits.header_timeout, Timeout::Header)),
-            Phase::Idle(since) => Some((since + limits.idle_timeout, Timeout::Idle)),
+            Phase::Head(since) => Some((since + limits.header_timeout, Expiry::Header)),
+            Phase::Idle(since) => {
+                let idle = since + limits.idle_timeout;
+                match drained {
+                    Some(drained) if drained <= idle => Some((drained, Expiry::Drained)),
+                    _ => Some((idle, Expiry::Idle)),
+                }
+            }
             Phase::Busy(_) => None,
         }
     }
+}
+
+/// What ends when a connection's timer expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expiry {
+    /// The header timeout: the connection is dropped.
+    Header,
+    /// The idle timeout: the connection is shut down.
+    Idle,
+    /// The drain time of a stopping service: the connection is shut down.
+    Drained,
 }
 
 /// A request being answered.
@@ -211,7 +242,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
 }
 
 /// Serves one connection until the client closes it, a timeout closes it,
-/// or (once `stopping` turns true) its request in flight is answered.
+/// or (once `stopping` turns true) its last request is answered or its
+/// drain time ends.
 pub(crate) async fn serve(
     stream: TcpStream,
     router: Router,
@@ -250,13 +282,15 @@ pub(crate) async fn serve(
     // Timed here (see the module's documentation), not by hyper.
     builder.header_read_timeout(None);
     let mut connection = pin!(builder.serve_connection(io, service));
+    // When the drain ends, once the service is stopping.
+    let mut drained: Option<Instant> = None;
     // Set once graceful shutdown has begun: from then on only the header
     // timeout still applies (an idle connection closes at once).
     let mut closing = false;
     loop {
         let deadline = activity
-            .deadline(&limits)
-            .filter(|(_, timeout)| !closing || *timeout == Timeout::Header);
+            .deadline(&limits, drained)
+            .filter(|(_, expiry)| !closing || *expiry == Expiry::Header);
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
@@ -267,24 +301,25 @@ pub(crate) async fn serve(
             () = activity.changed.notified() => {}
             () = sleep_until(deadline.map(|(at, _)| at)) => {
                 // The phase may have changed while the timer fired.
-                match activity.deadline(&limits) {
-                    Some((at, Timeout::Header)) if at <= Instant::now() => {
+                match activity.deadline(&limits, drained) {
+                    Some((at, Expiry::Header)) if at <= Instant::now() => {
                         metrics.record_timeout(Timeout::Header);
                         tracing::debug!("closing a connection that sent no complete request head in time");
                         // Dropping the connection closes its socket.
                         return;
                     }
-                    Some((at, Timeout::Idle)) if at <= Instant::now() && !closing => {
-                        metrics.record_timeout(Timeout::Idle);
+                    Some((at, expiry)) if at <= Instant::now() && !closing => {
+                        if expiry == Expiry::Idle {
+                            metrics.record_timeout(Timeout::Idle);
+                        }
                         connection.as_mut().graceful_shutdown();
                         closing = true;
                     }
                     _ => {}
                 }
             }
-            _ = stopping.wait_for(|stop| *stop), if !closing => {
-                connection.as_mut().graceful_shutdown();
-                closing = true;
+            _ = stopping.wait_for(|stop| *stop), if drained.is_none() && !closing => {
+                drained = Some(Instant::now() + limits.drain_timeout);
             }
         }
     }

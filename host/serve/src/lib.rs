@@ -250,7 +250,8 @@ impl Server {
     /// Serves until `shutdown` completes, then stops taking connections
     /// and returns once every request in flight has been answered (with
     /// `Connection: close`) and every connection closed; idle connections
-    /// are closed at once.
+    /// are closed at the end of the drain time
+    /// ([`ConnectionLimits::drain_timeout`]) unless a request arrives first.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
         let router = routes::router(
             Arc::clone(&self.app),

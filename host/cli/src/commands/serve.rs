@@ -32,6 +32,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
         idle_timeout: args.idle_timeout,
         body_timeout: args.body_timeout,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        drain_timeout: args.drain_timeout,
     };
     if let Some(path) = &args.log {
         let log = DecisionLog::open(path, Archive::beside(path), config.limits, Wait::No).map_err(
@@ -65,6 +66,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
             poll = ?live.source().follows_tag().then_some(args.poll),
             header_timeout = ?args.header_timeout,
             idle_timeout = ?args.idle_timeout,
+            drain_timeout = ?args.drain_timeout,
             max_connections = args.max_connections,
             "listening"
         );
