@@ -48,7 +48,7 @@ fn eval_logged(policies: &str, log: &Path, extra: &[&str]) -> Run {
     run(&args)
 }
 
-fn read_lines(log: &Path) -> Vec<String> {
+pub(crate) fn read_lines(log: &Path) -> Vec<String> {
     std::fs::read_to_string(log)
         .unwrap()
         .lines()
@@ -56,13 +56,13 @@ fn read_lines(log: &Path) -> Vec<String> {
         .collect()
 }
 
-fn write_lines(log: &Path, lines: &[String]) {
+pub(crate) fn write_lines(log: &Path, lines: &[String]) {
     let mut text = lines.join("\n");
     text.push('\n');
     std::fs::write(log, text).unwrap();
 }
 
-fn verify(log: &Path) -> Run {
+pub(crate) fn verify(log: &Path) -> Run {
     run(&["log", "verify", &log.display().to_string()])
 }
 
@@ -83,7 +83,7 @@ fn expected_hash(line: &str) -> String {
 
 /// Re-seals every line into a fresh chain, as a forger who rewrites the
 /// whole log would: the chain alone then looks intact.
-fn reseal(lines: &mut [String]) {
+pub(crate) fn reseal(lines: &mut [String]) {
     let mut prev = GENESIS.to_owned();
     for line in lines.iter_mut() {
         let body = &line[..line.len() - (9 + 64 + 1) - (9 + 64 + 2)];

@@ -18,6 +18,7 @@ mod bad_input;
 mod batch;
 mod eval;
 mod exit;
+mod experiment;
 mod hostile;
 mod inspect;
 mod load_checks;

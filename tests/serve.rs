@@ -602,9 +602,9 @@ fn metrics_count_decisions_latency_swaps_and_requests_in_flight() {
     );
     let (_, text) = service.get("/metrics");
     for line in [
-        "verdict_decisions_total{policy=\"staff-allowance\",outcome=\"approve\"} 3",
-        "verdict_decisions_total{policy=\"staff-allowance\",outcome=\"not-applicable\"} 3",
-        "verdict_decisions_total{policy=\"hello\",outcome=\"checked\"} 6",
+        "verdict_decisions_total{policy=\"staff-allowance\",arm=\"champion\",outcome=\"approve\"} 3",
+        "verdict_decisions_total{policy=\"staff-allowance\",arm=\"champion\",outcome=\"not-applicable\"} 3",
+        "verdict_decisions_total{policy=\"hello\",arm=\"champion\",outcome=\"checked\"} 6",
         "verdict_requests_total{route=\"evaluate\",status=\"200\"} 3",
         "verdict_requests_total{route=\"reload\",status=\"401\"} 1",
         "verdict_request_duration_seconds_count{route=\"evaluate\"} 3",

@@ -15,6 +15,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use verdict_engine::{Links, MAX_MODULE_BYTES, Plugin, Policy, Sandbox, Sha256, read_bounded};
@@ -70,6 +71,17 @@ impl Archive {
     pub fn path(&self, kind: Kind, sha256: Sha256) -> PathBuf {
         let (dir, extension) = place(kind);
         self.root.join(dir).join(format!("{sha256}.{extension}"))
+    }
+
+    /// Stores the module and parameters of every policy that decides for
+    /// `policies` (challengers included): what replaying their decisions
+    /// needs.
+    pub fn store_policies(&self, policies: &[Arc<Policy>]) -> Result<(), AuditError> {
+        for policy in policies.iter().flat_map(Policy::deciders) {
+            self.store(Kind::Module, policy.plugin().bytes())?;
+            self.store(Kind::Params, policy.params_json().as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Stores `bytes` (unless an intact copy is there) and returns their

@@ -6,7 +6,8 @@
 //! ```text
 //! {"v":1,"seq":1,"time":"…","host":"1.0.0","limits":{…},"as_of":"2026-11-23",
 //!  "policy":"…","plugin_version":"…","module_sha256":"…","params_sha256":"…",
-//!  ["release":"…",] "input":{…},"decision":{…},"prev":"…","hash":"…"}
+//!  ["release":"…",] ["split":{"percent":…,"salt":"…"},] "input":{…},
+//!  "decision":{…},"prev":"…","hash":"…"}
 //! ```
 //!
 //! `hash` is the SHA-256 of the line's own bytes with the `,"hash":"…"`
@@ -21,7 +22,7 @@ use serde_json::value::RawValue;
 use sha2::Digest;
 use verdict_sdk::Date;
 
-use verdict_engine::{DecisionRecord, Limits, Sha256};
+use verdict_engine::{Arm, ArmTag, DecisionRecord, Limits, Sha256, Split, shown_id};
 
 use crate::problem::{ProblemKind, RecordError};
 
@@ -96,6 +97,8 @@ pub(crate) struct Fields<'a> {
     pub params_sha256: Sha256,
     /// The digest of the signed release the policy came in, if any.
     pub release: Option<Sha256>,
+    /// The rule of the split experiment the decision was part of, if any.
+    pub split: Option<&'a Split>,
     /// The customer profile as given, a JSON object.
     pub input: &'a str,
     /// The decision as reported.
@@ -158,6 +161,10 @@ fn write_canonical(out: &mut Vec<u8>, fields: &Fields<'_>, prev: &str) -> serde_
     if let Some(release) = fields.release {
         let _ = write!(out, ",\"release\":\"{release}\"");
     }
+    if let Some(split) = fields.split {
+        out.extend_from_slice(b",\"split\":");
+        serde_json::to_writer(&mut *out, split)?;
+    }
     out.extend_from_slice(b",\"input\":");
     out.extend_from_slice(fields.input.as_bytes());
     out.extend_from_slice(b",\"decision\":");
@@ -216,6 +223,10 @@ pub(crate) struct Record<'a> {
     /// it came in none, and in logs written before releases).
     #[serde(borrow, default)]
     pub release: Option<Cow<'a, str>>,
+    /// The rule of the split experiment the decision was part of (absent
+    /// outside one, and in a shadow experiment).
+    #[serde(default)]
+    pub split: Option<Split>,
     /// The customer profile as given.
     #[serde(borrow)]
     pub input: &'a RawValue,
@@ -265,6 +276,12 @@ struct Named<'a> {
     module_sha256: Cow<'a, str>,
     #[serde(borrow, default)]
     release: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    experiment: Option<Cow<'a, str>>,
+    #[serde(default)]
+    arm: Option<Arm>,
+    #[serde(default)]
+    answered: Option<bool>,
 }
 
 impl Record<'_> {
@@ -292,14 +309,86 @@ impl Record<'_> {
                 named.release.as_deref().unwrap_or("none"),
             ),
         ];
-        Ok(pairs
+        if let Some((member, record, decision)) = pairs
             .into_iter()
             .find(|(_, record, decision)| record != decision)
-            .map(|(member, record, decision)| ProblemKind::Inconsistent {
+        {
+            return Ok(Some(ProblemKind::Inconsistent {
                 member,
                 record: record.to_owned(),
                 decision: decision.to_owned(),
-            }))
+            }));
+        }
+        let tag = tag_of(named.experiment.as_deref(), named.arm, named.answered)?;
+        Ok(self.wrong_arm(tag, &customer))
+    }
+
+    /// How the decision's experiment, arm and `answered` contradict the
+    /// experiment's rule for `customer`, if they do: in a split, the rule
+    /// the record states; otherwise (shadow) the champion answers.
+    fn wrong_arm(&self, tag: Option<ArmTag>, customer: &str) -> Option<ProblemKind> {
+        let Some(tag) = tag else {
+            return self.split.is_some().then(|| ProblemKind::Inconsistent {
+                member: "split",
+                record: "a split experiment".to_owned(),
+                decision: "none".to_owned(),
+            });
+        };
+        let (answering, rule) = match &self.split {
+            Some(split) => (
+                split.arm(&tag.experiment, customer),
+                format!(
+                    "the challenger answers {}% of customers, salt `{}`",
+                    split.percent,
+                    shown_id(&split.salt)
+                ),
+            ),
+            None => (Arm::Champion, "shadow: the champion answers".to_owned()),
+        };
+        (tag.answered != (tag.arm == answering)).then(|| ProblemKind::WrongArm {
+            experiment: tag.experiment.to_string(),
+            arm: tag.arm,
+            answered: tag.answered,
+            answering,
+            rule,
+        })
+    }
+}
+
+/// The experiment, arm and answer a decision's JSON names, if any.
+pub(crate) fn tag(decision: &str) -> Result<Option<ArmTag>, RecordError> {
+    #[derive(Deserialize)]
+    struct Tagged<'a> {
+        #[serde(borrow, default)]
+        experiment: Option<Cow<'a, str>>,
+        #[serde(default)]
+        arm: Option<Arm>,
+        #[serde(default)]
+        answered: Option<bool>,
+    }
+    let tagged: Tagged<'_> =
+        serde_json::from_str(decision).map_err(|e| RecordError::Decision(e.to_string()))?;
+    tag_of(tagged.experiment.as_deref(), tagged.arm, tagged.answered)
+}
+
+/// A decision's `experiment`, `arm` and `answered` as a tag: all three or
+/// none.
+fn tag_of(
+    experiment: Option<&str>,
+    arm: Option<Arm>,
+    answered: Option<bool>,
+) -> Result<Option<ArmTag>, RecordError> {
+    match (experiment, arm, answered) {
+        (Some(experiment), Some(arm), Some(answered)) => Ok(Some(ArmTag {
+            experiment: experiment.into(),
+            arm,
+            answered,
+        })),
+        (None, None, None) => Ok(None),
+        _ => Err(RecordError::Decision(
+            "a decision of an experiment names its `experiment`, `arm` and `answered` together"
+                .to_owned(),
+        )),
     }
 }
 
@@ -419,6 +508,7 @@ mod tests {
             module_sha256: module,
             params_sha256: params,
             release,
+            split: None,
             input: r#"{"id":"C-1","x":1.5}"#,
             decision,
             decision_json: None,

@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use verdict_engine::{DecisionRecord, Job, Policy};
+use verdict_engine::{DecisionRecord, Job, Policy, Split};
 use verdict_sdk::Date;
 
 use crate::error::AuditError;
@@ -51,6 +51,7 @@ struct Pending {
 struct Record {
     as_of: Date,
     policy: Arc<Policy>,
+    split: Option<Split>,
     input: Arc<str>,
     decision: DecisionRecord,
     json: Option<String>,
@@ -61,6 +62,7 @@ impl Record {
         Record {
             as_of: entry.as_of,
             policy: Arc::clone(entry.policy),
+            split: entry.split.cloned(),
             input: Arc::from(entry.input),
             decision: entry.decision.clone(),
             json: entry.decision_json.map(str::to_owned),
@@ -71,6 +73,7 @@ impl Record {
         Entry {
             as_of: self.as_of,
             policy: &self.policy,
+            split: self.split.as_ref(),
             input: &self.input,
             decision: &self.decision,
             decision_json: self.json.as_deref(),

@@ -14,7 +14,7 @@ use crate::entry::{self, Fields, GENESIS, LoggedLimits};
 use crate::error::AuditError;
 use crate::problem::{Problem, ProblemKind};
 use crate::timestamp;
-use verdict_engine::{DecisionRecord, Job, Limits, Policy, Sha256};
+use verdict_engine::{Decider, DecisionRecord, Experiment, Job, Limits, Policy, Sha256, Split};
 
 /// What to do when another process holds the log's lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +30,11 @@ pub enum Wait {
 pub(crate) struct Entry<'a> {
     /// The evaluation date.
     pub as_of: Date,
-    /// The policy that decided (its plugin and parameters are archived).
+    /// The policy that decided (its plugin and parameters are archived):
+    /// in an experiment, the arm's.
     pub policy: &'a Arc<Policy>,
+    /// The rule of the split experiment the decision was part of, if any.
+    pub split: Option<&'a Split>,
     /// The customer profile as given, a JSON object.
     pub input: &'a str,
     /// The decision as reported.
@@ -132,10 +135,9 @@ impl DecisionLog {
         self.next_seq - 1
     }
 
-    /// Appends the decisions of `customers` × `policies` as
-    /// a [`Decider`](verdict_engine::Decider) returns
-    /// them: customers in order, and for each customer the policies in
-    /// order. `encoded[i]`, when given, is `records[i]` as the caller
+    /// Appends the decisions of `customers` × `policies` as a [`Decider`]
+    /// returns them: customers in order, and for each customer the
+    /// policies in order (each policy's arms in order). `encoded[i]`, when given, is `records[i]` as the caller
     /// already encoded it (the log then stores those very bytes); empty to
     /// have the log encode them.
     pub fn append_grid_encoded(
@@ -198,6 +200,7 @@ impl DecisionLog {
                 module_sha256: entry.policy.plugin().sha256(),
                 params_sha256,
                 release: entry.policy.release(),
+                split: entry.split,
                 input: entry.input,
                 decision: entry.decision,
                 decision_json: entry.decision_json,
@@ -236,7 +239,7 @@ impl DecisionLog {
     /// first decision, as appending their decisions would: an archive that
     /// cannot be written is then known before any decision waits on it.
     pub fn archive(&mut self, policies: &[Arc<Policy>]) -> Result<(), AuditError> {
-        for policy in policies {
+        for policy in policies.iter().flat_map(Policy::deciders) {
             self.archive_policy(policy)?;
         }
         Ok(())
@@ -267,17 +270,16 @@ impl DecisionLog {
 }
 
 /// The entries for the decisions of `customers` × `policies`, in the order
-/// a [`Decider`](verdict_engine::Decider) returns them;
-/// `encoded` is empty or holds each record's JSON.
+/// a [`Decider`] returns them (each policy's arms as its experiment has
+/// them decide); `encoded` is empty or holds each record's JSON.
 pub(crate) fn grid_entries<'a>(
     policies: &'a [Arc<Policy>],
     customers: &'a [Job<'a>],
     records: &'a [DecisionRecord],
     encoded: &'a [String],
 ) -> Result<Vec<Entry<'a>>, AuditError> {
-    if records.len() != customers.len() * policies.len()
-        || !(encoded.is_empty() || encoded.len() == records.len())
-    {
+    let slots: Vec<_> = Decider::new(policies).slots(customers).collect();
+    if records.len() != slots.len() || !(encoded.is_empty() || encoded.len() == records.len()) {
         return Err(AuditError::Mismatched {
             decisions: records.len(),
             encoded: encoded.len(),
@@ -285,19 +287,15 @@ pub(crate) fn grid_entries<'a>(
             policies: policies.len(),
         });
     }
-    Ok(customers
-        .iter()
-        .flat_map(|&job| {
-            policies
-                .iter()
-                .map(move |policy| (job.as_of, job.profile, policy))
-        })
+    Ok(slots
+        .into_iter()
         .zip(records)
         .enumerate()
-        .map(|(i, ((as_of, profile, policy), decision))| Entry {
-            as_of,
-            policy,
-            input: profile.json(),
+        .map(|(i, ((job, slot), decision))| Entry {
+            as_of: job.as_of,
+            policy: slot.policy,
+            split: slot.experiment.and_then(Experiment::split),
+            input: job.profile.json(),
             decision,
             decision_json: encoded.get(i).map(String::as_str),
         })

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use verdict_engine::{Sha256, shown_id};
+use verdict_engine::{Arm, Sha256, shown_id};
 
 /// The two kinds of archived content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -172,6 +172,21 @@ pub enum ProblemKind {
     /// another plugin version than the record: the record names a module
     /// that did not make it.
     Contradicted(Box<Contradiction>),
+    /// The decision's arm or its `answered` is not what its experiment's
+    /// rule gives for its customer: the record was changed, or made by a
+    /// host that did not keep the rule.
+    WrongArm {
+        /// The experiment the decision names.
+        experiment: String,
+        /// The arm it says it was decided on.
+        arm: Arm,
+        /// Whether it says it answered.
+        answered: bool,
+        /// The arm the rule says answers this customer.
+        answering: Arm,
+        /// The rule, as the record states it (`shadow`, or the split).
+        rule: String,
+    },
 }
 
 /// A record's `plugin_version` against what the module archived under its
@@ -191,7 +206,7 @@ pub struct Contradiction {
 impl ProblemKind {
     /// A short stable label: `torn`, `malformed`, `edited`, `broken-link`,
     /// `deleted`, `reordered`, `missing-archive-entry`, `bad-archive-entry`,
-    /// `inconsistent`, `contradicts-archive`.
+    /// `inconsistent`, `contradicts-archive`, `wrong-arm`.
     #[must_use]
     pub fn label(&self) -> &'static str {
         match self {
@@ -208,6 +223,7 @@ impl ProblemKind {
             ProblemKind::Archive { .. } => "bad-archive-entry",
             ProblemKind::Inconsistent { .. } => "inconsistent",
             ProblemKind::Contradicted(_) => "contradicts-archive",
+            ProblemKind::WrongArm { .. } => "wrong-arm",
         }
     }
 }
@@ -295,6 +311,20 @@ impl fmt::Display for ProblemKind {
                     shown_id(record)
                 )
             }
+            ProblemKind::WrongArm {
+                experiment,
+                arm,
+                answered,
+                answering,
+                rule,
+            } => write!(
+                f,
+                "{label}: the decision says it is the {arm} arm of experiment `{}` and {} \
+                 answered, but under the experiment's rule ({rule}) the {answering} arm answers \
+                 this customer",
+                shown_id(experiment),
+                if *answered { "was" } else { "was not" },
+            ),
         }
     }
 }

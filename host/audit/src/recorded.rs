@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use verdict_engine::Sha256;
+use verdict_engine::{ArmTag, Sha256};
 use verdict_sdk::Date;
 
 use crate::entry;
@@ -37,6 +37,9 @@ pub struct Recorded<'a> {
     /// The decision record's JSON, as `verdict eval --format jsonl` prints
     /// it.
     pub decision: Cow<'a, str>,
+    /// The experiment, arm and answer the decision names, when it was
+    /// made in an experiment.
+    pub tag: Option<ArmTag>,
 }
 
 impl<'a> Recorded<'a> {
@@ -70,6 +73,7 @@ impl<'a> Recorded<'a> {
             module_sha256: parsed.module_sha256,
             params_sha256: parsed.params_sha256,
             release: parsed.release,
+            tag: entry::tag(record.decision.get()).map_err(error)?,
             input: record.input.get().into(),
             decision: record.decision.get().into(),
         }))

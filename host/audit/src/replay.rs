@@ -288,10 +288,12 @@ impl Resources<'_> {
             None => return unreplayable("module not loaded"),
         };
         let profile = Profile::new(job.customer.clone(), job.input.as_ref().into());
-        let record = policy.decide(Job {
-            as_of: job.as_of,
-            profile: &profile,
-        });
+        let record = policy
+            .decide(Job {
+                as_of: job.as_of,
+                profile: &profile,
+            })
+            .tagged(job.tag.clone());
         // Cut by the bound: the logged decision was neither confirmed nor
         // contradicted.
         if record.hit_deadline() {

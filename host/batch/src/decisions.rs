@@ -14,20 +14,28 @@
 //! | `as_of` | date32 | the evaluation date |
 //! | `profile` | utf8 | the profile JSON exactly as the plugin received it |
 //! | `fuel`, `memory_bytes`, `stack_bytes` | int64 (signed: Spark and Java read no unsigned integers) | the sandbox limits it was decided under |
+//! | `experiment` | utf8, null outside an experiment | the experiment the decision was part of |
+//! | `arm` | utf8, null outside an experiment | `champion` or `challenger` |
+//! | `answered` | bool | whether the decision was the answer (always outside an experiment) |
+//!
+//! Files written before experiments lack the last three columns; they read
+//! as decisions outside any experiment.
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{
-    Date32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
+    BooleanBuilder, Date32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Int64Type};
-use arrow_array::{Array, ArrayRef, Date32Array, Int64Array, ListArray, RecordBatch, StringArray};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Int64Array, ListArray, RecordBatch, StringArray,
+};
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use serde_json::{Map, Value};
 use verdict_audit::{LoggedLimits, Recorded};
-use verdict_engine::{DecisionRecord, Job, Limits, Policy, Sha256};
+use verdict_engine::{Arm, ArmTag, Decider, DecisionRecord, Job, Limits, Policy, Sha256, shown_id};
 use verdict_sdk::{Date, Decision, Reason};
 
 use crate::error::RowError;
@@ -47,6 +55,9 @@ mod name {
     pub(super) const FUEL: &str = "fuel";
     pub(super) const MEMORY_BYTES: &str = "memory_bytes";
     pub(super) const STACK_BYTES: &str = "stack_bytes";
+    pub(super) const EXPERIMENT: &str = "experiment";
+    pub(super) const ARM: &str = "arm";
+    pub(super) const ANSWERED: &str = "answered";
 }
 
 /// One decision as the writer sees it: the record, the customer it was
@@ -74,6 +85,10 @@ enum Kind {
     Date,
     /// list<struct<code, message>>: the reasons.
     Reasons,
+    /// utf8 or null, taken from the row; absent from older files.
+    Tag(for<'a> fn(&Row<'a>) -> Option<&'a str>),
+    /// bool taken from the row; absent from older files.
+    Flag(fn(&Row<'_>) -> bool),
 }
 
 impl Kind {
@@ -83,13 +98,25 @@ impl Kind {
             Kind::Count(_) => DataType::Int64,
             Kind::Date => DataType::Date32,
             Kind::Reasons => DataType::List(reasons_item()),
+            Kind::Tag(_) => DataType::Utf8,
+            Kind::Flag(_) => DataType::Boolean,
         }
+    }
+
+    /// Whether the column may hold nulls.
+    fn nullable(self) -> bool {
+        matches!(self, Kind::Tag(_))
+    }
+
+    /// Whether files written before it was added lack it.
+    fn added_later(self) -> bool {
+        matches!(self, Kind::Tag(_) | Kind::Flag(_))
     }
 }
 
 /// The decisions layout, in column order: the one table the schema, the
 /// writer and the reader's type checks follow (the module's doc shows it).
-const COLUMNS: [(&str, Kind); 13] = [
+const COLUMNS: [(&str, Kind); 16] = [
     (
         name::CUSTOMER,
         Kind::Text(|row| Ok(row.record.customer().into()), 8),
@@ -124,6 +151,12 @@ const COLUMNS: [(&str, Kind); 13] = [
     (name::FUEL, Kind::Count(|row| row.limits[0])),
     (name::MEMORY_BYTES, Kind::Count(|row| row.limits[1])),
     (name::STACK_BYTES, Kind::Count(|row| row.limits[2])),
+    (name::EXPERIMENT, Kind::Tag(|row| row.record.experiment())),
+    (
+        name::ARM,
+        Kind::Tag(|row| row.record.arm().map(Arm::as_str)),
+    ),
+    (name::ANSWERED, Kind::Flag(|row| row.record.answered())),
 ];
 
 fn value_text<'a>(row: &Row<'a>) -> Result<Cow<'a, str>, EncodeError> {
@@ -148,7 +181,7 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(
         COLUMNS
             .iter()
-            .map(|&(name, kind)| Field::new(name, kind.data_type(), false))
+            .map(|&(name, kind)| Field::new(name, kind.data_type(), kind.nullable()))
             .collect::<Vec<_>>(),
     ))
 });
@@ -205,6 +238,8 @@ enum Builder {
     Count(Int64Builder, fn(&Row<'_>) -> i64),
     Date(Date32Builder),
     Reasons(ListBuilder<StructBuilder>),
+    Tag(StringBuilder, for<'a> fn(&Row<'a>) -> Option<&'a str>),
+    Flag(BooleanBuilder, fn(&Row<'_>) -> bool),
 }
 
 impl Builder {
@@ -219,6 +254,8 @@ impl Builder {
                 ListBuilder::with_capacity(StructBuilder::from_fields(reason_fields(), rows), rows)
                     .with_field(reasons_item()),
             ),
+            Kind::Tag(get) => Builder::Tag(StringBuilder::with_capacity(rows, 0), get),
+            Kind::Flag(get) => Builder::Flag(BooleanBuilder::with_capacity(rows), get),
         }
     }
 
@@ -247,6 +284,8 @@ impl Builder {
                 }
                 builder.append(true);
             }
+            Builder::Tag(builder, get) => builder.append_option(get(row)),
+            Builder::Flag(builder, get) => builder.append_value(get(row)),
         }
         Ok(())
     }
@@ -257,31 +296,30 @@ impl Builder {
             Builder::Count(builder, _) => Arc::new(builder.finish()),
             Builder::Date(builder) => Arc::new(builder.finish()),
             Builder::Reasons(builder) => Arc::new(builder.finish()),
+            Builder::Tag(builder, _) => Arc::new(builder.finish()),
+            Builder::Flag(builder, _) => Arc::new(builder.finish()),
         }
     }
 }
 
 /// The decisions of a grid as one batch: `records` holds, for each
-/// customer of `work` in order, one decision per policy of `policies` in
-/// order (as the engine's `Decider` yields them), made under
-/// `limits`.
+/// customer of `work` in order, the decisions of each policy of `policies`
+/// in order (one, or one per arm of its experiment, as the engine's
+/// `Decider` yields them), made under `limits`.
 pub fn decisions_to_batch(
     policies: &[Arc<Policy>],
     work: &[Job<'_>],
     records: &[DecisionRecord],
     limits: Limits,
 ) -> Result<RecordBatch, EncodeError> {
-    if records.len() != work.len() * policies.len() {
+    let slots: Vec<_> = Decider::new(policies).slots(work).collect();
+    if records.len() != slots.len() {
         return Err(EncodeError::Grid {
             records: records.len(),
             customers: work.len(),
             policies: policies.len(),
         });
     }
-    let params_sha: Vec<String> = policies
-        .iter()
-        .map(|policy| policy.params_sha256().to_string())
-        .collect();
     // Signed: Spark, Hive and Java read no unsigned integers.
     let signed = |value: u64, what| {
         i64::try_from(value).map_err(|_| EncodeError::BeyondInt64 { what, value })
@@ -295,10 +333,17 @@ pub fn decisions_to_batch(
         .iter()
         .map(|&(_, kind)| Builder::new(kind, records.len()))
         .collect();
-    let grid = work
+    // One digest per deciding policy, not per row.
+    let digests: Vec<(&Arc<Policy>, String)> = policies
         .iter()
-        .flat_map(|&job| params_sha.iter().map(move |params| (job, params)));
-    for ((job, params_sha256), record) in grid.zip(records) {
+        .flat_map(Policy::deciders)
+        .map(|policy| (policy, policy.params_sha256().to_string()))
+        .collect();
+    for ((job, slot), record) in slots.into_iter().zip(records) {
+        let params_sha256 = digests
+            .iter()
+            .find(|(policy, _)| Arc::ptr_eq(policy, slot.policy))
+            .map_or("", |(_, sha)| sha.as_str());
         let row = Row {
             record,
             job,
@@ -326,6 +371,7 @@ enum Typed<'a> {
     Count(&'a Int64Array),
     Date(&'a Date32Array),
     Reasons(&'a ListArray),
+    Flag(&'a BooleanArray),
 }
 
 impl<'a> Columns<'a> {
@@ -333,6 +379,7 @@ impl<'a> Columns<'a> {
     fn of(batch: &'a RecordBatch, row: usize) -> Result<Columns<'a>, RowError> {
         let arrays = COLUMNS
             .iter()
+            .filter(|&&(name, kind)| !kind.added_later() || batch.column_by_name(name).is_some())
             .map(|&(name, kind)| {
                 let whole = |message: String| RowError {
                     row,
@@ -354,6 +401,8 @@ impl<'a> Columns<'a> {
                         "a date32",
                     ),
                     Kind::Reasons => (array.as_list_opt::<i32>().map(Typed::Reasons), "a list"),
+                    Kind::Tag(_) => (array.as_string_opt::<i32>().map(Typed::Text), "a utf8"),
+                    Kind::Flag(_) => (array.as_boolean_opt().map(Typed::Flag), "a bool"),
                 };
                 let typed = typed.ok_or_else(|| {
                     whole(format!(
@@ -442,6 +491,57 @@ impl RowReader<'_, '_> {
         }
     }
 
+    /// Text that may be null, or a column older files lack.
+    fn optional_text(&self, name: &str) -> Option<&str> {
+        match self.columns.get(name) {
+            Some(Typed::Text(strings)) if !strings.is_null(self.i) => Some(strings.value(self.i)),
+            _ => None,
+        }
+    }
+
+    /// The experiment, arm and answer of the row's decision, if it was made
+    /// in an experiment.
+    fn tag(&self) -> Result<Option<ArmTag>, RowError> {
+        let answered = match self.columns.get(name::ANSWERED) {
+            Some(Typed::Flag(flags)) if flags.is_null(self.i) => {
+                return Err(self.bad(name::ANSWERED, "is null".to_owned()));
+            }
+            Some(Typed::Flag(flags)) => flags.value(self.i),
+            _ => true,
+        };
+        let arm = match self.optional_text(name::ARM) {
+            None => None,
+            Some("champion") => Some(Arm::Champion),
+            Some("challenger") => Some(Arm::Challenger),
+            Some(other) => {
+                return Err(self.bad(
+                    name::ARM,
+                    format!(
+                        "`{}` is not an arm (champion or challenger)",
+                        shown_id(other)
+                    ),
+                ));
+            }
+        };
+        match (self.optional_text(name::EXPERIMENT), arm) {
+            (Some(experiment), Some(arm)) => Ok(Some(ArmTag {
+                experiment: experiment.into(),
+                arm,
+                answered,
+            })),
+            (None, None) if answered => Ok(None),
+            (None, None) => {
+                Err(self.bad(name::ANSWERED, "is false outside an experiment".to_owned()))
+            }
+            (None, Some(_)) => {
+                Err(self.bad(name::EXPERIMENT, "is null but `arm` is not".to_owned()))
+            }
+            (Some(_), None) => {
+                Err(self.bad(name::ARM, "is null but `experiment` is not".to_owned()))
+            }
+        }
+    }
+
     /// The row as the replay and what-if diff read a recorded decision.
     fn recorded(&self) -> Result<Recorded<'static>, RowError> {
         let value_text = self.text(name::VALUE)?;
@@ -458,7 +558,8 @@ impl RowReader<'_, '_> {
                 value,
                 reasons: self.reasons(name::REASONS)?,
             },
-        );
+        )
+        .tagged(self.tag()?);
         let decision = serde_json::to_string(&record)
             .map_err(|e| self.bad(name::VALUE, format!("cannot be encoded: {e}")))?;
         Ok(Recorded {
@@ -477,6 +578,7 @@ impl RowReader<'_, '_> {
             // row names none either.
             release: None,
             input: self.text(name::PROFILE)?.into(),
+            tag: record.tag(),
             decision: decision.into(),
         })
     }

@@ -47,7 +47,11 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Switch a running service back to the previous version of a policy.
     #[command(after_help = ROLLBACK_EXAMPLES)]
-    Rollback(RollbackArgs),
+    Rollback(PolicyChangeArgs),
+    /// Make the challenger of a policy's experiment its champion on a
+    /// running service, ending the experiment.
+    #[command(after_help = PROMOTE_EXAMPLES)]
+    Promote(PolicyChangeArgs),
     /// Signed releases in an OCI registry: keygen, push, sign, verify, pull.
     #[command(subcommand, after_help = RELEASE_EXAMPLES)]
     Release(ReleaseCommand),
@@ -188,7 +192,8 @@ Examples:
   verdict serve --policies oci://registry.example.com/risk/policies:prod --trust risk.pub
 
 Routes: POST /v1/evaluate, GET /v1/policies, GET /healthz, GET /metrics;
-with the token: POST /v1/reload, POST /v1/policies/NAME/rollback.
+with the token: POST /v1/reload, POST /v1/policies/NAME/rollback,
+POST /v1/policies/NAME/promote.
 Changes under --policies are loaded after 200 ms of quiet; a set that fails
 to load is refused and the previous one keeps serving. --policies may be a
 link switched to each new release: it is resolved again at every load.
@@ -265,10 +270,21 @@ version that was active is dropped from the history. It stays there until
 its binding or module file changes again: a later change to that policy's
 files goes live as usual, changes to other policies do not undo it.";
 
-/// Arguments of `verdict rollback`.
+const PROMOTE_EXAMPLES: &str = "\
+Examples:
+  VERDICT_TOKEN=$(cat token) verdict promote loan-rates
+  verdict promote loan-rates --server http://verdict-1.internal:8080 --token-file /etc/verdict/token
+
+The challenger (its module and parameters) answers every customer from the
+next request on, in one swap; the version that ran the experiment stays in
+the history, so `verdict rollback` brings it back. As after a rollback, the
+promoted version stays until the policy's files change: commit the binding
+with the challenger as its champion and without [challenger].";
+
+/// Arguments of `verdict rollback` and `verdict promote`.
 #[derive(Debug, Args)]
-pub(crate) struct RollbackArgs {
-    /// The policy to switch back.
+pub(crate) struct PolicyChangeArgs {
+    /// The policy to change.
     pub policy: String,
     /// The running service.
     #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]

@@ -29,7 +29,12 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(&args),
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
-        Command::Rollback(args) => commands::rollback::run(&args),
+        Command::Rollback(args) => {
+            commands::policy_change::run(&args, commands::policy_change::Change::Rollback)
+        }
+        Command::Promote(args) => {
+            commands::policy_change::run(&args, commands::policy_change::Change::Promote)
+        }
         Command::Release(command) => commands::release::run(&command),
         Command::New(args) => commands::new::run(&args),
         Command::Build(args) => commands::build::run(&args),

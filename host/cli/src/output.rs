@@ -33,7 +33,10 @@ struct Table {
     outcome: usize,
     last_customer: Option<String>,
     customers: usize,
+    /// Outcomes of the answered decisions.
     outcomes: BTreeMap<String, usize>,
+    /// Decisions made in experiments and not answered, by experiment.
+    shadowed: BTreeMap<String, usize>,
 }
 
 impl<W: Write> RecordWriter<W> {
@@ -53,6 +56,7 @@ impl<W: Write> RecordWriter<W> {
             last_customer: None,
             customers: 0,
             outcomes: BTreeMap::new(),
+            shadowed: BTreeMap::new(),
         };
         RecordWriter {
             format,
@@ -135,10 +139,17 @@ impl Table {
             self.last_customer = Some(record.customer().to_owned());
             fit(record.customer(), self.customer)
         };
-        *self
-            .outcomes
-            .entry(record.outcome().to_string())
-            .or_default() += 1;
+        match record.experiment() {
+            Some(experiment) if !record.answered() => {
+                *self.shadowed.entry(experiment.to_owned()).or_default() += 1;
+            }
+            _ => {
+                *self
+                    .outcomes
+                    .entry(record.outcome().to_string())
+                    .or_default() += 1;
+            }
+        }
         let detail_width = TABLE_WIDTH
             .saturating_sub(self.customer + self.policy + self.outcome + 6)
             .max(20);
@@ -175,13 +186,28 @@ impl Table {
         if !counts.is_empty() {
             writeln!(out, "{}", counts.join(", "))?;
         }
+        for (experiment, n) in &self.shadowed {
+            writeln!(
+                out,
+                "{n} decided in experiment {experiment} but not answered (not counted above)"
+            )?;
+        }
         Ok(())
     }
 }
 
-/// Reason codes, then the values as `key=value`: the gist of a decision.
+/// The arm in an experiment (`[challenger]`, `[champion, not answered]`),
+/// reason codes, then the values as `key=value`: the gist of a decision.
 fn detail(record: &DecisionRecord) -> String {
-    let mut parts: Vec<String> = record.reasons().iter().map(|r| r.code.clone()).collect();
+    let arm = record.arm().map(|arm| {
+        if record.answered() {
+            format!("[{arm}]")
+        } else {
+            format!("[{arm}, not answered]")
+        }
+    });
+    let mut parts: Vec<String> = arm.into_iter().collect();
+    parts.extend(record.reasons().iter().map(|r| r.code.clone()));
     parts.extend(
         record
             .value()

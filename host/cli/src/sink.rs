@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
-use verdict_audit::{Archive, Chunk, DecisionLog, Kind, Pipeline};
+use verdict_audit::{Archive, Chunk, DecisionLog, Pipeline};
 use verdict_batch::decisions_to_batch;
 use verdict_batch::write::DecisionsFile;
 use verdict_engine::{Job, Limits, Policy};
@@ -129,11 +129,7 @@ impl<'p> Sink<'p> {
         match self {
             Sink::Print(writer) => writer.finish()?,
             Sink::File { file, policies, .. } => {
-                let archive = Archive::beside(file.path());
-                for policy in policies {
-                    archive.store(Kind::Module, policy.plugin().bytes())?;
-                    archive.store(Kind::Params, policy.params_json().as_bytes())?;
-                }
+                Archive::beside(file.path()).store_policies(policies)?;
                 file.finish()?;
             }
         }

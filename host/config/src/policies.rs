@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use verdict_engine::{Plugin, PolicySet, Sandbox};
+use verdict_engine::{Experiment, Plugin, Policy, PolicySet, Sandbox};
 
 use crate::binding::Binding;
 use crate::error::ConfigError;
@@ -12,7 +12,8 @@ use crate::error::ConfigError;
 /// Loads every binding (`*.toml` directly in `dir`), in name order; each
 /// distinct plugin module is compiled once, and a module whose bytes are
 /// those of one of the `known` plugins is not compiled again (what a reload
-/// of a running service uses). Any binding that fails fails the whole set.
+/// of a running service uses). Any binding that fails fails the whole set,
+/// a challenger's included, and so do two experiments with one id.
 pub fn load_policies(
     sandbox: &Sandbox,
     dir: &Path,
@@ -26,18 +27,27 @@ pub fn load_policies(
         });
     }
     let mut plugins: HashMap<PathBuf, Plugin> = HashMap::new();
-    let mut policies = Vec::with_capacity(paths.len());
+    let mut policies: Vec<Arc<Policy>> = Vec::with_capacity(paths.len());
     for path in paths {
         let binding = Binding::load(&path)?;
-        let policy = match plugins.get(&binding.plugin) {
-            Some(plugin) => binding.with_plugin(plugin.clone())?,
-            None => {
-                let policy = binding.bind(sandbox, known)?;
-                plugins.insert(binding.plugin.clone(), policy.plugin().clone());
-                policy
-            }
-        };
-        tracing::debug!(policy = %policy.name(), version = %policy.plugin().version(), sha256 = %policy.plugin().sha256(), "bound");
+        let policy = binding.bind(sandbox, known, &mut plugins)?;
+        if let Some(experiment) = policy.experiment()
+            && let Some(other) = policies.iter().find(|other| {
+                other
+                    .experiment()
+                    .is_some_and(|e| e.id() == experiment.id())
+            })
+        {
+            return Err(binding.experiment_error(
+                format!(
+                    "experiment `{}` is already run by policy `{}`",
+                    experiment.id(),
+                    other.name()
+                ),
+                "each experiment has its own id: records and reports tell them apart by it",
+            ));
+        }
+        tracing::debug!(policy = %policy.name(), version = %policy.plugin().version(), sha256 = %policy.plugin().sha256(), experiment = ?policy.experiment().map(Experiment::id), "bound");
         policies.push(Arc::new(policy));
     }
     Ok(PolicySet::from_policies(policies))

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use verdict_sdk::{Date, wire};
 
+use crate::experiment::{self, Slot};
 use crate::exports::Abi;
 use crate::fault::Fault;
 use crate::policy::Policy;
@@ -72,7 +73,9 @@ impl Policy {
 }
 
 /// Decides many customers under several policies: customers in the given
-/// order, and for each customer the policies in the given order.
+/// order, and for each customer the policies in the given order; a policy
+/// with an experiment yields its arms' records as the experiment says
+/// (champion first), each tagged with its arm.
 #[derive(Debug, Clone, Copy)]
 pub struct Decider<'p> {
     policies: &'p [Arc<Policy>],
@@ -124,11 +127,31 @@ impl<'p> Decider<'p> {
         jobs.iter().flat_map(|&job| self.decide_one(job)).collect()
     }
 
-    /// One customer's decisions under every policy, in policy order.
+    /// The decisions it makes for `jobs`, in the order [`Decider::decide`]
+    /// returns their records: for each job, each policy's champion, then its
+    /// challenger as far as its experiment has it decide.
+    pub fn slots<'j>(
+        &self,
+        jobs: &'j [Job<'j>],
+    ) -> impl Iterator<Item = (Job<'j>, Slot<'p>)> + use<'j, 'p> {
+        let policies = self.policies;
+        jobs.iter().flat_map(move |&job| {
+            policies
+                .iter()
+                .flat_map(move |policy| experiment::slots(policy, job.profile.id()))
+                .flatten()
+                .map(move |slot| (job, slot))
+        })
+    }
+
+    /// One customer's decisions under every policy, in policy order (each
+    /// policy's arms in arm order).
     fn decide_one(&self, job: Job<'_>) -> Vec<DecisionRecord> {
         self.policies
             .iter()
-            .map(|policy| policy.decide(job))
+            .flat_map(|policy| experiment::slots(policy, job.profile.id()))
+            .flatten()
+            .map(|slot| slot.policy.decide(job).tagged(slot.tag))
             .collect()
     }
 }

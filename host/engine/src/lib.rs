@@ -32,6 +32,7 @@ mod differential;
 mod digest;
 mod error;
 mod evaluate;
+mod experiment;
 mod exports;
 mod fault;
 mod files;
@@ -59,6 +60,9 @@ pub use customer::{
 pub use digest::{NotSha256, Sha256};
 pub use error::{EngineError, ParamAt, ParamError, PluginError, chain_text};
 pub use evaluate::{Decider, Job};
+pub use experiment::{
+    Arm, ArmTag, Experiment, Mode, Percent, PercentError, Slot, Split, split_arm,
+};
 pub use exports::Abi;
 pub use fault::Fault;
 pub use files::{Links, open_regular, read_bounded};

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::digest::Sha256;
 use crate::error::{EngineError, ParamAt, ParamError};
+use crate::experiment::Experiment;
 use crate::plugin::{Isolation, Plugin};
 
 /// A policy ready to evaluate: plugin, version and parameters are fixed.
@@ -23,6 +24,8 @@ pub struct Policy {
     params_json: Arc<str>,
     /// The digest of the signed release the policy came in, if any.
     release: Option<Sha256>,
+    /// The challenger tried beside this policy, if any.
+    experiment: Option<Arc<Experiment>>,
 }
 
 impl Policy {
@@ -44,6 +47,7 @@ impl Policy {
             params,
             plugin,
             release: None,
+            experiment: None,
         })
     }
 
@@ -81,6 +85,7 @@ impl Policy {
             params,
             params_json,
             release: None,
+            experiment: None,
         })
     }
 
@@ -95,12 +100,17 @@ impl Policy {
         })
     }
 
-    /// This policy as part of the signed release `digest`: every record it
-    /// makes names that release.
+    /// This policy (and its challenger) as part of the signed release
+    /// `digest`: every record it makes names that release.
     #[must_use]
     pub fn in_release(self, digest: Option<Sha256>) -> Policy {
+        let experiment = self.experiment.map(|experiment| {
+            let challenger = Policy::clone(experiment.challenger()).in_release(digest);
+            Arc::new(experiment.with_challenger(challenger))
+        });
         Policy {
             release: digest,
+            experiment,
             ..self
         }
     }
@@ -109,6 +119,28 @@ impl Policy {
     #[must_use]
     pub fn release(&self) -> Option<Sha256> {
         self.release
+    }
+
+    /// This policy as the champion of `experiment` (or of none): its
+    /// challenger decides beside it as the experiment says.
+    #[must_use]
+    pub fn with_experiment(self, experiment: Option<Experiment>) -> Policy {
+        Policy {
+            experiment: experiment.map(Arc::new),
+            ..self
+        }
+    }
+
+    /// The experiment this policy is the champion of, if any.
+    #[must_use]
+    pub fn experiment(&self) -> Option<&Experiment> {
+        self.experiment.as_deref()
+    }
+
+    /// The policies that decide for this one: itself, then its challenger
+    /// if it has one (what an archive must hold to replay its decisions).
+    pub fn deciders(self: &Arc<Policy>) -> impl Iterator<Item = &Arc<Policy>> {
+        std::iter::once(self).chain(self.experiment().map(Experiment::challenger))
     }
 
     /// The policy's name.

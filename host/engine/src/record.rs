@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use verdict_sdk::{Decision, Reason};
 
 use crate::digest::Sha256;
+use crate::experiment::{Arm, ArmTag};
 use crate::fault::Fault;
 
 /// What a decision came to: the policy's kebab-case word, or `error` when
@@ -80,6 +81,18 @@ pub struct DecisionRecord {
     /// The signed release the policy came in, when it came in one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     release: Option<Sha256>,
+    /// The experiment the decision was part of, its arm and whether it was
+    /// answered: all three or none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "shared_text::optional"
+    )]
+    experiment: Option<Arc<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arm: Option<Arm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answered: Option<bool>,
     outcome: Outcome,
     value: Map<String, Value>,
     reasons: Vec<Reason>,
@@ -108,6 +121,9 @@ impl DecisionRecord {
             plugin_version,
             module_sha256,
             release: None,
+            experiment: None,
+            arm: None,
+            answered: None,
             outcome: Outcome::from_word(decision.outcome),
             value: decision.value,
             reasons: decision.reasons,
@@ -151,11 +167,62 @@ impl DecisionRecord {
             plugin_version: Arc::clone(plugin_version),
             module_sha256,
             release,
+            experiment: None,
+            arm: None,
+            answered: None,
             outcome,
             value,
             reasons,
             cut_by_deadline,
         }
+    }
+
+    /// This record as made on an arm of an experiment (`None`: outside
+    /// any), as [`Decider`](crate::Decider) tags it, or as it was stored.
+    #[must_use]
+    pub fn tagged(self, tag: Option<ArmTag>) -> DecisionRecord {
+        let (experiment, arm, answered) = match tag {
+            Some(tag) => (Some(tag.experiment), Some(tag.arm), Some(tag.answered)),
+            None => (None, None, None),
+        };
+        DecisionRecord {
+            experiment,
+            arm,
+            answered,
+            ..self
+        }
+    }
+
+    /// The experiment, arm and answer of a record made in an experiment.
+    #[must_use]
+    pub fn tag(&self) -> Option<ArmTag> {
+        match (&self.experiment, self.arm, self.answered) {
+            (Some(experiment), Some(arm), Some(answered)) => Some(ArmTag {
+                experiment: Arc::clone(experiment),
+                arm,
+                answered,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether this decision is an answer: outside an experiment always,
+    /// inside one when its arm answered.
+    #[must_use]
+    pub fn answered(&self) -> bool {
+        self.answered.unwrap_or(true)
+    }
+
+    /// The arm it was decided on, in an experiment.
+    #[must_use]
+    pub fn arm(&self) -> Option<Arm> {
+        self.arm
+    }
+
+    /// The experiment it was decided in, if any.
+    #[must_use]
+    pub fn experiment(&self) -> Option<&str> {
+        self.experiment.as_deref()
     }
 
     /// The customer's `id`.
@@ -240,6 +307,31 @@ mod shared_text {
         deserializer: D,
     ) -> Result<Arc<str>, D::Error> {
         String::deserialize(deserializer).map(Into::into)
+    }
+
+    /// An optional shared string, absent or a plain JSON string.
+    pub(super) mod optional {
+        use std::sync::Arc;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        // serde's `with` passes the field by reference.
+        #[allow(clippy::ref_option)]
+        pub(crate) fn serialize<S: Serializer>(
+            text: &Option<Arc<str>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match text {
+                Some(text) => serializer.serialize_some(&**text),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Arc<str>>, D::Error> {
+            Ok(Option::<String>::deserialize(deserializer)?.map(Into::into))
+        }
     }
 }
 

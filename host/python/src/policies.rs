@@ -157,14 +157,10 @@ impl Policies {
     /// job, which load them with `Policies.from_archive`.
     fn archive<'py>(&self, py: Python<'py>, archive_dir: PathBuf) -> PyResult<Bound<'py, PyList>> {
         let archive = Archive::new(archive_dir);
-        py.detach(|| {
-            self.set.policies().iter().try_for_each(|policy| {
-                archive.store(Kind::Module, policy.plugin().bytes())?;
-                archive.store(Kind::Params, policy.params_json().as_bytes())?;
-                Ok(())
-            })
-        })
-        .map_err(|error: verdict_audit::AuditError| ArchiveError::new_err(chain_text(&error)))?;
+        py.detach(|| archive.store_policies(self.set.policies()))
+            .map_err(|error: verdict_audit::AuditError| {
+                ArchiveError::new_err(chain_text(&error))
+            })?;
         self.digests(py)
     }
 

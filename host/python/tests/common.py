@@ -12,10 +12,10 @@ WORK = os.environ["VERDICT_WORK_DIR"]
 AS_OF = "2026-11-23"
 
 
-def cli_lines(profiles, as_of=AS_OF):
+def cli_lines(profiles, as_of=AS_OF, policies_dir=POLICIES):
     """What `verdict eval --format jsonl` prints for `profiles`, line by line."""
     run = subprocess.run(
-        [VERDICT, "eval", "--policies", POLICIES, "--profiles", profiles, "--format", "jsonl", "--as-of", as_of],
+        [VERDICT, "eval", "--policies", policies_dir, "--profiles", profiles, "--format", "jsonl", "--as-of", as_of],
         capture_output=True,
         text=True,
         check=False,
@@ -33,11 +33,19 @@ def record_line(row):
     eval --format jsonl` prints for the same decision: the columns' bytes
     are spliced in as they are (`value` is JSON text already)."""
     reasons = [{"code": r["code"], "message": r["message"]} for r in row["reasons"]]
+    experiment = ""
+    if row.get("experiment") is not None:
+        experiment = (
+            ',"experiment":' + _text(row["experiment"])
+            + ',"arm":' + _text(row["arm"])
+            + ',"answered":' + _text(row["answered"])
+        )
     return (
         '{"customer":' + _text(row["customer"])
         + ',"policy":' + _text(row["policy"])
         + ',"plugin_version":' + _text(row["plugin_version"])
         + ',"module_sha256":' + _text(row["module_sha256"])
+        + experiment
         + ',"outcome":' + _text(row["outcome"])
         + ',"value":' + row["value"]
         + ',"reasons":' + _text(reasons)

@@ -141,3 +141,37 @@ message = raises(verdict.PolicyError, lambda: verdict.Policies.load(broken), "st
 check("staff_limit_usd" in message, f"names the parameter: {message}")
 raises(verdict.PolicyError, lambda: verdict.Policies.load(os.path.join(WORK, "nowhere")), "nowhere")
 ok("policy errors name the file, line and column")
+
+# An experiment in a binding splits customers in the package exactly as the
+# documented rule does (recomputed here with hashlib), as the CLI does.
+split = os.path.join(WORK, "split-policies")
+shutil.copytree(POLICIES, split, ignore=shutil.ignore_patterns("profiles", "tests"))
+for name in os.listdir(split):
+    binding = os.path.join(split, name)
+    with open(binding, encoding="utf-8") as file:
+        text = file.read().replace("../target", target)
+    if name == "staff-allowance.toml":
+        text += ('\n[challenger]\nid = "allowance-2027"\nmode = "split"\npercent = 25\n'
+                 'salt = "py"\n\n[challenger.params]\nstaff_limit_usd = 2500\n')
+    with open(binding, "w", encoding="utf-8") as file:
+        file.write(text)
+experiment = verdict.Policies.load(split)
+batch = customers.table(400).to_batches()[0]
+rows = experiment.decide(batch, as_of=AS_OF).to_pylist()
+check(len(rows) == 3 * batch.num_rows, f"one answer per customer and policy: {len(rows)}")
+arms = {"champion": 0, "challenger": 0}
+for row in rows:
+    if row["policy"] != "staff-allowance":
+        check(row["arm"] is None and row["experiment"] is None and row["answered"], f"outside: {row}")
+        continue
+    digest = hashlib.sha256(b"allowance-2027\0py\0" + row["customer"].encode()).digest()
+    wanted = "challenger" if int.from_bytes(digest[:8], "big") * 1_000_000 < 250_000 << 64 else "champion"
+    check(row["arm"] == wanted and row["experiment"] == "allowance-2027" and row["answered"], f"arm: {row}")
+    arms[wanted] += 1
+check(arms["challenger"] > 0 and arms["champion"] > arms["challenger"], f"arms: {arms}")
+split_file = os.path.join(WORK, "split.parquet")
+pq.write_table(pa.Table.from_batches([batch]), split_file)
+cli = cli_lines(split_file, policies_dir=split)
+got = table_lines(pa.Table.from_pylist(rows))
+check(got == cli, f"package and CLI differ:\n package {got[:6]}\n CLI     {cli[:6]}")
+ok("an experiment splits customers as the documented rule says")

@@ -120,16 +120,33 @@ pub fn open(
         )));
     }
     let set = load_policies(sandbox, dir, known)?;
-    let loaded: Vec<(&str, Sha256, Sha256)> = set
+    let loaded: Vec<Listed<'_>> = set
         .policies()
         .iter()
-        .map(|p| (p.name(), p.plugin().sha256(), p.params_sha256()))
+        .map(|p| {
+            let challenger = p.experiment().map(|e| {
+                let c = e.challenger();
+                (e.id(), c.plugin().sha256(), c.params_sha256())
+            });
+            (p.name(), p.plugin().sha256(), p.params_sha256(), challenger)
+        })
         .collect();
-    let listed: Vec<(&str, Sha256, Sha256)> = files
+    let listed: Vec<Listed<'_>> = files
         .manifest
         .bindings
         .iter()
-        .map(|b| (b.policy.as_str(), b.module_sha256, b.params_sha256))
+        .map(|b| {
+            let challenger = b
+                .challenger
+                .as_ref()
+                .map(|c| (c.experiment.as_str(), c.module_sha256, c.params_sha256));
+            (
+                b.policy.as_str(),
+                b.module_sha256,
+                b.params_sha256,
+                challenger,
+            )
+        })
         .collect();
     if loaded != listed {
         return Err(ReleaseError::Malformed(format!(
@@ -151,6 +168,10 @@ pub fn open(
         set,
     })
 }
+
+/// A policy as a release lists it: name, module and parameter digests, and
+/// its challenger's experiment id, module and parameter digests.
+type Listed<'a> = (&'a str, Sha256, Sha256, Option<(&'a str, Sha256, Sha256)>);
 
 /// The binding files in a pulled release's directory, by name.
 fn binding_files(pulled: &Pulled<'_>) -> Result<BTreeMap<String, Vec<u8>>, ReleaseError> {

@@ -62,6 +62,27 @@ pub(crate) struct BindingEntry {
     pub(crate) params_sha256: Sha256,
     /// The parameters, defaults filled in.
     pub(crate) params: Map<String, Value>,
+    /// The challenger tried beside the policy, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) challenger: Option<ChallengerEntry>,
+}
+
+/// The challenger of a binding in a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChallengerEntry {
+    /// The experiment's id.
+    pub(crate) experiment: String,
+    /// The plugin's declared name.
+    pub(crate) plugin: String,
+    /// The plugin's version.
+    pub(crate) version: String,
+    /// The module's digest.
+    pub(crate) module_sha256: Sha256,
+    /// The digest of the parameter JSON its decisions send.
+    pub(crate) params_sha256: Sha256,
+    /// The parameters, defaults filled in.
+    pub(crate) params: Map<String, Value>,
 }
 
 /// One module of a release.
@@ -97,7 +118,17 @@ impl Release {
             let sha256 = plugin.sha256();
             let binding = Binding::load(policy.binding())?;
             let file = format!("{}.toml", policy.name());
-            files.push((file.clone(), binding.text_with_plugin(&module_path(sha256))));
+            let experiment = policy.experiment();
+            let challenger = experiment.map(|e| e.challenger());
+            files.push((
+                file.clone(),
+                binding.text_with_plugins(
+                    &module_path(sha256),
+                    challenger
+                        .map(|c| module_path(c.plugin().sha256()))
+                        .as_deref(),
+                ),
+            ));
             entries.push(BindingEntry {
                 policy: policy.name().to_owned(),
                 file,
@@ -106,17 +137,31 @@ impl Release {
                 module_sha256: sha256,
                 params_sha256: policy.params_sha256(),
                 params: policy.params().clone(),
+                challenger: experiment.map(|experiment| {
+                    let challenger = experiment.challenger();
+                    ChallengerEntry {
+                        experiment: experiment.id().to_owned(),
+                        plugin: challenger.plugin().name().to_owned(),
+                        version: challenger.plugin().version().to_string(),
+                        module_sha256: challenger.plugin().sha256(),
+                        params_sha256: challenger.params_sha256(),
+                        params: challenger.params().clone(),
+                    }
+                }),
             });
-            modules.insert(sha256, Arc::clone(plugin.bytes()));
-            listed.insert(
-                sha256,
-                ModuleEntry {
-                    sha256,
-                    plugin: plugin.name().to_owned(),
-                    version: plugin.version().to_string(),
-                    size: plugin.bytes().len() as u64,
-                },
-            );
+            for decider in policy.deciders() {
+                let plugin = decider.plugin();
+                modules.insert(plugin.sha256(), Arc::clone(plugin.bytes()));
+                listed.insert(
+                    plugin.sha256(),
+                    ModuleEntry {
+                        sha256: plugin.sha256(),
+                        plugin: plugin.name().to_owned(),
+                        version: plugin.version().to_string(),
+                        size: plugin.bytes().len() as u64,
+                    },
+                );
+            }
         }
         let manifest = ReleaseManifest {
             schema: 1,

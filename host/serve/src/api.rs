@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use verdict_config::ConfigError;
-use verdict_engine::{EngineError, Policy, Sha256};
+use verdict_engine::{EngineError, Experiment, Percent, Policy, Sha256};
 
 /// `POST /v1/evaluate`: one customer or a batch, an optional evaluation
 /// date, an optional list of policies.
@@ -58,6 +58,49 @@ pub(crate) struct PolicyInfo {
     /// The digest of the signed release this version came in, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
+    /// The experiment this version runs, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<ExperimentInfo>,
+}
+
+/// An experiment as `GET /v1/policies` shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ExperimentInfo {
+    /// The experiment's id.
+    pub id: String,
+    /// `shadow` or `split`.
+    pub mode: &'static str,
+    /// In a split, the challenger's share of customers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<Percent>,
+    /// In a split, the salt of the hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// Whether both arms decide every customer.
+    pub both_arms_decide: bool,
+    /// The challenger's plugin version.
+    pub challenger_plugin_version: String,
+    /// SHA-256 of the challenger's module.
+    pub challenger_module_sha256: Sha256,
+    /// The challenger's full parameter set.
+    pub challenger_params: Map<String, Value>,
+}
+
+impl ExperimentInfo {
+    fn new(experiment: &Experiment) -> ExperimentInfo {
+        let challenger = experiment.challenger();
+        let split = experiment.split();
+        ExperimentInfo {
+            id: experiment.id().to_owned(),
+            mode: if split.is_some() { "split" } else { "shadow" },
+            percent: split.map(|split| split.percent),
+            salt: split.map(|split| split.salt.clone()),
+            both_arms_decide: experiment.decides_both(),
+            challenger_plugin_version: challenger.plugin().manifest().version.clone(),
+            challenger_module_sha256: challenger.plugin().sha256(),
+            challenger_params: challenger.params().clone(),
+        }
+    }
 }
 
 impl PolicyInfo {
@@ -74,6 +117,7 @@ impl PolicyInfo {
             params: policy.params().clone(),
             history,
             release: policy.release().map(|digest| format!("sha256:{digest}")),
+            experiment: policy.experiment().map(ExperimentInfo::new),
         }
     }
 }

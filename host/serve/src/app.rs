@@ -9,10 +9,11 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::Token;
-use crate::live::{Live, Reload, Rollback, RollbackError};
+use crate::live::{Live, PromoteError, Promotion, Reload, Rollback, RollbackError};
 use crate::metrics::Metrics;
 use crate::source::{LoadError, Source};
 use verdict_audit::{DecisionLog, GroupLog};
+use verdict_engine::Experiment;
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -155,6 +156,7 @@ impl App {
                             version = %policy.plugin().version(),
                             sha256 = %policy.plugin().sha256(),
                             params = %policy.params_json(),
+                            experiment = ?policy.experiment().map(Experiment::id),
                             "now serving"
                         );
                     }
@@ -200,6 +202,26 @@ impl App {
             "rolled back"
         );
         Ok(rollback)
+    }
+
+    /// Promotes the challenger of `name`'s experiment, logs and counts it.
+    pub fn promote(&self, name: &str) -> Result<Promotion, PromoteError> {
+        let promotion = self.live.promote(name)?;
+        let snapshot = self.live.snapshot();
+        self.metrics
+            .record_promotion(snapshot.generation, &snapshot.set);
+        tracing::warn!(
+            policy = name,
+            experiment = %promotion.experiment,
+            from_version = %promotion.from.plugin().version(),
+            from_sha256 = %promotion.from.plugin().sha256(),
+            to_version = %promotion.to.plugin().version(),
+            to_sha256 = %promotion.to.plugin().sha256(),
+            params = %promotion.to.params_json(),
+            generation = promotion.generation,
+            "challenger promoted, experiment ended"
+        );
+        Ok(promotion)
     }
 }
 

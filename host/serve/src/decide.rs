@@ -30,9 +30,10 @@ pub(crate) const MAX_CUSTOMERS: usize = 10_000;
 pub(crate) const MAX_RESPONSE_BYTES: usize = 32 << 20;
 
 /// Decides a request body: customers in the given order, and for each
-/// customer the policies in name order — exactly what `verdict eval
-/// --format json` prints for the same input. Returns the response body,
-/// the JSON array of the decision records.
+/// customer the policies in name order — what `verdict eval --format json`
+/// prints for the same input, less the decisions of experiments that were
+/// not answered (those are only logged). Returns the response body, the
+/// JSON array of the answered decision records.
 pub(crate) async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiError> {
     let request: EvaluateRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body is not an evaluate request: {e}")))?;
@@ -102,12 +103,18 @@ pub(crate) async fn decide(app: &Arc<App>, body: &[u8]) -> Result<String, ApiErr
         .map_err(|e| ApiError::internal(format!("the evaluation task failed: {e}")))??
     };
     app.metrics.record_decisions(&records);
-    drop(records);
-    // The records as the log holds them, already encoded once.
+    // The answered records as the log holds them, already encoded once; an
+    // experiment's other arm is only logged.
+    let answered: Vec<&str> = records
+        .iter()
+        .zip(&encoded)
+        .filter(|(record, _)| record.answered())
+        .map(|(_, one)| one.as_str())
+        .collect();
     let mut body =
-        String::with_capacity(encoded.iter().map(|one| one.len() + 1).sum::<usize>() + 1);
+        String::with_capacity(answered.iter().map(|one| one.len() + 1).sum::<usize>() + 1);
     body.push('[');
-    for (i, one) in encoded.iter().enumerate() {
+    for (i, one) in answered.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }

@@ -1,6 +1,7 @@
 //! The live policy set: the snapshot every request reads, the bounded
-//! version history of each policy, and the two ways the snapshot changes —
-//! a reload from the policies' [`Source`] and a rollback of one policy.
+//! version history of each policy, and the ways the snapshot changes — a
+//! reload from the policies' [`Source`], and a rollback or a promotion (the
+//! challenger of an experiment made the champion) of one policy.
 //!
 //! Every load reads the whole set from one place: the directory the
 //! policies path leads to then (so a release published by switching a link
@@ -19,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 
-use verdict_engine::{Plugin, Policy, PolicySet, Sandbox, Sha256};
+use verdict_engine::{Mode, Plugin, Policy, PolicySet, Sandbox, Sha256};
 
 use crate::source::{Found, LoadError, ReleaseId, Source};
 
@@ -90,13 +91,40 @@ pub enum RollbackError {
     NoEarlier(String),
 }
 
+/// What a promotion did.
+#[derive(Debug, Clone)]
+pub struct Promotion {
+    /// The generation now serving.
+    pub generation: u64,
+    /// The experiment that ended.
+    pub experiment: String,
+    /// The version that was active (the champion with its challenger),
+    /// kept in the history: a rollback goes back to it.
+    pub from: Arc<Policy>,
+    /// The challenger, now the champion, without an experiment.
+    pub to: Arc<Policy>,
+}
+
+/// Why a promotion did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum PromoteError {
+    /// No active policy has that name.
+    #[error("no active policy named `{0}`")]
+    Unknown(String),
+    /// The active version runs no experiment.
+    #[error("policy `{0}` runs no experiment: there is no challenger to promote")]
+    NoChallenger(String),
+}
+
 /// What identifies a version as loaded from disk: a new module or new
-/// parameters make a new version; anything else (a comment, a wider
-/// version range) does not.
+/// parameters make a new version, and so does a new experiment (another
+/// id, rule, challenger module or challenger parameters); anything else
+/// (a comment, a wider version range) does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Fingerprint {
     sha256: Sha256,
     params: Sha256,
+    experiment: Option<(String, Mode, Sha256, Sha256)>,
 }
 
 impl Fingerprint {
@@ -104,6 +132,15 @@ impl Fingerprint {
         Fingerprint {
             sha256: policy.plugin().sha256(),
             params: policy.params_sha256(),
+            experiment: policy.experiment().map(|experiment| {
+                let challenger = experiment.challenger();
+                (
+                    experiment.id().to_owned(),
+                    experiment.mode().clone(),
+                    challenger.plugin().sha256(),
+                    challenger.params_sha256(),
+                )
+            }),
         }
     }
 }
@@ -140,10 +177,8 @@ impl Loaded {
                 .policies()
                 .iter()
                 .flat_map(|policy| {
-                    [
-                        policy.binding().to_path_buf(),
-                        policy.plugin().path().to_path_buf(),
-                    ]
+                    std::iter::once(policy.binding().to_path_buf())
+                        .chain(policy.deciders().map(|p| p.plugin().path().to_path_buf()))
                 })
                 .collect(),
         }
@@ -238,7 +273,12 @@ impl Live {
         let known: Vec<&Plugin> = state
             .histories
             .values()
-            .flat_map(|history| history.versions.iter().map(|policy| policy.plugin()))
+            .flat_map(|history| {
+                history
+                    .versions
+                    .iter()
+                    .flat_map(|policy| policy.deciders().map(|p| p.plugin()))
+            })
             .collect();
         let current = previous.release.as_ref().map(|release| release.digest);
         let Some(found) = self.source.read(&self.sandbox, &known, current)? else {
@@ -343,6 +383,40 @@ impl Live {
             from,
             to,
             history: remaining,
+        })
+    }
+}
+
+impl Live {
+    /// Makes the challenger of `name`'s experiment its champion, in one
+    /// swap: the experiment ends, and the version that ran it stays in the
+    /// history, so a rollback brings it back. As after a rollback, the
+    /// promoted version stays until the policy's files change.
+    pub fn promote(&self, name: &str) -> Result<Promotion, PromoteError> {
+        let mut state = self.lock();
+        let history = state
+            .histories
+            .get_mut(name)
+            .ok_or_else(|| PromoteError::Unknown(name.to_owned()))?;
+        let Some(from) = history.versions.back().cloned() else {
+            return Err(PromoteError::Unknown(name.to_owned()));
+        };
+        let Some(experiment) = from.experiment() else {
+            return Err(PromoteError::NoChallenger(name.to_owned()));
+        };
+        let to = Arc::clone(experiment.challenger());
+        let experiment = experiment.id().to_owned();
+        history.versions.push_back(Arc::clone(&to));
+        while history.versions.len() > HISTORY {
+            history.versions.pop_front();
+        }
+        state.generation += 1;
+        self.current.store(Arc::new(snapshot(&state)));
+        Ok(Promotion {
+            generation: state.generation,
+            experiment,
+            from,
+            to,
         })
     }
 }

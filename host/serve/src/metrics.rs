@@ -1,9 +1,11 @@
-//! The service's Prometheus metrics: decisions by policy and outcome,
+//! The service's Prometheus metrics: decisions by policy, arm and outcome,
+//! how often an experiment's two arms agree,
 //! request latency, in-flight requests, open connections and the ones
-//! closed by a timeout, swaps, rejected swaps and rollbacks, which
+//! closed by a timeout, swaps, rejected swaps, rollbacks and promotions, which
 //! policy versions are active, and whether decisions can be logged.
 
 use std::fmt;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -13,7 +15,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use verdict_audit::LogHealth;
-use verdict_engine::{DecisionRecord, PolicySet};
+use verdict_engine::{Arm, DecisionRecord, PolicySet};
 
 /// The `Content-Type` of [`Metrics::render`]'s output.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -21,7 +23,15 @@ pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
     policy: String,
+    /// `champion` outside an experiment too: the policy as bound.
+    arm: &'static str,
     outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ExperimentLabels {
+    policy: String,
+    experiment: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -86,10 +96,14 @@ pub struct Metrics {
     swaps: Counter,
     rejected_swaps: Counter,
     rollbacks: Counter,
+    promotions: Counter,
     active: Family<PolicyLabels, Gauge>,
     generation: Gauge,
     log_failures: Counter,
     log_healthy: Gauge,
+    compared: Family<ExperimentLabels, Counter>,
+    agreed: Family<ExperimentLabels, Counter>,
+    agreement: Family<ExperimentLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl fmt::Debug for Metrics {
@@ -119,10 +133,14 @@ impl Metrics {
             swaps: Counter::default(),
             rejected_swaps: Counter::default(),
             rollbacks: Counter::default(),
+            promotions: Counter::default(),
             active: Family::default(),
             generation: Gauge::default(),
             log_failures: Counter::default(),
             log_healthy: Gauge::default(),
+            compared: Family::default(),
+            agreed: Family::default(),
+            agreement: Family::default(),
         };
         metrics.log_healthy.set(1);
         metrics.registered()
@@ -132,7 +150,7 @@ impl Metrics {
         let registry = &mut self.registry;
         registry.register(
             "decisions",
-            "Decisions made, by policy and outcome",
+            "Decisions made, by policy, arm (champion; challenger in an experiment) and outcome, answered or not",
             self.decisions.clone(),
         );
         registry.register(
@@ -176,6 +194,11 @@ impl Metrics {
             self.rollbacks.clone(),
         );
         registry.register(
+            "promotions",
+            "Challengers made the champion of their policy (ending the experiment)",
+            self.promotions.clone(),
+        );
+        registry.register(
             "policy_active",
             "1 for each active policy, labelled with its plugin version and module SHA-256",
             self.active.clone(),
@@ -195,6 +218,21 @@ impl Metrics {
             "0 while the last append to the decision log failed, else 1 (also 1 without a log)",
             self.log_healthy.clone(),
         );
+        registry.register(
+            "experiment_compared",
+            "Customers both arms of an experiment decided, by policy and experiment",
+            self.compared.clone(),
+        );
+        registry.register(
+            "experiment_agreed",
+            "Customers both arms of an experiment decided with the same outcome",
+            self.agreed.clone(),
+        );
+        registry.register(
+            "experiment_agreement",
+            "Share of the customers both arms decided on which they gave the same outcome",
+            self.agreement.clone(),
+        );
         self
     }
 
@@ -206,28 +244,60 @@ impl Metrics {
         self.log_healthy.set(i64::from(health.broken.is_none()));
     }
 
-    /// Counts the decisions of one response.
+    /// Counts the decisions of one request (answered or not), and for
+    /// each customer both arms of an experiment decided, whether they
+    /// agreed on the outcome.
     pub fn record_decisions(&self, records: &[DecisionRecord]) {
-        // Records come grouped by customer, so the same few (policy,
-        // outcome) pairs repeat: count them first, touch the family once
-        // per pair.
-        let mut counts: Vec<(&str, &str, u64)> = Vec::new();
+        // Records come grouped by customer, so the same few (policy, arm,
+        // outcome) triples repeat: count them first, touch the family once
+        // per triple.
+        let mut counts: Vec<((&str, Arm, &str), u64)> = Vec::new();
         for record in records {
-            match counts
-                .iter_mut()
-                .find(|(p, o, _)| *p == record.policy() && *o == record.outcome().as_str())
-            {
-                Some((_, _, n)) => *n += 1,
-                None => counts.push((record.policy(), record.outcome().as_str(), 1)),
+            let key = (
+                record.policy(),
+                record.arm().unwrap_or(Arm::Champion),
+                record.outcome().as_str(),
+            );
+            match counts.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((key, 1)),
             }
         }
-        for (policy, outcome, n) in counts {
+        for ((policy, arm, outcome), n) in counts {
             self.decisions
                 .get_or_create(&DecisionLabels {
                     policy: policy.to_owned(),
+                    arm: arm.as_str(),
                     outcome: outcome.to_owned(),
                 })
                 .inc_by(n);
+        }
+        // A customer's challenger record follows its champion's.
+        for pair in records.windows(2) {
+            let [champion, challenger] = pair else {
+                continue;
+            };
+            if champion.arm() != Some(Arm::Champion)
+                || challenger.arm() != Some(Arm::Challenger)
+                || champion.customer() != challenger.customer()
+                || champion.policy() != challenger.policy()
+            {
+                continue;
+            }
+            let labels = ExperimentLabels {
+                policy: champion.policy().to_owned(),
+                experiment: champion.experiment().unwrap_or_default().to_owned(),
+            };
+            let compared = self.compared.get_or_create(&labels);
+            compared.inc();
+            let agreed = self.agreed.get_or_create(&labels);
+            if champion.outcome() == challenger.outcome() {
+                agreed.inc();
+            }
+            // Counts are far below 2^53: exact as floats.
+            #[allow(clippy::cast_precision_loss)]
+            let share = agreed.get() as f64 / compared.get() as f64;
+            self.agreement.get_or_create(&labels).set(share);
         }
     }
 
@@ -281,6 +351,12 @@ impl Metrics {
     /// A policy was rolled back (also counted as a swap).
     pub fn record_rollback(&self, generation: u64, set: &PolicySet) {
         self.rollbacks.inc();
+        self.record_swap(generation, set);
+    }
+
+    /// A challenger was promoted (also counted as a swap).
+    pub fn record_promotion(&self, generation: u64, set: &PolicySet) {
+        self.promotions.inc();
         self.record_swap(generation, set);
     }
 

@@ -12,12 +12,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::api::{ApiError, PolicyInfo};
 use crate::app::App;
 use crate::decide::decide;
-use crate::live::RollbackError;
+use crate::live::{PromoteError, RollbackError};
 use crate::metrics::{self, Timeout};
 use crate::source::ReleaseId;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -31,6 +31,7 @@ pub(crate) fn router(app: Arc<App>, body_limit: usize, body_timeout: Duration) -
         .route("/v1/policies", get(policies))
         .route("/v1/reload", post(reload))
         .route("/v1/policies/{name}/rollback", post(rollback))
+        .route("/v1/policies/{name}/promote", post(promote))
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
         .fallback(not_found)
@@ -138,6 +139,7 @@ fn route_label(path: &str) -> &'static str {
         "/healthz" => "healthz",
         "/metrics" => "metrics",
         path if path.starts_with("/v1/policies/") && path.ends_with("/rollback") => "rollback",
+        path if path.starts_with("/v1/policies/") && path.ends_with("/promote") => "promote",
         _ => "other",
     }
 }
@@ -287,14 +289,6 @@ async fn rollback(
         };
         ApiError::new(status, error.to_string())
     })?;
-    let version = |policy: &verdict_engine::Policy| {
-        json!({
-            "plugin_version": policy.plugin().manifest().version,
-            "module_sha256": policy.plugin().sha256(),
-            "params": policy.params(),
-            "release": policy.release().map(|digest| format!("sha256:{digest}")),
-        })
-    };
     Ok(Json(json!({
         "policy": name,
         "generation": rollback.generation,
@@ -303,6 +297,40 @@ async fn rollback(
         "history": rollback.history,
     }))
     .into_response())
+}
+
+async fn promote(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&app, &headers)?;
+    let promotion = app.promote(&name).map_err(|error| {
+        let status = match error {
+            PromoteError::Unknown(_) => StatusCode::NOT_FOUND,
+            PromoteError::NoChallenger(_) => StatusCode::CONFLICT,
+        };
+        ApiError::new(status, error.to_string())
+    })?;
+    Ok(Json(json!({
+        "policy": name,
+        "generation": promotion.generation,
+        "experiment": promotion.experiment,
+        "from": version(&promotion.from),
+        "to": version(&promotion.to),
+    }))
+    .into_response())
+}
+
+/// A policy version as rollback and promote answers show it.
+fn version(policy: &verdict_engine::Policy) -> Value {
+    json!({
+        "plugin_version": policy.plugin().manifest().version,
+        "module_sha256": policy.plugin().sha256(),
+        "params": policy.params(),
+        "release": policy.release().map(|digest| format!("sha256:{digest}")),
+        "experiment": policy.experiment().map(verdict_engine::Experiment::id),
+    })
 }
 
 async fn not_found() -> ApiError {

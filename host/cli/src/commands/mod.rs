@@ -8,9 +8,9 @@ pub(crate) mod inspect;
 pub(crate) mod log;
 pub(crate) mod new;
 pub(crate) mod policies;
+pub(crate) mod policy_change;
 pub(crate) mod release;
 pub(crate) mod replay;
-pub(crate) mod rollback;
 pub(crate) mod serve;
 pub(crate) mod test;
 
