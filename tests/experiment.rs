@@ -146,6 +146,7 @@ fn a_ten_percent_split_over_10000_customers_follows_the_hash_rule_and_replays() 
     }
     let checked = verify(&log);
     assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert_report_counts(&log, &lines);
     let replayed = run(&["replay", &log.display().to_string()]);
     assert_eq!(replayed.code, 0, "{}{}", replayed.stdout, replayed.stderr);
     assert!(
@@ -494,4 +495,161 @@ fn assert_columns(path: &Path) {
     }
     let total: i32 = arms.values().sum();
     assert_eq!(total, 15, "{arms:?}");
+}
+
+/// `verdict report`'s counts equal the ones counted here from the log's
+/// lines.
+fn assert_report_counts(log: &Path, lines: &[String]) {
+    let mut decided: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+    let mut pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let decisions: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["decision"].clone())
+        .collect();
+    for decision in &decisions {
+        let arm = decision["arm"].as_str().unwrap().to_owned();
+        let outcome = decision["outcome"].as_str().unwrap().to_owned();
+        *decided.entry((arm.clone(), outcome)).or_default() += 1;
+        if decision["answered"] == true {
+            *answered.entry(arm).or_default() += 1;
+        }
+    }
+    for pair in decisions.chunks(2) {
+        let key = (
+            pair[0]["outcome"].as_str().unwrap().to_owned(),
+            pair[1]["outcome"].as_str().unwrap().to_owned(),
+        );
+        *pairs.entry(key).or_default() += 1;
+    }
+    let out = run(&["report", &log.display().to_string(), "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let policy = &report["policies"][0];
+    assert_eq!(policy["policy"], "staff-allowance");
+    assert_eq!(policy["experiments"], json!(["allowance-2027"]));
+    for arm in policy["arms"].as_array().unwrap() {
+        let name = arm["arm"].as_str().unwrap();
+        assert_eq!(arm["answered"], answered[name], "{arm}");
+        for outcome in arm["outcomes"].as_array().unwrap() {
+            let key = (
+                name.to_owned(),
+                outcome["outcome"].as_str().unwrap().to_owned(),
+            );
+            assert_eq!(outcome["count"], decided[&key], "{outcome}");
+        }
+        let counted: usize = decided
+            .iter()
+            .filter(|((a, _), _)| a == name)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(arm["decided"], counted);
+    }
+    assert_eq!(policy["compared"], 10_000);
+    for transition in policy["transitions"].as_array().unwrap() {
+        let key = (
+            transition["from"].as_str().unwrap().to_owned(),
+            transition["to"].as_str().unwrap().to_owned(),
+        );
+        assert_eq!(transition["count"], pairs[&key], "{transition}");
+    }
+    assert_eq!(policy["changed"].as_array().unwrap().len(), 10_000);
+}
+
+#[test]
+fn report_joins_later_outcomes_and_shadows_past_decisions_with_a_challenger() {
+    use arrow_array::{BooleanArray, RecordBatch, StringArray};
+    let scratch = Scratch::shipped();
+    let log = scratch.dir.path().join("decisions.jsonl");
+    let profiles = crate::util::root().join("policies/profiles/customers.toml");
+    let out = scratch.eval(&profiles, &["--log", &log.display().to_string()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // A candidate binding with a higher staff limit, never deployed.
+    let candidate = scratch.write(
+        "candidates/staff-allowance.toml",
+        &std::fs::read_to_string(scratch.dir.path().join("staff-allowance.toml"))
+            .unwrap()
+            .replace("staff_limit_usd = 2000", "staff_limit_usd = 3000"),
+    );
+    let ids: Vec<String> = (1..=15).map(|i| format!("C-{i:04}")).collect();
+    let defaulted: Vec<bool> = (1..=15).map(|i| i % 3 == 0).collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "id",
+            std::sync::Arc::new(StringArray::from(ids.clone())) as arrow_array::ArrayRef,
+        ),
+        (
+            "defaulted",
+            std::sync::Arc::new(BooleanArray::from(defaulted)) as arrow_array::ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let outcomes = scratch.dir.path().join("outcomes.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&outcomes).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let log_arg = log.display().to_string();
+    let outcomes_arg = outcomes.display().to_string();
+    let missing = run(&["report", &log_arg, "--join", &outcomes_arg]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains(
+            "column `customer`: no such column to join on (the file's columns: id, defaulted)"
+        ),
+        "{}",
+        missing.stderr
+    );
+    let candidate_arg = candidate.display().to_string();
+    let out = run(&[
+        "report",
+        &log_arg,
+        "--join",
+        &outcomes_arg,
+        "--on",
+        "id",
+        "--challenger",
+        &candidate_arg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let policies = report["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1, "only the challenger's policy");
+    let policy = &policies[0];
+    assert_eq!(policy["experiments"], json!(["retro-shadow"]));
+    assert_eq!(policy["compared"], 15);
+    // C-0002: US$2,150 is referred under US$2,000, approved under US$3,000.
+    let changed = policy["changed"].as_array().unwrap();
+    let c2 = changed.iter().find(|c| c["customer"] == "C-0002").unwrap();
+    assert_eq!(
+        (&c2["from"], &c2["to"]),
+        (&json!("refer"), &json!("approve"))
+    );
+    // Every customer defaulted or not: the champion's 15 answers carry 5
+    // defaults.
+    let champion = &policy["arms"][0];
+    let all = champion["joined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["outcome"].is_null())
+        .unwrap();
+    assert_eq!(all["count"], 15);
+    assert!(
+        (all["mean"].as_f64().unwrap() - 5.0 / 15.0).abs() < 1e-12,
+        "{all}"
+    );
+    let table = run(&["report", &log_arg, "--challenger", &candidate_arg]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table.stdout.contains("refer -> approve: 1"),
+        "{}",
+        table.stdout
+    );
 }

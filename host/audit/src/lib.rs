@@ -26,6 +26,7 @@ mod pipeline;
 mod problem;
 mod recorded;
 pub mod replay;
+pub mod report;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timestamp;

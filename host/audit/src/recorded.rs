@@ -79,3 +79,22 @@ impl<'a> Recorded<'a> {
         }))
     }
 }
+
+/// Reads every record of the log at `path`, a batch at a time (parsed in
+/// parallel), and hands each batch to `take`.
+pub(crate) fn each_batch(
+    path: &Path,
+    mut take: impl FnMut(&[Recorded<'_>]) -> Result<(), AuditError>,
+) -> Result<(), AuditError> {
+    use rayon::prelude::*;
+    let mut lines = crate::lines::Lines::open(path)?;
+    while let Some(batch) = lines.next_batch()? {
+        let recorded: Vec<Recorded<'_>> = (0..batch.len())
+            .into_par_iter()
+            .with_min_len(64)
+            .filter_map(|i| Recorded::read(path, &batch, i, |_, _| true).transpose())
+            .collect::<Result<_, AuditError>>()?;
+        take(&recorded)?;
+    }
+    Ok(())
+}

@@ -3,7 +3,8 @@
 //!
 //! A decision changes when its outcome, values or reasons differ; the
 //! plugin version and module SHA-256 are expected to differ and are not
-//! counted. Logged decisions whose policy the other set lacks are skipped.
+//! counted. Logged decisions whose policy the other set lacks are skipped,
+//! and so are an experiment's decisions that were not the answer.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -16,9 +17,8 @@ use verdict_sdk::Date;
 
 use crate::compare::{Difference, differences};
 use crate::error::AuditError;
-use crate::lines::Lines;
 use crate::problem::RecordError;
-use crate::recorded::Recorded;
+use crate::recorded::{self, Recorded};
 use verdict_engine::{DecisionRecord, Job, Policy, PolicySet, Profile};
 
 /// What running the logged inputs through other policies would change.
@@ -150,9 +150,12 @@ impl<'a> Differ<'a> {
 
     /// Re-decides `recorded` (in parallel) and counts what would change.
     pub fn add(&mut self, recorded: &[Recorded<'_>]) -> Result<(), AuditError> {
+        // A decision an experiment made without answering is no answer to
+        // compare with.
         let read: Vec<Result<Redo<'_>, NoPolicy>> = recorded
             .par_iter()
             .with_min_len(64)
+            .filter(|record| record.tag.as_ref().is_none_or(|tag| tag.answered))
             .map(|record| {
                 let Some(&policy) = self.by_name.get(record.policy.as_str()) else {
                     return Ok(Err(NoPolicy(record.policy.clone())));
@@ -237,26 +240,14 @@ impl<'a> Differ<'a> {
 /// decisions would change.
 pub fn what_if(path: &Path, set: &PolicySet) -> Result<WhatIf, AuditError> {
     let mut differ = Differ::new(path, set);
-    let mut lines = Lines::open(path)?;
-    while let Some(batch) = lines.next_batch()? {
-        let recorded: Vec<Recorded<'_>> = (0..batch.len())
-            .into_par_iter()
-            .with_min_len(64)
-            .filter_map(|i| Recorded::read(path, &batch, i, |_, _| true).transpose())
-            .collect::<Result<_, AuditError>>()?;
-        differ.add(&recorded)?;
-    }
+    recorded::each_batch(path, |recorded| differ.add(recorded))?;
     Ok(differ.finish())
 }
 
 /// Re-decides one logged decision; `Some` when it would change.
 fn compare(job: &Redo<'_>) -> Option<Change> {
     let policy = job.policy;
-    let profile = Profile::new(job.customer.clone(), job.input.into());
-    let now = policy.decide(Job {
-        as_of: job.as_of,
-        profile: &profile,
-    });
+    let now = redecide(policy, &job.customer, job.as_of, job.input);
     let gist = |r: &DecisionRecord| json!({"outcome": r.outcome(), "value": r.value(), "reasons": r.reasons()});
     let found = differences(&gist(&job.logged), &gist(&now));
     if found.is_empty() {
@@ -271,5 +262,20 @@ fn compare(job: &Redo<'_>) -> Option<Change> {
         from_version: job.logged.plugin_version().to_owned(),
         to_version: now.plugin_version().to_owned(),
         differences: found,
+    })
+}
+
+/// `policy`'s decision on a recorded input: the customer `customer` whose
+/// profile the plugin received as `input`, on `as_of`.
+pub(crate) fn redecide(
+    policy: &Policy,
+    customer: &str,
+    as_of: Date,
+    input: &str,
+) -> DecisionRecord {
+    let profile = Profile::new(customer.to_owned(), input.into());
+    policy.decide(Job {
+        as_of,
+        profile: &profile,
     })
 }

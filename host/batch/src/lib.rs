@@ -28,6 +28,7 @@ pub mod format;
 mod keys;
 mod profiles;
 pub mod read;
+pub mod report;
 pub mod write;
 
 pub use arrow_array::RecordBatch;

@@ -141,7 +141,7 @@ pub fn decisions(path: &Path, batch_rows: usize) -> Result<Batches, BatchError> 
     }
 }
 
-fn parquet(path: &Path, batch_rows: usize) -> Result<Batches, BatchError> {
+pub(crate) fn parquet(path: &Path, batch_rows: usize) -> Result<Batches, BatchError> {
     let fail = |e: parquet::errors::ParquetError| BatchError::format(path)(e.to_string());
     let reader = ParquetRecordBatchReaderBuilder::try_new(open(path)?)
         .map_err(fail)?

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_json::writer::{LineDelimited, Writer as JsonWriter};
+use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -76,6 +77,16 @@ impl DecisionsFile {
     /// Starts a decisions file at `path`: nothing is at `path` until
     /// [`finish`](DecisionsFile::finish).
     pub fn create(path: &Path) -> Result<DecisionsFile, BatchError> {
+        DecisionsFile::create_table(path, &decisions_schema(), "a decisions file")
+    }
+
+    /// Starts a file of another table with `schema` (`what` it is, for
+    /// errors), written the same way.
+    pub fn create_table(
+        path: &Path,
+        schema: &SchemaRef,
+        what: &'static str,
+    ) -> Result<DecisionsFile, BatchError> {
         let format = Format::require(path)?;
         let (temp, file) = Temp::create(path)?;
         let mut out = DecisionsFile {
@@ -93,19 +104,19 @@ impl DecisionsFile {
                     .set_compression(Compression::SNAPPY)
                     .build();
                 Sink::Parquet(
-                    ArrowWriter::try_new(file, decisions_schema(), Some(properties))
+                    ArrowWriter::try_new(file, schema.clone(), Some(properties))
                         .map_err(|e| fail(e.to_string()))?,
                 )
             }
             Format::JsonLines => Sink::JsonLines(JsonWriter::new(file)),
             Format::ArrowIpc => Sink::ArrowIpc(
-                arrow_ipc::writer::FileWriter::try_new(file, &decisions_schema())
+                arrow_ipc::writer::FileWriter::try_new(file, schema)
                     .map_err(|e| fail(e.to_string()))?,
             ),
             Format::Csv => {
                 return Err(BatchError::WrongFormat {
                     path: path.to_path_buf(),
-                    what: "a decisions file",
+                    what,
                     format: "CSV",
                     instead: ".parquet, .jsonl or .arrow",
                 });

@@ -37,6 +37,10 @@ pub(crate) enum Command {
     /// would change.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
+    /// Compare the arms of experiments (champion and challenger) in a log
+    /// or decisions file, or shadow past decisions with a challenger now.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
     /// Show a plugin's name, version, parameters, imports, exports, SHA-256.
     #[command(
         after_help = "Example:\n  verdict inspect target/wasm32-unknown-unknown/plugin/loan_rates.wasm --format json"
@@ -497,6 +501,68 @@ A decision changes when its outcome, values or reasons would differ; logged
 decisions whose policy DIR lacks are counted as skipped.
 Exit status: 0 the report was made (whether or not anything changes), 2 bad
 input.";
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  verdict report decisions.jsonl                          # every policy's arms, a table
+  verdict report decisions.jsonl --policy loan-rates --format json
+  verdict report decisions.jsonl --format parquet --output changed.parquet
+  verdict report decisions.parquet --join outcomes.parquet --on customer
+  verdict report decisions.jsonl --challenger candidates/loan-rates.toml
+
+Per policy and arm: decisions, answers and outcomes; for the customers both
+arms decided (shadow, or a split with shadow_other), the champion -> challenger
+transitions, how numeric values moved, and the customers that changed.
+--join adds outcomes learned later (each numeric or true/false column of
+the file, averaged per arm and outcome). --challenger re-decides the logged
+answers of the binding's policy with it, as if it had run in shadow.
+Exit status: 0 the report was made, 2 bad input.";
+
+/// Output formats of `verdict report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExperimentFormat {
+    /// Text for people.
+    Table,
+    /// One JSON object, every changed customer included.
+    Json,
+    /// The changed customers as a Parquet table (needs --output).
+    Parquet,
+}
+
+/// Arguments of `verdict report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The decision log, or decisions file, to report on.
+    pub log: PathBuf,
+    /// Only this policy.
+    #[arg(long, value_name = "NAME")]
+    pub policy: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExperimentFormat::Table)]
+    pub format: ExperimentFormat,
+    /// With --format parquet: the file the changed customers go to.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// A Parquet file of outcomes learned later (a default, a complaint),
+    /// one row per customer, joined to the decisions.
+    #[arg(long, value_name = "OUTCOMES.parquet")]
+    pub join: Option<PathBuf>,
+    /// The column of the --join file holding the customer's id.
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        default_value = "customer",
+        requires = "join"
+    )]
+    pub on: String,
+    /// Re-decide the logged answers of this binding's policy with the
+    /// binding (its champion), as a challenger in shadow.
+    #[arg(long, value_name = "BINDING.toml")]
+    pub challenger: Option<PathBuf>,
+    /// Changed customers the table shows.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub changed: usize,
+}
 
 /// Output formats for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

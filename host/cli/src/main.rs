@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Log(command) => commands::log::run(&command),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Diff(args) => commands::diff::run(&args),
+        Command::Report(args) => commands::report::run(&args),
         Command::Inspect(args) => commands::inspect::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Rollback(args) => {

@@ -11,6 +11,7 @@ pub(crate) mod policies;
 pub(crate) mod policy_change;
 pub(crate) mod release;
 pub(crate) mod replay;
+pub(crate) mod report;
 pub(crate) mod serve;
 pub(crate) mod test;
 
