@@ -684,15 +684,7 @@ fn sigterm_finishes_the_requests_in_flight() {
             &[("spin", "error", "out-of-fuel")]
         )
     );
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = service.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the service did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}\n{}", service.log());
+    service.assert_stops_cleanly();
 }
 
 /// What one client request saw: the version of each policy in its records.

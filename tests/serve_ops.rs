@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -527,15 +527,7 @@ fn sigterm_closes_idle_connections_and_answers_the_one_in_flight_with_connection
     assert_eq!(answer.header("connection"), Some("close"), "{answer:?}");
     slow.assert_closed_by_server("the answered connection at shutdown");
 
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = service.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the service did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}\n{}", service.log());
+    service.assert_stops_cleanly();
 }
 
 /// How one kept-alive client fared while the service stopped.
@@ -624,15 +616,7 @@ fn sigterm_answers_every_request_kept_alive_clients_send_while_it_stops() {
         assert!(client.lost.is_empty(), "requests lost: {fared:?}");
         assert!(client.refused && client.answered > 0, "{fared:?}");
     }
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = service.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the service did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(status.success(), "{status:?}\n{}", service.log());
+    service.assert_stops_cleanly();
 }
 
 #[test]

@@ -193,6 +193,21 @@ impl Service {
         }
     }
 
+    /// Waits, at most [`PATIENCE`], for the service to exit, and expects
+    /// a clean exit.
+    #[track_caller]
+    pub(crate) fn assert_stops_cleanly(&mut self) {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the service did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{status:?}\n{}", self.log());
+    }
+
     pub(crate) fn pid(&self) -> String {
         self.child.id().to_string()
     }

@@ -47,6 +47,12 @@ pub(crate) async fn serve(
         limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
     ));
     let (stop, stopping) = watch::channel(false);
+    let serving = Serving {
+        router,
+        app,
+        limits,
+        stopping,
+    };
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
     let mut warned: Option<Instant> = None;
@@ -74,15 +80,7 @@ pub(crate) async fn serve(
                 }
             },
         };
-        serve_one(
-            &mut connections,
-            stream,
-            slot,
-            &router,
-            &app,
-            limits,
-            &stopping,
-        );
+        serving.spawn(&mut connections, stream, slot);
     }
     // Take what is already queued, without waiting for more.
     while let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
@@ -95,15 +93,7 @@ pub(crate) async fn serve(
             },
             () = std::future::ready(()) => break,
         };
-        serve_one(
-            &mut connections,
-            stream,
-            slot,
-            &router,
-            &app,
-            limits,
-            &stopping,
-        );
+        serving.spawn(&mut connections, stream, slot);
     }
     // Connections not yet accepted are refused from here on.
     drop(listener);
@@ -113,23 +103,30 @@ pub(crate) async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Serves an accepted connection in `connections`, holding `slot` until
-/// it closes.
-fn serve_one(
-    connections: &mut JoinSet<()>,
-    stream: TcpStream,
-    slot: OwnedSemaphorePermit,
-    router: &Router,
-    app: &Arc<App>,
+/// What every connection is served with.
+struct Serving {
+    router: Router,
+    app: Arc<App>,
     limits: ConnectionLimits,
-    stopping: &watch::Receiver<bool>,
-) {
-    let (router, app, stopping) = (router.clone(), Arc::clone(app), stopping.clone());
-    connections.spawn(async move {
-        let _open = app.metrics.open_connection();
-        connection::serve(stream, router, limits, stopping, &app.metrics).await;
-        drop(slot);
-    });
+    stopping: watch::Receiver<bool>,
+}
+
+impl Serving {
+    /// Serves an accepted connection in `connections`, holding `slot`
+    /// until it closes.
+    fn spawn(&self, connections: &mut JoinSet<()>, stream: TcpStream, slot: OwnedSemaphorePermit) {
+        let (router, app, stopping) = (
+            self.router.clone(),
+            Arc::clone(&self.app),
+            self.stopping.clone(),
+        );
+        let limits = self.limits;
+        connections.spawn(async move {
+            let _open = app.metrics.open_connection();
+            connection::serve(stream, router, limits, stopping, &app.metrics).await;
+            drop(slot);
+        });
+    }
 }
 
 /// A place for one more connection, waiting for one when all are taken

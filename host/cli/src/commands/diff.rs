@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use verdict_audit::verify::verify;
 use verdict_audit::whatif::{Differ, WhatIf, what_if};
 use verdict_batch::read::{RecordedRows, is_decisions_file};
 use verdict_engine::Limits;
@@ -23,14 +22,7 @@ pub(crate) fn run(args: &DiffArgs) -> anyhow::Result<Status> {
         }
         (differ.finish(), Source::Decisions)
     } else {
-        let check = verify(&args.log, None, None)?;
-        if let Some(problem) = check.problem {
-            anyhow::bail!(
-                "`{}` fails verification: {problem}; run `verdict log verify {}`",
-                args.log.display(),
-                args.log.display()
-            );
-        }
+        commands::log::require_intact(&args.log)?;
         (what_if(&args.log, &set)?, Source::Log)
     };
     let mut out = std::io::stdout().lock();

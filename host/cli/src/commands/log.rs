@@ -21,6 +21,20 @@ pub(crate) fn run(command: &LogCommand) -> anyhow::Result<Status> {
 }
 
 /// The archive to use: the one given, else the one beside the log.
+/// Fails unless the log at `path` verifies (records and chain), before a
+/// command reads its decisions.
+pub(crate) fn require_intact(path: &Path) -> anyhow::Result<()> {
+    let check = verdict_audit::verify::verify(path, None, None)?;
+    if let Some(problem) = check.problem {
+        anyhow::bail!(
+            "`{}` fails verification: {problem}; run `verdict log verify {}`",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn archive_for(log: &Path, given: Option<&PathBuf>) -> Archive {
     given.map_or_else(|| Archive::beside(log), Archive::new)
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use verdict_audit::report::{PolicyReport, Report, Reporter};
-use verdict_audit::verify::verify;
 use verdict_batch::read::{RecordedRows, is_decisions_file};
 use verdict_batch::report::{changed_batch, changed_schema, read_outcomes};
 use verdict_batch::write::DecisionsFile;
@@ -46,14 +45,7 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<Status> {
             reporter.add(&recorded?)?;
         }
     } else {
-        let check = verify(&args.log, None, None)?;
-        if let Some(problem) = check.problem {
-            anyhow::bail!(
-                "`{}` fails verification: {problem}; run `verdict log verify {}`",
-                args.log.display(),
-                args.log.display()
-            );
-        }
+        commands::log::require_intact(&args.log)?;
         reporter.add_log()?;
     }
     let report = reporter.finish();
