@@ -357,18 +357,9 @@ impl Record<'_> {
 
 /// The experiment, arm and answer a decision's JSON names, if any.
 pub(crate) fn tag(decision: &str) -> Result<Option<ArmTag>, RecordError> {
-    #[derive(Deserialize)]
-    struct Tagged<'a> {
-        #[serde(borrow, default)]
-        experiment: Option<Cow<'a, str>>,
-        #[serde(default)]
-        arm: Option<Arm>,
-        #[serde(default)]
-        answered: Option<bool>,
-    }
-    let tagged: Tagged<'_> =
+    let named: Named<'_> =
         serde_json::from_str(decision).map_err(|e| RecordError::Decision(e.to_string()))?;
-    tag_of(tagged.experiment.as_deref(), tagged.arm, tagged.answered)
+    tag_of(named.experiment.as_deref(), named.arm, named.answered)
 }
 
 /// A decision's `experiment`, `arm` and `answered` as a tag: all three or

@@ -163,6 +163,8 @@ pub struct Outcomes {
 
 /// One decision read.
 struct Read {
+    /// Its place in the batch it was read from.
+    index: usize,
     at: usize,
     customer: String,
     policy: String,
@@ -266,9 +268,10 @@ impl<'a> Reporter<'a> {
         };
         let mut read: Vec<Read> = recorded
             .par_iter()
+            .enumerate()
             .with_min_len(64)
-            .filter(wanted)
-            .map(|r| {
+            .filter(|(_, r)| wanted(r))
+            .map(|(index, r)| {
                 let record: DecisionRecord =
                     serde_json::from_str(&r.decision).map_err(|e| AuditError::Record {
                         path: self.path.to_path_buf(),
@@ -281,6 +284,7 @@ impl<'a> Reporter<'a> {
                     (None, None) => (Arm::Champion, true, None),
                 };
                 Ok(Read {
+                    index,
                     at: r.at,
                     customer: r.customer.clone(),
                     policy: r.policy.clone(),
@@ -292,12 +296,11 @@ impl<'a> Reporter<'a> {
             })
             .collect::<Result<_, AuditError>>()?;
         if let Some(challenger) = self.challenger {
-            let by_at: HashMap<usize, &Recorded<'_>> = recorded.iter().map(|r| (r.at, r)).collect();
             let redone: Vec<DecisionRecord> = read
                 .par_iter()
                 .with_min_len(16)
                 .map(|one| {
-                    let r = by_at[&one.at];
+                    let r = &recorded[one.index];
                     redecide(challenger, &r.customer, r.as_of, &r.input)
                 })
                 .collect();
@@ -306,6 +309,7 @@ impl<'a> Reporter<'a> {
                 .zip(redone)
                 .flat_map(|(champion, record)| {
                     let challenger = Read {
+                        index: champion.index,
                         at: champion.at,
                         customer: champion.customer.clone(),
                         policy: champion.policy.clone(),
