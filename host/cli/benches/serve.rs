@@ -24,6 +24,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{module, retarget, root};
+
+#[path = "support/mod.rs"]
+mod support;
 
 /// Connections of the closed-loop throughput phases.
 const CONNECTIONS: usize = 4;
@@ -61,22 +65,6 @@ impl Drop for Server {
     }
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn module(name: &str) -> PathBuf {
-    let path = root()
-        .join("target/wasm32-unknown-unknown/plugin")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo plugins` first",
-        path.display()
-    );
-    path
-}
-
 /// The shipped bindings, pointed at the built modules; staff-allowance at
 /// `staff` with `staff_limit_usd = limit`.
 fn write_bindings(dir: &Path, staff: &Path, limit: u32) {
@@ -102,20 +90,6 @@ fn write_staff(dir: &Path, staff: &Path, limit: u32) {
     let aside = dir.join(".staff-allowance.toml.tmp");
     std::fs::write(&aside, text).unwrap();
     std::fs::rename(aside, dir.join("staff-allowance.toml")).unwrap();
-}
-
-fn retarget(binding: &str, plugin: &Path) -> String {
-    binding
-        .lines()
-        .map(|line| {
-            if line.starts_with("plugin") {
-                format!("plugin = {:?}", plugin.display().to_string())
-            } else {
-                line.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Two staff-allowance modules with different bytes (the second carries an
@@ -408,10 +382,35 @@ fn main() {
     write_staff(dir.path(), &modules[0], 2000);
     std::thread::sleep(Duration::from_millis(500));
 
+    if wanted("swaps") {
+        swaps(&server, dir.path(), &modules);
+    }
+    if wanted("log") {
+        logged(&server, dir.path());
+    }
+    if wanted("shadow") {
+        shadowed(&server);
+    }
+    println!();
+    println!("load average after: {}", load_average());
+}
+
+/// Whether this run measures `section`: every section when none is named
+/// (`cargo bench -p verdict --bench serve -- shadow log` runs two).
+fn wanted(section: &str) -> bool {
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    named.is_empty() || named.iter().any(|name| name == section)
+}
+
+/// Without and with a binding change every second, then the time from a
+/// file change to the new version serving.
+fn swaps(server: &Server, dir: &Path, modules: &[PathBuf; 2]) {
     let swaps = Cell::new(0);
     let swapping = |clients, rate| {
         let swaps = &swaps;
-        let (dir, modules, server) = (dir.path(), &modules, &server);
         move |round| {
             let (phase, changes) = with_swaps(dir, modules, round, |round| {
                 load_for(server, clients, rate, round)
@@ -421,45 +420,18 @@ fn main() {
         }
     };
     let [moderate, moderate_swapping] = interleaved([
-        &|round| load_for(&server, 2, Some(MODERATE_RATE), round),
+        &|round| load_for(server, 2, Some(MODERATE_RATE), round),
         &swapping(2, Some(MODERATE_RATE)),
     ]);
     let swaps_a = swaps.replace(0);
     let [saturated, saturated_swapping] = interleaved([
-        &|round| load_for(&server, CONNECTIONS, None, round),
+        &|round| load_for(server, CONNECTIONS, None, round),
         &swapping(CONNECTIONS, None),
     ]);
     let swaps_b = swaps.replace(0);
-    let changes = change_to_serving(&server, dir.path(), &modules);
+    let changes = change_to_serving(server, dir, modules);
 
-    // The same service appending every decision to a decision log, durable
-    // before each response (requests at the same time share one sync),
-    // compared with the one above.
-    let logs = tempfile::tempdir().unwrap();
-    let log = logs.path().join("decisions.jsonl");
-    let logging = start(dir.path(), &["--log".as_ref(), log.as_os_str()]);
-    load_briefly(&logging);
-    let request_bytes = usize::try_from(std::fs::metadata(&log).unwrap().len()).unwrap() / WARM_UP;
-    let disk = logs.path().join("disk-alone");
-    let moderate_compared = interleaved([
-        &|round| load_for(&server, 2, Some(MODERATE_RATE), round),
-        &|round| load_for(&logging, 2, Some(MODERATE_RATE), round),
-        &|round| disk_alone(&disk, request_bytes, MODERATE_RATE, round),
-    ]);
-    let closed_compared = [CONNECTIONS, MANY_CONNECTIONS, SATURATING_CONNECTIONS].map(|clients| {
-        let plain = |round| load_for(&server, clients, None, round);
-        let logged = |round| load_for(&logging, clients, None, round);
-        let [plain, logged] = interleaved([&plain, &logged]);
-        (clients, plain, logged)
-    });
-    drop(logging);
-    drop(server);
-
-    println!();
-    println!("Without and with policy swaps:");
-    println!();
-    println!("| load | requests/s | p50 ms | p99 ms | max ms |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    table("Without and with policy swaps:");
     println!(
         "{}",
         moderate.row(&format!("moderate: {MODERATE_RATE} req/s, 2 clients"))
@@ -477,11 +449,34 @@ fn main() {
         saturated_swapping.row(&format!("saturated, swap every second ({swaps_b} swaps)"))
     );
     println!();
-    println!("Without and with `--log` (no swaps):");
-    println!();
-    println!("| load | requests/s | p50 ms | p99 ms | max ms |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    let [plain, logged, disk] = &moderate_compared;
+    println!(
+        "throughput during swaps: {:.1}% of without",
+        100.0 * saturated_swapping.rate / saturated.rate
+    );
+    println!(
+        "file change -> new version serving ({CHANGES} changes, 200 ms debounce included): \
+         median {:.0} ms, max {:.0} ms",
+        changes[changes.len() / 2],
+        changes.last().unwrap()
+    );
+}
+
+/// The same service appending every decision to a decision log, durable
+/// before each response (requests at the same time share one sync),
+/// compared with `server`.
+fn logged(server: &Server, dir: &Path) {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("decisions.jsonl");
+    let logging = start(dir, &["--log".as_ref(), log.as_os_str()]);
+    load_briefly(&logging);
+    let request_bytes = usize::try_from(std::fs::metadata(&log).unwrap().len()).unwrap() / WARM_UP;
+    let disk = logs.path().join("disk-alone");
+    let [plain, logged, disk] = interleaved([
+        &|round| load_for(server, 2, Some(MODERATE_RATE), round),
+        &|round| load_for(&logging, 2, Some(MODERATE_RATE), round),
+        &|round| disk_alone(&disk, request_bytes, MODERATE_RATE, round),
+    ]);
+    table("Without and with `--log` (no swaps):");
     let moderate = format!("moderate: {MODERATE_RATE} req/s, 2 clients");
     println!("{}", plain.row(&moderate));
     println!("{}", logged.row(&format!("{moderate}, with `--log`")));
@@ -493,7 +488,11 @@ fn main() {
         ))
     );
     let mut ratios = Vec::new();
-    for (clients, plain, logged) in &closed_compared {
+    for clients in [CONNECTIONS, MANY_CONNECTIONS, SATURATING_CONNECTIONS] {
+        let [plain, logged] =
+            interleaved([&|round| load_for(server, clients, None, round), &|round| {
+                load_for(&logging, clients, None, round)
+            }]);
         let load = format!("{clients} clients back to back");
         println!("{}", plain.row(&load));
         println!("{}", logged.row(&format!("{load}, with `--log`")));
@@ -504,16 +503,51 @@ fn main() {
     }
     println!();
     println!("throughput with `--log`, of without: {}", ratios.join(", "));
+}
+
+/// A service whose three policies each have a shadow challenger (six
+/// isolated decisions a request, three answered), compared with `server`.
+fn shadowed(server: &Server) {
+    let dir = tempfile::tempdir().unwrap();
+    support::write_shadowed_bindings(dir.path());
+    let shadowing = start(dir.path(), &[]);
+    load_briefly(&shadowing);
+    let [plain, shadow] = interleaved([
+        &|round| load_for(server, 2, Some(MODERATE_RATE), round),
+        &|round| load_for(&shadowing, 2, Some(MODERATE_RATE), round),
+    ]);
+    let [plain_saturated, shadow_saturated] = interleaved([
+        &|round| load_for(server, CONNECTIONS, None, round),
+        &|round| load_for(&shadowing, CONNECTIONS, None, round),
+    ]);
+    table("Without and with a shadow challenger on every policy (no swaps, no log):");
+    let moderate = format!("moderate: {MODERATE_RATE} req/s, 2 clients");
+    println!("{}", plain.row(&moderate));
     println!(
-        "throughput during swaps: {:.1}% of without",
-        100.0 * saturated_swapping.rate / saturated.rate
+        "{}",
+        shadow.row(&format!("{moderate}, shadow on every policy"))
     );
+    let saturated = format!("saturated: {CONNECTIONS} clients back to back");
+    println!("{}", plain_saturated.row(&saturated));
     println!(
-        "file change -> new version serving ({CHANGES} changes, 200 ms debounce included): median {:.0} ms, max {:.0} ms",
-        changes[changes.len() / 2],
-        changes.last().unwrap()
+        "{}",
+        shadow_saturated.row(&format!("{saturated}, shadow on every policy"))
     );
-    println!("load average after: {}", load_average());
+    println!();
+    println!(
+        "with shadows, of without: p99 at moderate load {:.2}×, throughput saturated {:.1}%",
+        shadow.percentile(0.99) / plain.percentile(0.99),
+        100.0 * shadow_saturated.rate / plain_saturated.rate
+    );
+}
+
+/// Prints a table's title and header.
+fn table(title: &str) {
+    println!();
+    println!("{title}");
+    println!();
+    println!("| load | requests/s | p50 ms | p99 ms | max ms |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
 }
 
 /// The 1-minute load average, when the system tells it: other work on the

@@ -1,9 +1,12 @@
-//! What the benchmarks share: synthetic customer profiles, and running the
-//! `verdict` binary with its time and peak memory measured.
+//! What the benchmarks share: synthetic customer profiles, the shipped
+//! bindings pointed at the built plugins (with or without a shadow
+//! challenger), and running the `verdict` binary with its time and peak
+//! memory measured.
 
 #![allow(dead_code, reason = "each bench uses a part of it")]
 
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -94,5 +97,78 @@ pub(crate) fn run_measured(command: &mut Command) -> Measured {
     Measured {
         seconds,
         peak_mib: usage.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+/// The repository root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The built reference plugin `name` (`loan_rates`...).
+pub(crate) fn module(name: &str) -> PathBuf {
+    let path = root()
+        .join("target/wasm32-unknown-unknown/plugin")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo plugins` first",
+        path.display()
+    );
+    path
+}
+
+/// The binding text `binding` with its `plugin` line pointing at `plugin`.
+pub(crate) fn retarget(binding: &str, plugin: &Path) -> String {
+    binding
+        .lines()
+        .map(|line| {
+            if line.starts_with("plugin") {
+                format!("plugin = {:?}", plugin.display().to_string())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Each shipped policy and the one parameter its shadow challenger changes.
+const SHADOW_CHANGES: [(&str, &str, &str); 3] = [
+    ("loan-rates", "car = 5.4", "car = 5.6"),
+    (
+        "product-ladder",
+        "products = [\"credit-card\", \"personal-loan\"]",
+        "products = [\"credit-card\"]",
+    ),
+    (
+        "staff-allowance",
+        "staff_limit_usd = 2000",
+        "staff_limit_usd = 2500",
+    ),
+];
+
+/// Writes the three shipped bindings into `dir`, pointed at the built
+/// plugins, each with a shadow challenger (experiment `NAME-shadow`): the
+/// same module with one parameter changed, so every request costs six
+/// isolated decisions and some of the challengers' outcomes differ.
+pub(crate) fn write_shadowed_bindings(dir: &Path) {
+    for (name, from, to) in SHADOW_CHANGES {
+        let text =
+            std::fs::read_to_string(root().join("policies").join(format!("{name}.toml"))).unwrap();
+        let text = retarget(&text, &module(&name.replace('-', "_")));
+        let params: Vec<String> = text
+            .lines()
+            .skip_while(|line| !line.starts_with("[params") && !line.starts_with("[[params"))
+            // `[params...]` and `[[params...]]` alike.
+            .map(|line| line.replacen("[params", "[challenger.params", 1))
+            .collect();
+        let params = params.join("\n");
+        assert!(params.contains(from), "{name}: `{from}` not in its params");
+        let shadowed = format!(
+            "{text}\n\n[challenger]\nid = \"{name}-shadow\"\nmode = \"shadow\"\n\n{}\n",
+            params.replacen(from, to, 1)
+        );
+        std::fs::write(dir.join(format!("{name}.toml")), shadowed).unwrap();
     }
 }
