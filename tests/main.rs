@@ -21,6 +21,7 @@ mod exit;
 mod experiment;
 mod hostile;
 mod inspect;
+mod journal;
 mod load_checks;
 mod outputs;
 mod planted;

@@ -122,6 +122,15 @@ pub(crate) fn write_record(
         out.truncate(start);
         return Err(error);
     }
+    Ok(seal(out, start))
+}
+
+/// Seals the line that starts at `out[start..]`, a JSON object written up
+/// to its last member without the closing `}`: appends `,"hash":"…"}` and
+/// a newline, and returns the hash in hex — the SHA-256 of the line as
+/// [`content_hash`] reads it back. Decision records and journal entries
+/// alike.
+pub(crate) fn seal(out: &mut Vec<u8>, start: usize) -> String {
     let mut digest = sha2::Sha256::new_with_prefix(&out[start..]);
     digest.update(b"}");
     let mut hash = [0u8; 64];
@@ -130,7 +139,7 @@ pub(crate) fn write_record(
     out.extend_from_slice(HASH_MEMBER_START);
     out.extend_from_slice(&hash);
     out.extend_from_slice(b"\"}\n");
-    Ok(String::from_utf8_lossy(&hash).into_owned())
+    String::from_utf8_lossy(&hash).into_owned()
 }
 
 /// The canonical bytes without their closing `}`: every member up to and

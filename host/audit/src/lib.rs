@@ -12,6 +12,8 @@
 //! archive, [`replay`](replay::replay) re-runs logged decisions on the
 //! archived bytes and compares them byte for byte, and
 //! [`what_if`](whatif::what_if) runs logged inputs through other policies.
+//! A service's [`Journal`] keeps every change to what it serves, chained
+//! the same way and verified by the same walk.
 
 #![deny(missing_docs)]
 
@@ -20,6 +22,7 @@ mod compare;
 mod entry;
 mod error;
 mod group;
+pub mod journal;
 mod lines;
 pub mod log;
 mod pipeline;
@@ -36,6 +39,7 @@ pub mod whatif;
 pub use archive::Archive;
 pub use error::AuditError;
 pub use group::{GroupLog, LogHealth};
+pub use journal::Journal;
 pub use log::DecisionLog;
 pub use pipeline::{Append, Chunk, Pipeline};
 pub use problem::{Contradiction, Flaw, Kind, Problem, ProblemKind, RecordError};

@@ -2,7 +2,9 @@
 //! its hash and agreeing with the decision it holds, every `prev` linking
 //! to the record before, and every module and parameter set it names
 //! present and intact in the archive, each module being the plugin and
-//! version the record says.
+//! version the record says. A change journal (see [`crate::journal`]) is
+//! verified the same way, line by line and link by link; it names no
+//! archive entries.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -13,12 +15,24 @@ use verdict_engine::{Sandbox, Sha256};
 use crate::archive::Archive;
 use crate::entry::{self, GENESIS};
 use crate::error::AuditError;
+use crate::journal;
 use crate::lines::Lines;
 pub use crate::problem::{Contradiction, Flaw, Kind, Problem, ProblemKind, RecordError};
+
+/// What a verified file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    /// Decision records: a decision log.
+    Decisions,
+    /// Changes: a service's change journal.
+    Changes,
+}
 
 /// What verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// What the file holds, as its first line tells.
+    pub contents: Contents,
     /// Lines read (records, good or bad).
     pub lines: usize,
     /// The hash of the last record, when the log is intact and not empty:
@@ -87,20 +101,40 @@ enum Checked {
     Good(Sealed),
 }
 
-/// A record whose line matches its hash: what the chain and the archive
-/// checks need of it.
+/// A line that matches its hash: what the chain and the archive checks
+/// need of it.
 struct Sealed {
     seq: u64,
     prev: String,
     hash: String,
-    module: Sha256,
-    params: Sha256,
-    plugin_version: String,
+    /// What a decision record names in the archive (a journal entry names
+    /// nothing).
+    named: Option<Named>,
     /// How the record and its decision disagree, if they do.
     inconsistent: Option<ProblemKind>,
 }
 
-fn check_line(line: &[u8]) -> Checked {
+/// The archive entries a decision record names, and the version it says
+/// its module is.
+struct Named {
+    module: Sha256,
+    params: Sha256,
+    plugin_version: String,
+}
+
+fn check_line(contents: Contents, line: &[u8]) -> Checked {
+    if contents == Contents::Changes {
+        return match journal::check_line(line) {
+            Err(kind) => Checked::Bad(kind),
+            Ok((seq, prev, hash)) => Checked::Good(Sealed {
+                seq,
+                prev,
+                hash,
+                named: None,
+                inconsistent: None,
+            }),
+        };
+    }
     match entry::parse(line) {
         Err(message) => Checked::Bad(ProblemKind::Malformed(message)),
         Ok(parsed) if !parsed.intact => Checked::Bad(ProblemKind::Edited),
@@ -114,9 +148,11 @@ fn check_line(line: &[u8]) -> Checked {
                 seq: record.seq,
                 prev: record.prev.into_owned(),
                 hash: record.hash.into_owned(),
-                module: parsed.module_sha256,
-                params: parsed.params_sha256,
-                plugin_version: record.plugin_version.into_owned(),
+                named: Some(Named {
+                    module: parsed.module_sha256,
+                    params: parsed.params_sha256,
+                    plugin_version: record.plugin_version.into_owned(),
+                }),
                 inconsistent,
             })
         }
@@ -134,7 +170,9 @@ struct Link {
 /// archive is given, with the sandbox its modules are loaded in: each
 /// module once, to check that it is the plugin version its records name.
 /// `anchor` is a record hash noted earlier; the log must still hold it.
-/// Errors only when the log cannot be read.
+/// A change journal is told by its first line and verified as one (every
+/// line must then be a journal entry). Errors only when the file cannot be
+/// read.
 pub fn verify(
     path: &Path,
     archive: Option<(&Archive, &Sandbox)>,
@@ -143,10 +181,17 @@ pub fn verify(
     let mut lines = Lines::open(path)?;
     let mut walk = Walk::new(archive, anchor);
     while let Some(batch) = lines.next_batch()? {
+        if batch.first_line() == 1
+            && batch.len() > 0
+            && batch.line(0).starts_with(journal::LINE_START)
+        {
+            walk.report.contents = Contents::Changes;
+        }
+        let contents = walk.report.contents;
         let checked: Vec<Checked> = (0..batch.len())
             .into_par_iter()
             .with_min_len(64)
-            .map(|i| check_line(batch.line(i)))
+            .map(|i| check_line(contents, batch.line(i)))
             .collect();
         for (i, checked) in checked.into_iter().enumerate() {
             let torn = batch.torn() && i + 1 == batch.len();
@@ -192,6 +237,7 @@ impl<'a> Walk<'a> {
             archive,
             anchor,
             report: Report {
+                contents: Contents::Decisions,
                 lines: 0,
                 head: None,
                 modules: 0,
@@ -237,9 +283,12 @@ impl<'a> Walk<'a> {
             });
             return;
         }
-        match sealed.inconsistent {
-            Some(kind) => self.report.problem = Some(Problem { line, kind }),
-            None => self.archived(line, sealed.module, sealed.params, &sealed.plugin_version),
+        match (sealed.inconsistent, sealed.named) {
+            (Some(kind), _) => self.report.problem = Some(Problem { line, kind }),
+            (None, Some(named)) => {
+                self.archived(line, named.module, named.params, &named.plugin_version);
+            }
+            (None, None) => {}
         }
         self.last_hash = sealed.hash;
         self.expected = seq + 1;

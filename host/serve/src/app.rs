@@ -1,19 +1,20 @@
 //! The state every handler shares — live policies, metrics, the token,
-//! the evaluation slots, the decision log and what waits for it — and the
-//! changes to it (reload, rollback) with the log lines and metrics they
-//! leave.
+//! the evaluation slots, the decision log and what waits for it, the change
+//! journal — and the changes to it (reload, rollback, promotion) with the
+//! log lines, metrics and journal entries they leave.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::Token;
-use crate::live::{Live, PromoteError, Promotion, Reload, Rollback, RollbackError};
+use crate::live::{Live, PromoteError, Promotion, Reload, Rollback, RollbackError, Snapshot};
 use crate::metrics::Metrics;
-use crate::source::{LoadError, Source};
-use verdict_audit::{DecisionLog, GroupLog};
-use verdict_engine::Experiment;
+use crate::source::{LoadError, ReleaseId, Source};
+use verdict_audit::journal::{Change, Event, PolicyChange};
+use verdict_audit::{DecisionLog, GroupLog, Journal};
+use verdict_engine::{Experiment, Policy};
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -28,6 +29,11 @@ pub struct App {
     /// The decision log, if decisions are logged: requests that finish
     /// deciding at the same time share one write and one sync.
     pub log: Option<GroupLog>,
+    /// Every change to what serves.
+    pub journal: Journal,
+    /// Held across a change and its journal entry, so entries follow the
+    /// order of the changes and each one's "before" is the set it replaced.
+    changing: Mutex<()>,
     slots: Arc<Semaphore>,
     /// Decided records waiting for the log without holding an evaluation
     /// slot.
@@ -73,9 +79,16 @@ impl LogQueue {
 }
 
 impl App {
-    /// The shared state; at most `slots` evaluations run at once.
+    /// The shared state; at most `slots` evaluations run at once. The set
+    /// `live` holds is journaled as loaded.
     #[must_use]
-    pub fn new(live: Live, token: Option<Token>, slots: usize, log: Option<DecisionLog>) -> App {
+    pub fn new(
+        live: Live,
+        token: Option<Token>,
+        slots: usize,
+        log: Option<DecisionLog>,
+        journal: Journal,
+    ) -> App {
         let metrics = Metrics::new();
         let snapshot = live.snapshot();
         metrics.set_active(snapshot.generation, &snapshot.set);
@@ -84,11 +97,58 @@ impl App {
             metrics,
             token,
             log: log.map(GroupLog::new),
+            journal,
+            changing: Mutex::new(()),
             slots: Arc::new(Semaphore::new(slots)),
             log_queue: LogQueue::new(LOG_QUEUE_BYTES),
         };
         app.archive_active();
+        let policies = snapshot
+            .set
+            .policies()
+            .iter()
+            .map(|p| PolicyChange::new(p.name(), None, Some(p)))
+            .collect();
+        app.journal(app.change(Event::Load, "start", snapshot.generation, policies));
         app
+    }
+
+    /// A change to journal: what the service reads its policies from now.
+    fn change(
+        &self,
+        event: Event,
+        cause: &str,
+        generation: u64,
+        policies: Vec<PolicyChange>,
+    ) -> Change {
+        let loaded = self.live.loaded();
+        Change {
+            event,
+            cause: cause.to_owned(),
+            generation,
+            source: Some(match &loaded.release {
+                Some(release) => release.reference.clone(),
+                None => loaded.dir.display().to_string(),
+            }),
+            release: loaded.release.as_ref().map(ReleaseId::journaled),
+            policies,
+            diagnostic: None,
+        }
+    }
+
+    /// Appends `change` to the journal; a journal that cannot be written is
+    /// logged as an error (the change itself has happened).
+    fn journal(&self, change: Change) {
+        if let Err(error) = self.journal.append(change) {
+            tracing::error!(
+                "the change journal is behind: {}",
+                verdict_engine::chain_text(&error)
+            );
+        }
+    }
+
+    fn changing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.changing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Archives the active policies' modules and parameters before any of
@@ -114,6 +174,8 @@ impl App {
     /// path), logs and counts the outcome. `cause` says what asked for it.
     pub fn reload(&self, cause: &str) -> Result<Reload, LoadError> {
         let started = Instant::now();
+        let _changing = self.changing();
+        let before = self.live.snapshot();
         match self.live.reload() {
             Ok(report) => {
                 match (&report.previous_dir, &report.release, self.live.source()) {
@@ -160,8 +222,14 @@ impl App {
                             "now serving"
                         );
                     }
+                    let policies = swapped(&before, &snapshot, &report);
+                    self.journal(self.change(Event::Swap, cause, report.generation, policies));
                 } else {
                     tracing::debug!(cause, "policies unchanged");
+                    if cause == RELOAD_REQUEST {
+                        let change = self.change(Event::Reload, cause, report.generation, vec![]);
+                        self.journal(change);
+                    }
                 }
                 Ok(report)
             }
@@ -175,11 +243,14 @@ impl App {
             }
             Err(error) => {
                 self.metrics.record_rejected_swap();
+                let diagnostic = verdict_engine::chain_text(&error);
                 tracing::error!(
                     cause,
-                    "reload rejected, the previous policies keep serving: {}",
-                    verdict_engine::chain_text(&error)
+                    "reload rejected, the previous policies keep serving: {diagnostic}"
                 );
+                let mut change = self.change(Event::Rejected, cause, before.generation, vec![]);
+                change.diagnostic = Some(diagnostic);
+                self.journal(change);
                 Err(error)
             }
         }
@@ -187,6 +258,7 @@ impl App {
 
     /// Rolls `name` back to its previous version, logs and counts it.
     pub fn rollback(&self, name: &str) -> Result<Rollback, RollbackError> {
+        let _changing = self.changing();
         let rollback = self.live.rollback(name)?;
         let snapshot = self.live.snapshot();
         self.metrics
@@ -201,11 +273,23 @@ impl App {
             generation = rollback.generation,
             "rolled back"
         );
+        let policies = vec![PolicyChange::new(
+            name,
+            Some(&rollback.from),
+            Some(&rollback.to),
+        )];
+        self.journal(self.change(
+            Event::Rollback,
+            "rollback request",
+            rollback.generation,
+            policies,
+        ));
         Ok(rollback)
     }
 
     /// Promotes the challenger of `name`'s experiment, logs and counts it.
     pub fn promote(&self, name: &str) -> Result<Promotion, PromoteError> {
+        let _changing = self.changing();
         let promotion = self.live.promote(name)?;
         let snapshot = self.live.snapshot();
         self.metrics
@@ -221,8 +305,53 @@ impl App {
             generation = promotion.generation,
             "challenger promoted, experiment ended"
         );
+        let policies = vec![PolicyChange::new(
+            name,
+            Some(&promotion.from),
+            Some(&promotion.to),
+        )];
+        self.journal(self.change(
+            Event::Promote,
+            "promote request",
+            promotion.generation,
+            policies,
+        ));
         Ok(promotion)
     }
+}
+
+/// What asks for a reload through `POST /v1/reload`: such a reload is
+/// journaled even when it finds nothing changed (somebody asked).
+pub(crate) const RELOAD_REQUEST: &str = "reload request";
+
+/// Each policy a reload added, changed or removed, before and after, in
+/// name order.
+fn swapped(before: &Snapshot, after: &Snapshot, report: &Reload) -> Vec<PolicyChange> {
+    let find = |snapshot: &Snapshot, name: &str| -> Option<Arc<Policy>> {
+        snapshot
+            .set
+            .policies()
+            .iter()
+            .find(|p| p.name() == name)
+            .cloned()
+    };
+    let mut names: Vec<&String> = report
+        .added
+        .iter()
+        .chain(&report.changed)
+        .chain(&report.removed)
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            PolicyChange::new(
+                name,
+                find(before, name).as_deref(),
+                find(after, name).as_deref(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@
 //! | `GET /v1/policies` | the active policies: version, module SHA-256, params, history depth; the release |
 //! | `POST /v1/reload` | read the policies' source again now (token) |
 //! | `POST /v1/policies/{name}/rollback` | switch a policy back to its previous version (token) |
+//! | `POST /v1/policies/{name}/promote` | make an experiment's challenger the champion (token) |
+//! | `GET /v1/changes` | the change journal (`?after=SEQ&limit=N`) |
 //! | `GET /healthz` | readiness: 503 while decisions cannot be logged |
 //! | `GET /metrics` | Prometheus metrics (`metrics`) |
 
@@ -57,7 +59,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use verdict_audit::DecisionLog;
+use verdict_audit::{DecisionLog, Journal};
 use verdict_config::ConfigError;
 use verdict_engine::{EngineError, Limits, ModuleCache, Sandbox};
 use verdict_release::ReleaseError;
@@ -115,6 +117,9 @@ pub struct Config {
     /// The decision log every decision is appended to (durably, before
     /// its response is sent), if any.
     pub log: Option<DecisionLog>,
+    /// Where every change to what serves is journaled: beside the decision
+    /// log, or in memory.
+    pub journal: Journal,
     /// Connection timeouts and the bound on open connections.
     pub connections: ConnectionLimits,
 }
@@ -134,6 +139,7 @@ impl Config {
             debounce: DEBOUNCE,
             body_limit: BODY_LIMIT,
             log: None,
+            journal: Journal::in_memory(),
             connections: ConnectionLimits::default(),
         }
     }
@@ -205,6 +211,7 @@ impl Server {
             config.token,
             evaluation_slots(config.limits),
             config.log,
+            config.journal,
         ));
         let listener =
             TcpListener::bind(config.listen)

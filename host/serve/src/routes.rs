@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,12 +15,13 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::api::{ApiError, PolicyInfo};
-use crate::app::App;
+use crate::app::{App, RELOAD_REQUEST};
 use crate::decide::decide;
 use crate::live::{PromoteError, RollbackError};
 use crate::metrics::{self, Timeout};
 use crate::source::ReleaseId;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use verdict_audit::journal::Version;
 
 /// Every route of the service. Request bodies larger than `body_limit`
 /// bytes are refused with 413, and those that take longer than
@@ -32,6 +33,7 @@ pub(crate) fn router(app: Arc<App>, body_limit: usize, body_timeout: Duration) -
         .route("/v1/reload", post(reload))
         .route("/v1/policies/{name}/rollback", post(rollback))
         .route("/v1/policies/{name}/promote", post(promote))
+        .route("/v1/changes", get(changes))
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
         .fallback(not_found)
@@ -136,6 +138,7 @@ fn route_label(path: &str) -> &'static str {
         "/v1/evaluate" => "evaluate",
         "/v1/policies" => "policies",
         "/v1/reload" => "reload",
+        "/v1/changes" => "changes",
         "/healthz" => "healthz",
         "/metrics" => "metrics",
         path if path.starts_with("/v1/policies/") && path.ends_with("/rollback") => "rollback",
@@ -183,13 +186,41 @@ async fn policies(State(app): State<Arc<App>>) -> Response {
 }
 
 /// What the API says of a release: its reference, digest and signer.
-fn release_json(release: &ReleaseId) -> serde_json::Value {
-    json!({
-        "reference": release.reference,
-        "digest": format!("sha256:{}", release.digest),
-        "signer": release.signer.key_file,
-        "signer_sha256": release.signer.fingerprint.to_string(),
-    })
+fn release_json(release: &ReleaseId) -> Value {
+    json!(release.journaled())
+}
+
+/// Most journal entries one `GET /v1/changes` answers.
+const CHANGES_PAGE: usize = 1000;
+
+/// Which journal entries `GET /v1/changes` answers.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangesQuery {
+    /// Entries after this sequence number (0: from the first).
+    #[serde(default)]
+    after: u64,
+    /// At most this many (at most [`CHANGES_PAGE`]).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// The change journal, oldest first: the entries after `?after=SEQ`, at
+/// most `?limit=N` (1000) of them, with the last entry's number so a
+/// client can tell whether more follow.
+async fn changes(
+    State(app): State<Arc<App>>,
+    query: Result<Query<ChangesQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(CHANGES_PAGE).min(CHANGES_PAGE);
+    let (changes, last) = app.journal.since(query.after, limit);
+    Ok(Json(json!({
+        "journal": app.journal.path(),
+        "last": last,
+        "changes": changes,
+    }))
+    .into_response())
 }
 
 /// Ready (200) unless the last write to the decision log or its archive
@@ -252,7 +283,7 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
 async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&app, &headers)?;
     let task = Arc::clone(&app);
-    let outcome = tokio::task::spawn_blocking(move || task.reload("reload request"))
+    let outcome = tokio::task::spawn_blocking(move || task.reload(RELOAD_REQUEST))
         .await
         .map_err(|e| ApiError::internal(format!("the reload task failed: {e}")))?;
     match outcome {
@@ -322,15 +353,10 @@ async fn promote(
     .into_response())
 }
 
-/// A policy version as rollback and promote answers show it.
+/// A policy version as rollback and promote answers show it (as the
+/// journal keeps it).
 fn version(policy: &verdict_engine::Policy) -> Value {
-    json!({
-        "plugin_version": policy.plugin().manifest().version,
-        "module_sha256": policy.plugin().sha256(),
-        "params": policy.params(),
-        "release": policy.release().map(|digest| format!("sha256:{digest}")),
-        "experiment": policy.experiment().map(verdict_engine::Experiment::id),
-    })
+    json!(Version::of(policy))
 }
 
 async fn not_found() -> ApiError {

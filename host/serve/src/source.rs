@@ -48,6 +48,19 @@ pub struct ReleaseId {
     pub signer: Signer,
 }
 
+impl ReleaseId {
+    /// The release as the journal and the API show it.
+    #[must_use]
+    pub fn journaled(&self) -> verdict_audit::journal::Release {
+        verdict_audit::journal::Release {
+            reference: self.reference.clone(),
+            digest: format!("sha256:{}", self.digest),
+            signer: self.signer.key_file.clone(),
+            signer_sha256: self.signer.fingerprint.to_string(),
+        }
+    }
+}
+
 /// Why the policies could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use verdict_audit::log::Wait;
-use verdict_audit::verify::verify;
+use verdict_audit::verify::{Contents, verify};
 use verdict_audit::{Archive, AuditError, DecisionLog};
 use verdict_engine::{Limits, Sha256};
 
@@ -98,17 +98,22 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<Status> {
         return Ok(Status::Failure);
     }
     writeln!(out, "ok: `{log}` is intact")?;
-    writeln!(out, "records  {}", report.lines)?;
+    match report.contents {
+        Contents::Decisions => writeln!(out, "records  {}", report.lines)?,
+        Contents::Changes => writeln!(out, "changes  {} (a change journal)", report.lines)?,
+    }
     if let Some(head) = &report.head {
         writeln!(out, "head     {head}")?;
     }
-    writeln!(
-        out,
-        "archive  `{}`: {} module(s), {} parameter set(s), all present and intact",
-        archive.root().display(),
-        report.modules,
-        report.params
-    )?;
+    if report.contents == Contents::Decisions {
+        writeln!(
+            out,
+            "archive  `{}`: {} module(s), {} parameter set(s), all present and intact",
+            archive.root().display(),
+            report.modules,
+            report.params
+        )?;
+    }
     if report.head.is_some() {
         writeln!(
             out,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use verdict_audit::log::Wait;
-use verdict_audit::{Archive, AuditError, DecisionLog};
+use verdict_audit::{Archive, AuditError, DecisionLog, Journal, journal};
 use verdict_serve::{
     Config, ConnectionLimits, Policies, ServeError, Server, Source, Token, shutdown_signal,
 };
@@ -46,6 +46,9 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Status> {
         )?;
         tracing::info!(log = %path.display(), records = log.records(), "logging decisions");
         config.log = Some(log);
+        let journal = journal::beside(path);
+        config.journal = Journal::open(&journal)?;
+        tracing::info!(journal = %journal.display(), "journaling changes");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
